@@ -1,0 +1,3 @@
+from costkit.cli import main
+
+main()

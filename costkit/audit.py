@@ -1,0 +1,1 @@
+"""Reconciliation of invoices and provider ledgers against costed usage (issue 9)."""

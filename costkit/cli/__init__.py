@@ -1,0 +1,30 @@
+"""The `costkit` command: Typer commands that parse options, call the library, render results."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="costkit",
+    help="Price LLM API calls before they are sent; explain, forecast and audit spend after.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+)
+
+# Each module adds its commands to `app` when imported.
+from costkit.cli import (  # noqa: E402,F401
+    audit,
+    count,
+    demo,
+    estimate,
+    forecast,
+    ingest,
+    prices,
+    report,
+)
+
+
+def main() -> None:
+    app(prog_name="costkit")

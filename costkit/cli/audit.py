@@ -1,0 +1,1 @@
+"""`costkit audit` (filled by its issue)."""

@@ -1,0 +1,85 @@
+"""What every command shares: the --db / --prices options, error handling, JSON and money output."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from costkit.errors import CostkitError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", metavar="PATH", help="DuckDB store file (else $COSTKIT_DB, else the user data dir).",
+                 show_default=False),
+]
+PricesOption = Annotated[
+    list[Path] | None,
+    typer.Option("--prices", metavar="PATH", help="Price card file or directory (repeatable; else $COSTKIT_PRICES).",
+                 show_default=False),
+]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one line on stderr and return the Exit to raise."""
+    typer.echo(f"costkit: error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    typer.echo(f"costkit: warning: {message}", err=True)
+
+
+def handle_errors(fn: F) -> F:
+    """Turn costkit's own exceptions into one stderr line and the error's exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CostkitError as exc:
+            raise fail(str(exc), exc.exit_code) from None
+        except BrokenPipeError:
+            sys.stderr.close()
+            raise typer.Exit(0) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, set | tuple):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(value: Any) -> str:
+    """JSON with Decimals as strings, never floats."""
+    return json.dumps(value, indent=2, default=_json_default, ensure_ascii=False)
+
+
+def usd(value: Decimal | None, places: int = 2) -> str:
+    """Money for people: $1,234.57 (rounded half-even for display only)."""
+    if value is None:
+        return "unpriced"
+    quantum = Decimal(1).scaleb(-places)
+    return f"${value.quantize(quantum):,}"
+
+
+def plain(value: Decimal | None) -> str:
+    """A Decimal without exponent or trailing zeros, e.g. 0.00000684."""
+    if value is None:
+        return ""
+    text = format(value.normalize(), "f")
+    return text if text != "-0" else "0"

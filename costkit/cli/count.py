@@ -1,0 +1,1 @@
+"""`costkit count` (filled by its issue)."""

@@ -1,0 +1,1 @@
+"""`costkit demo` (filled by its issue)."""

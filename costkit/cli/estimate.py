@@ -1,0 +1,1 @@
+"""`costkit estimate` (filled by its issue)."""

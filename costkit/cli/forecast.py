@@ -1,0 +1,1 @@
+"""`costkit forecast` (filled by its issue)."""

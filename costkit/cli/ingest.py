@@ -1,0 +1,1 @@
+"""`costkit ingest` (filled by its issue)."""

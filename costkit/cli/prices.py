@@ -1,0 +1,158 @@
+"""`costkit prices`: the price cards in effect."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from costkit.cli import app
+from costkit.cli.common import PricesOption, dumps, handle_errors, plain
+from costkit.pricing import RATE_NAMES, Card, load_price_book
+
+prices_app = typer.Typer(
+    help="List the price cards in effect, or show one.", invoke_without_command=True
+)
+app.add_typer(prices_app, name="prices")
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def card_dict(card: Card) -> dict:
+    """A card as plain JSON-ready data; money and limits as decimal strings / ints."""
+
+    def rates(r) -> dict:
+        return {name: (None if getattr(r, name) is None else plain(getattr(r, name)))
+                for name in RATE_NAMES}
+
+    return {
+        "model": card.model,
+        "display_name": card.display_name,
+        "provider": card.provider,
+        "gateway": card.gateway,
+        "region": card.region,
+        "currency": card.currency,
+        "tokenizer": card.tokenizer,
+        "endpoints": list(card.endpoints),
+        "aliases": list(card.aliases),
+        "effective_from": card.effective_from.isoformat() if card.effective_from else None,
+        "effective_to": card.effective_to.isoformat() if card.effective_to else None,
+        "rates_unit": {"tokens": "per 1M tokens", "web_search": "per call"},
+        "rates": rates(card.rates),
+        "tiers": [
+            {"above_input_tokens": t.above_input_tokens, "rates": rates(t.rates)} for t in card.tiers
+        ],
+        "limits": {"context_window": card.context_window, "max_output": card.max_output},
+        "parameters": {
+            name: {
+                "type": p.type,
+                "default": p.default,
+                "min": None if p.min is None else plain(p.min),
+                "max": None if p.max is None else plain(p.max),
+                "values": list(p.values) or None,
+                "description": p.description,
+            }
+            for name, p in card.parameters.items()
+        },
+        "notes": list(card.notes),
+        "source": card.source,
+        "origin": card.origin,
+    }
+
+
+def _period(card: Card) -> str:
+    start = card.effective_from.date().isoformat() if card.effective_from else "always"
+    end = card.effective_to.date().isoformat() if card.effective_to else "open"
+    return f"{start} .. {end}"
+
+
+def _rate(value) -> str:
+    return "-" if value is None else f"${plain(value)}"
+
+
+@prices_app.callback()
+@handle_errors
+def prices(
+    ctx: typer.Context,
+    prices_path: PricesOption = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+) -> None:
+    """List the price cards in effect (built-in, overridden by your own)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    book = load_price_book(prices_path)
+    if fmt is Format.json:
+        typer.echo(dumps([card_dict(c) for c in book.cards]))
+        return
+    table = Table(title="Price cards in effect (USD per 1M tokens; web search per call)")
+    for column in ("model", "effective", "input", "cached in", "output", "reasoning",
+                   "web search", "context", "source"):
+        table.add_column(column)
+    for c in book.cards:
+        table.add_row(
+            c.model, _period(c), _rate(c.rates.input), _rate(c.rates.cached_input),
+            _rate(c.rates.output), _rate(c.rates.reasoning), _rate(c.rates.web_search),
+            f"{c.context_window:,}" if c.context_window else "-",
+            "built-in" if c.builtin else c.origin,
+        )
+    Console(width=140).print(table)
+
+
+@prices_app.command("show")
+@handle_errors
+def show(
+    model: Annotated[str, typer.Argument(help="Model id (or alias), e.g. deepseek-v3-2.")],
+    prices_path: PricesOption = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+) -> None:
+    """Show every card of one model: rates, tiers, limits, request parameters."""
+    book = load_price_book(prices_path)
+    cards = book.cards_for(model)
+    if fmt is Format.json:
+        typer.echo(dumps([card_dict(c) for c in cards]))
+        return
+    console = Console(width=120)
+    for c in cards:
+        console.print(f"[bold]{c.display_name}[/bold] ({c.model})  {c.provider} via "
+                      f"{c.gateway or '-'}, region {c.region or '-'}, {c.currency}")
+        console.print(f"effective: {_period(c)}   source: {c.source or c.origin}")
+        if c.endpoints:
+            console.print("endpoints: " + ", ".join(c.endpoints))
+        rates = Table(title="Rates")
+        rates.add_column("component")
+        rates.add_column("rate", justify="right")
+        rates.add_column("unit")
+        for name in RATE_NAMES:
+            unit = "per call" if name == "web_search" else "per 1M tokens"
+            rates.add_row(name, _rate(getattr(c.rates, name)), unit)
+        console.print(rates)
+        for tier in c.tiers:
+            console.print(f"tier above {tier.above_input_tokens:,} input tokens: " + ", ".join(
+                f"{n} {_rate(getattr(tier.rates, n))}" for n in RATE_NAMES))
+        console.print(
+            f"context window: {c.context_window:,} tokens" if c.context_window else
+            "context window: -")
+        console.print(f"max output: {c.max_output:,} tokens" if c.max_output else "max output: -")
+        if c.parameters:
+            params = Table(title="Request parameters")
+            for column in ("parameter", "type", "default", "range / values", "description"):
+                params.add_column(column)
+            for name, p in c.parameters.items():
+                if p.values:
+                    allowed = "|".join(p.values)
+                elif p.min is not None or p.max is not None:
+                    allowed = f"{plain(p.min)}..{plain(p.max)}"
+                else:
+                    allowed = "-"
+                default = str(p.default).lower() if isinstance(p.default, bool) else str(p.default)
+                params.add_row(name, p.type, default, allowed, p.description)
+            console.print(params)
+        for note in c.notes:
+            console.print(f"note: {note}")
+        console.print()

@@ -1,0 +1,1 @@
+"""`costkit report` (filled by its issue)."""

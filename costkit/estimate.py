@@ -1,0 +1,1 @@
+"""Request -> token counts -> cost range with stated assumptions (issue 4)."""

@@ -1,0 +1,1 @@
+"""Pure functions over a daily spend series (issue 8)."""

@@ -1,0 +1,1 @@
+"""Drives readers into the store: batching, dedupe, quarantine, progress (issue 5)."""

@@ -1,0 +1,1 @@
+"""One module per usage-log format, each yielding canonical usage rows or rejections (issue 5)."""

@@ -1,0 +1,1 @@
+"""DuckDB connection, migrations, views; the only place that writes SQL DDL (issue 5)."""

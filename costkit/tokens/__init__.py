@@ -1,0 +1,1 @@
+"""Tokenizers (tiktoken encodings) and chat-template rendering per endpoint (issue 3)."""
