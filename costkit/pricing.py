@@ -21,6 +21,7 @@ from typing import Any
 from costkit.errors import CardError, InputError, NoCardInEffectError, UnknownModelError
 
 MILLION = Decimal(1_000_000)
+RATE_PLACES = 6
 RATE_NAMES = ("input", "cached_input", "cache_write", "output", "reasoning", "web_search")
 REQUIRED_RATES = ("input", "output")
 CARD_FIELDS = {
@@ -407,6 +408,9 @@ def _parse_rate(value: Any, where: str) -> Decimal:
         raise CardError(f"{where}: {value!r} is not a number")
     if rate < 0:
         raise CardError(f"{where}: {value} is negative; rates must be >= 0")
+    if rate.as_tuple().exponent < -RATE_PLACES:
+        # The store prices per token in DECIMAL(38,12): 6 places per 1M keeps that exact.
+        raise CardError(f"{where}: {value} has more than {RATE_PLACES} decimal places")
     return rate
 
 
