@@ -73,7 +73,12 @@ def _period(card: Card) -> str:
 
 
 def _rate(value) -> str:
-    return "-" if value is None else f"${plain(value)}"
+    """A rate as written on rate cards: at least cents ($5.00), every further digit kept."""
+    if value is None:
+        return "-"
+    text = plain(value)
+    whole, _, cents = text.partition(".")
+    return f"${whole}.{cents.ljust(2, '0')}"
 
 
 @prices_app.callback()
