@@ -1,0 +1,557 @@
+"""Chat templates: a request body of any of the three endpoints -> the exact prompt text.
+
+`render(body, endpoint, thinking)` maps a `/v1/chat/completions`, `/v1/responses` or
+`/v1/messages` body to one conversation (`templates_dsml.Turn`s plus function schemas) and
+encodes it the way DeepSeek V3.2 reads it (`templates_dsml.encode`). The mapping of each
+endpoint follows what an OpenAI-compatible server for the model does with it (vLLM's
+conversions): text parts of one message are joined with a newline, Anthropic system blocks
+and thinking blocks are concatenated, Anthropic `tool_result` blocks become tool results
+placed before the rest of their user message, and tool arguments are rendered from their
+parsed JSON object. Anything that is not text (images, audio, files, server-side tool
+items) is not counted, and the result says so in `notes`; nothing is dropped silently.
+
+Endpoint detection (`detect_endpoint`), when the caller does not name one:
+- `input` or `instructions` -> responses;
+- `messages` -> messages (Anthropic) when the body has an Anthropic-only marker: a top-level
+  `system`, `stop_sequences` or `anthropic_version`, a `thinking` object, a tool with
+  `input_schema`, or a content block of type tool_use / tool_result / thinking /
+  redacted_thinking / image-with-source / document; else chat.completions. (`max_tokens`
+  alone decides nothing: both APIs accept it.)
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from costkit.errors import InputError
+from costkit.tokens.templates_dsml import ToolCall, Turn, encode
+
+CHAT = "chat.completions"
+RESPONSES = "responses"
+MESSAGES = "messages"
+ENDPOINTS = (CHAT, RESPONSES, MESSAGES)
+ENDPOINT_NAMES = {
+    CHAT: CHAT, "chat": CHAT, "/v1/chat/completions": CHAT, "/chat/completions": CHAT,
+    RESPONSES: RESPONSES, "/v1/responses": RESPONSES, "/responses": RESPONSES,
+    MESSAGES: MESSAGES, "anthropic": MESSAGES, "/v1/messages": MESSAGES, "/messages": MESSAGES,
+}
+PART_JOIN = "\n"
+_ANTHROPIC_BLOCKS = {"tool_use", "tool_result", "thinking", "redacted_thinking", "document"}
+_TEXT_PARTS = {"text", "input_text", "output_text"}
+
+
+@dataclass
+class Conversation:
+    """A request's prompt in the encoder's terms, plus what rendering could not count."""
+
+    endpoint: str
+    turns: list[Turn]
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    server_tools: list[dict[str, Any]] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)  # "image part" -> how many
+    notes: list[str] = field(default_factory=list)
+
+    def skip(self, what: str) -> None:
+        self.skipped[what] += 1
+
+    def assumptions(self) -> list[str]:
+        out = list(self.notes)
+        for what, n in sorted(self.skipped.items()):
+            out.append(
+                f"{n} {what}{'' if n == 1 else 's'} not counted: the prompt is counted as text "
+                "only (DeepSeek V3.2 reads text; the provider may reject or bill them otherwise)"
+            )
+        return out
+
+
+@dataclass
+class Rendered:
+    text: str
+    conversation: Conversation
+
+    @property
+    def endpoint(self) -> str:
+        return self.conversation.endpoint
+
+
+def normalize_endpoint(name: str) -> str:
+    """'chat.completions' / 'responses' / 'messages' from a name or URL path."""
+    key = name.strip()
+    if "://" in key:  # a full URL: keep its path
+        key = "/" + key.split("://", 1)[1].partition("/")[2]
+    key = key.split("?", 1)[0].rstrip("/") or key
+    found = ENDPOINT_NAMES.get(key) or ENDPOINT_NAMES.get(key.lower())
+    if found is None:
+        raise InputError(
+            f"unknown endpoint {name!r}; use chat.completions (/v1/chat/completions), "
+            "responses (/v1/responses) or messages (/v1/messages)"
+        )
+    return found
+
+
+def detect_endpoint(body: Mapping[str, Any]) -> str:
+    """Which endpoint a body is for, from its shape (see the module docstring)."""
+    if not isinstance(body, Mapping):
+        raise InputError(f"the request body is a JSON {_json_type(body)}, not an object")
+    if "input" in body or "instructions" in body:
+        return RESPONSES
+    if "messages" in body:
+        return MESSAGES if _looks_anthropic(body) else CHAT
+    raise InputError(
+        "not a request for any of the three endpoints: missing field 'messages' "
+        "(chat.completions, messages) or 'input' (responses)"
+    )
+
+
+def _looks_anthropic(body: Mapping[str, Any]) -> bool:
+    if any(k in body for k in ("system", "stop_sequences", "anthropic_version")):
+        return True
+    if isinstance(body.get("thinking"), Mapping):
+        return True
+    tools = body.get("tools")
+    if isinstance(tools, list) and any(isinstance(t, Mapping) and "input_schema" in t
+                                       for t in tools):
+        return True
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        for m in messages:
+            content = m.get("content") if isinstance(m, Mapping) else None
+            if isinstance(content, list):
+                for block in content:
+                    if not isinstance(block, Mapping):
+                        continue
+                    kind = block.get("type")
+                    if kind in _ANTHROPIC_BLOCKS or (kind == "image" and "source" in block):
+                        return True
+    return False
+
+
+def requested_thinking(body: Mapping[str, Any], endpoint: str) -> bool | None:
+    """Thinking on/off as the body asks (None when it does not say; the card's default applies).
+
+    `enable_thinking` (top level or in `chat_template_kwargs`, also `thinking: bool`) wins;
+    then Anthropic's `thinking: {type: enabled|disabled}` and DeepSeek's `thinking: {type}`;
+    then `reasoning_effort` / `reasoning.effort`: "none" turns thinking off, any other level on.
+    """
+    for holder in (body, body.get("chat_template_kwargs")):
+        if isinstance(holder, Mapping):
+            for key in ("enable_thinking", "thinking"):
+                if isinstance(holder.get(key), bool):
+                    return holder[key]
+    thinking = body.get("thinking")
+    if isinstance(thinking, Mapping):
+        kind = thinking.get("type")
+        if kind == "disabled":
+            return False
+        if kind in ("enabled", "adaptive"):
+            return True
+    effort = reasoning_effort(body)
+    if effort is not None:
+        return effort != "none"
+    return None
+
+
+def reasoning_effort(body: Mapping[str, Any]) -> Any:
+    """The body's `reasoning_effort` (or `reasoning.effort`, or `output_config.effort`)."""
+    if "reasoning_effort" in body and body["reasoning_effort"] is not None:
+        return body["reasoning_effort"]
+    for key in ("reasoning", "output_config"):
+        holder = body.get(key)
+        if isinstance(holder, Mapping) and holder.get("effort") is not None:
+            return holder["effort"]
+    return None
+
+
+def conversation(body: Mapping[str, Any], endpoint: str | None = None) -> Conversation:
+    """The body as one conversation; `endpoint` forces the mapping (else detected)."""
+    endpoint = normalize_endpoint(endpoint) if endpoint else detect_endpoint(body)
+    if not isinstance(body, Mapping):
+        raise InputError(f"the request body is a JSON {_json_type(body)}, not an object")
+    if endpoint == CHAT:
+        return _chat(body)
+    if endpoint == RESPONSES:
+        return _responses(body)
+    return _messages(body)
+
+
+def render(body: Mapping[str, Any], endpoint: str | None = None, thinking: bool = True) -> Rendered:
+    """The exact prompt text DeepSeek V3.2 reads for `body` (thinking mode as given)."""
+    conv = conversation(body, endpoint)
+    return Rendered(encode(conv.turns, conv.tools, thinking=thinking), conv)
+
+
+def render_text(text: str, thinking: bool = True) -> str:
+    """The prompt of one user message `text` on chat completions."""
+    return encode([Turn("user", text)], thinking=thinking)
+
+
+# --- /v1/chat/completions --------------------------------------------------------------------
+
+def _chat(body: Mapping[str, Any]) -> Conversation:
+    conv = Conversation(CHAT, [])
+    messages = _require_list(body, "messages")
+    for i, msg in enumerate(messages):
+        where = f"messages[{i}]"
+        if not isinstance(msg, Mapping):
+            raise InputError(f"{where} is a JSON {_json_type(msg)}; each message must be an object")
+        role = msg.get("role")
+        if role is None:
+            raise InputError(f"{where}: missing field 'role'")
+        if role == "function":  # legacy function result
+            role = "tool"
+        if role not in ("system", "developer", "user", "assistant", "tool"):
+            raise InputError(
+                f"{where}.role is {role!r}; expected system, developer, user, assistant or tool"
+            )
+        text = _parts_text(msg.get("content"), f"{where}.content", conv)
+        turn = Turn(role, text, where=where)
+        if role == "assistant":
+            reasoning = msg.get("reasoning_content") or msg.get("reasoning") or ""
+            if not isinstance(reasoning, str):
+                raise InputError(f"{where}.reasoning_content must be a string")
+            turn.reasoning = reasoning
+            calls = msg.get("tool_calls") or []
+            if not isinstance(calls, list):
+                raise InputError(f"{where}.tool_calls must be a list")
+            for j, call in enumerate(calls):
+                turn.tool_calls.append(_chat_tool_call(call, f"{where}.tool_calls[{j}]"))
+            legacy = msg.get("function_call")
+            if isinstance(legacy, Mapping):
+                call = _chat_tool_call({"function": legacy}, f"{where}.function_call")
+                turn.tool_calls.append(call)
+        conv.turns.append(turn)
+    for i, tool in enumerate(_optional_list(body, "tools")):
+        where = f"tools[{i}]"
+        if not isinstance(tool, Mapping):
+            raise InputError(f"{where} must be an object")
+        if tool.get("type", "function") == "function" and isinstance(tool.get("function"), Mapping):
+            conv.tools.append(dict(tool["function"]))
+        elif _is_search_tool(tool):
+            conv.server_tools.append(dict(tool))
+        else:
+            raise InputError(f"{where}: missing field 'function' (a function tool's schema)")
+    for i, fn in enumerate(_optional_list(body, "functions")):  # legacy `functions`
+        if not isinstance(fn, Mapping):
+            raise InputError(f"functions[{i}] must be an object")
+        conv.tools.append(dict(fn))
+    if body.get("response_format") not in (None, {"type": "text"}):
+        conv.notes.append(
+            "response_format is enforced by the server, not written into the prompt; "
+            "it is not counted"
+        )
+    return conv
+
+
+def _chat_tool_call(call: Any, where: str) -> ToolCall:
+    if not isinstance(call, Mapping) or not isinstance(call.get("function"), Mapping):
+        raise InputError(f"{where}: missing field 'function'")
+    fn = call["function"]
+    name = fn.get("name")
+    if not isinstance(name, str):
+        raise InputError(f"{where}.function: missing field 'name'")
+    return ToolCall(name, _arguments(fn.get("arguments"), f"{where}.function.arguments"))
+
+
+# --- /v1/responses ---------------------------------------------------------------------------
+
+def _responses(body: Mapping[str, Any]) -> Conversation:
+    conv = Conversation(RESPONSES, [])
+    instructions = body.get("instructions")
+    if instructions is not None:
+        conv.turns.append(Turn("system", _parts_text(instructions, "instructions", conv),
+                               where="instructions"))
+    if body.get("previous_response_id"):
+        conv.notes.append(
+            "previous_response_id: the stored conversation it continues is not in the body "
+            "and is not counted; the prompt is at least this long"
+        )
+    raw = body.get("input")
+    if raw is None and instructions is None:
+        raise InputError("not a responses request: missing field 'input'")
+    if isinstance(raw, str):
+        conv.turns.append(Turn("user", raw, where="input"))
+    elif isinstance(raw, list):
+        _response_items(raw, conv)
+    elif raw is not None:
+        raise InputError(
+            f"input is a JSON {_json_type(raw)}; it must be a string or a list of items"
+        )
+    for i, tool in enumerate(_optional_list(body, "tools")):
+        where = f"tools[{i}]"
+        if not isinstance(tool, Mapping):
+            raise InputError(f"{where} must be an object")
+        kind = tool.get("type", "function")
+        if kind == "function":
+            conv.tools.append(_schema(tool, "parameters", where))
+        elif _is_search_tool(tool):
+            conv.server_tools.append(dict(tool))
+        else:
+            conv.skip(f"{kind} tool definition")
+    text_format = body.get("text")
+    if isinstance(text_format, Mapping) and isinstance(text_format.get("format"), Mapping) and \
+            text_format["format"].get("type") not in (None, "text"):
+        conv.notes.append(
+            "text.format is enforced by the server, not written into the prompt; it is not counted"
+        )
+    return conv
+
+
+def _response_items(items: list, conv: Conversation) -> None:
+    pending_reasoning: list[str] = []
+
+    def assistant_turn(where: str) -> Turn:
+        # function calls join the assistant turn right before them (one model output)
+        last = conv.turns[-1] if conv.turns else None
+        if last is not None and last.role == "assistant" and not pending_reasoning:
+            return last
+        turn = Turn("assistant", "", reasoning="".join(pending_reasoning), where=where)
+        pending_reasoning.clear()
+        conv.turns.append(turn)
+        return turn
+
+    for i, item in enumerate(items):
+        where = f"input[{i}]"
+        if not isinstance(item, Mapping):
+            raise InputError(
+                f"{where} is a JSON {_json_type(item)}; each input item must be an object"
+            )
+        kind = item.get("type", "message" if "role" in item else None)
+        if kind == "message":
+            role = item.get("role")
+            if role not in ("user", "assistant", "system", "developer"):
+                raise InputError(
+                    f"{where}.role is {role!r}; expected user, assistant, system or developer"
+                )
+            text = _parts_text(item.get("content"), f"{where}.content", conv)
+            if role == "assistant":
+                turn = Turn("assistant", text, reasoning="".join(pending_reasoning), where=where)
+                pending_reasoning.clear()
+            else:
+                turn = Turn(role, text, where=where)
+            conv.turns.append(turn)
+        elif kind == "function_call":
+            name = item.get("name")
+            if not isinstance(name, str):
+                raise InputError(f"{where}: missing field 'name'")
+            call = ToolCall(name, _arguments(item.get("arguments"), f"{where}.arguments"))
+            assistant_turn(where).tool_calls.append(call)
+        elif kind == "function_call_output":
+            if "output" not in item:
+                raise InputError(f"{where}: missing field 'output'")
+            text = _parts_text(item.get("output"), f"{where}.output", conv)
+            conv.turns.append(Turn("tool", text, where=where))
+        elif kind == "reasoning":
+            pending_reasoning.append(_reasoning_text(item, where))
+        elif kind is None:
+            raise InputError(f"{where}: missing field 'type'")
+        else:
+            conv.skip(f"{kind} item")
+    if pending_reasoning:
+        conv.skip("reasoning item with no output after it")
+
+
+def _reasoning_text(item: Mapping[str, Any], where: str) -> str:
+    for key, part_type in (("content", "reasoning_text"), ("summary", "summary_text")):
+        parts = item.get(key)
+        if isinstance(parts, list) and parts:
+            texts = [p.get("text", "") for p in parts
+                     if isinstance(p, Mapping) and p.get("type", part_type) == part_type]
+            return PART_JOIN.join(t for t in texts if isinstance(t, str))
+    return ""
+
+
+# --- /v1/messages (Anthropic) -----------------------------------------------------------------
+
+def _messages(body: Mapping[str, Any]) -> Conversation:
+    conv = Conversation(MESSAGES, [])
+    system = body.get("system")
+    if system is not None:
+        if isinstance(system, str):
+            text = system
+        elif isinstance(system, list):
+            text = "".join(_block_texts(system, "system", conv))
+        else:
+            raise InputError(
+                f"system is a JSON {_json_type(system)}; it must be a string or a list of blocks"
+            )
+        if text:
+            conv.turns.append(Turn("system", text, where="system"))
+    messages = _require_list(body, "messages")
+    for i, msg in enumerate(messages):
+        where = f"messages[{i}]"
+        if not isinstance(msg, Mapping):
+            raise InputError(f"{where} is a JSON {_json_type(msg)}; each message must be an object")
+        role = msg.get("role")
+        if role not in ("user", "assistant"):
+            raise InputError(f"{where}.role is {role!r}; expected user or assistant")
+        content = msg.get("content")
+        if isinstance(content, str):
+            conv.turns.append(Turn(role, content, where=where))
+            continue
+        if not isinstance(content, list):
+            raise InputError(f"{where}: missing field 'content' (a string or a list of blocks)")
+        texts: list[str] = []
+        turn = Turn(role, "", where=where)
+        for j, block in enumerate(content):
+            bw = f"{where}.content[{j}]"
+            if not isinstance(block, Mapping):
+                raise InputError(f"{bw} must be an object")
+            kind = block.get("type")
+            if kind == "text":
+                texts.append(_string(block.get("text"), f"{bw}.text"))
+            elif kind == "thinking":
+                turn.reasoning += _string(block.get("thinking"), f"{bw}.thinking")
+            elif kind == "tool_use":
+                name = block.get("name")
+                if not isinstance(name, str):
+                    raise InputError(f"{bw}: missing field 'name'")
+                arguments = _arguments(block.get("input", {}), f"{bw}.input")
+                turn.tool_calls.append(ToolCall(name, arguments))
+            elif kind == "tool_result":
+                result = block.get("content", "")
+                if isinstance(result, list):
+                    result = PART_JOIN.join(_block_texts(result, f"{bw}.content", conv))
+                elif not isinstance(result, str):
+                    raise InputError(f"{bw}.content must be a string or a list of blocks")
+                if role == "user":
+                    conv.turns.append(Turn("tool", result, where=bw))
+                else:
+                    texts.append(f"Tool result: {result}")
+            elif kind in ("image", "document", "redacted_thinking", "server_tool_use",
+                          "web_search_tool_result", "search_result"):
+                conv.skip(f"{kind} block")
+            elif kind is None:
+                raise InputError(f"{bw}: missing field 'type'")
+            else:
+                conv.skip(f"{kind} block")
+        turn.content = PART_JOIN.join(texts)
+        if role == "user" and not texts:
+            continue  # only tool results: they are the turn
+        conv.turns.append(turn)
+    for i, tool in enumerate(_optional_list(body, "tools")):
+        where = f"tools[{i}]"
+        if not isinstance(tool, Mapping):
+            raise InputError(f"{where} must be an object")
+        if _is_search_tool(tool):
+            conv.server_tools.append(dict(tool))
+        elif "input_schema" in tool or tool.get("type") in (None, "custom"):
+            conv.tools.append(_schema(tool, "input_schema", where))
+        else:
+            conv.skip(f"{tool.get('type')} tool definition")
+    return conv
+
+
+def _block_texts(blocks: Iterable[Any], where: str, conv: Conversation) -> list[str]:
+    texts = []
+    for j, block in enumerate(blocks):
+        if isinstance(block, str):
+            texts.append(block)
+        elif isinstance(block, Mapping) and block.get("type") == "text":
+            texts.append(_string(block.get("text"), f"{where}[{j}].text"))
+        elif isinstance(block, Mapping):
+            conv.skip(f"{block.get('type')} block")
+        else:
+            raise InputError(f"{where}[{j}] must be an object")
+    return texts
+
+
+# --- shared pieces ---------------------------------------------------------------------------
+
+def _parts_text(content: Any, where: str, conv: Conversation) -> str:
+    """Text of a message's content: a string, null, or a list of parts (text parts joined)."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        raise InputError(
+            f"{where} is a JSON {_json_type(content)}; expected a string or a list of parts"
+        )
+    texts = []
+    for j, part in enumerate(content):
+        if isinstance(part, str):
+            texts.append(part)
+            continue
+        if not isinstance(part, Mapping):
+            raise InputError(f"{where}[{j}] must be an object")
+        kind = part.get("type")
+        if kind in _TEXT_PARTS:
+            texts.append(_string(part.get("text"), f"{where}[{j}].text"))
+        elif kind == "refusal":
+            texts.append(_string(part.get("refusal"), f"{where}[{j}].refusal"))
+        elif kind is None:
+            raise InputError(f"{where}[{j}]: missing field 'type'")
+        else:
+            conv.skip(f"{_kind_name(kind)} part")
+    return PART_JOIN.join(texts)
+
+
+def _kind_name(kind: str) -> str:
+    kind = str(kind)
+    for prefix in ("input_",):
+        if kind.startswith(prefix):
+            kind = kind[len(prefix):]
+    return kind.removesuffix("_url")
+
+
+def _arguments(raw: Any, where: str) -> dict[str, Any]:
+    if raw is None or raw == "":
+        return {}
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError as exc:
+            raise InputError(f"{where} is not valid JSON ({exc.msg} at char {exc.pos})") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{where} is a JSON {_json_type(raw)}; tool arguments must be an object")
+    return raw
+
+
+def _schema(tool: Mapping[str, Any], params_key: str, where: str) -> dict[str, Any]:
+    name = tool.get("name")
+    if not isinstance(name, str):
+        raise InputError(f"{where}: missing field 'name'")
+    schema: dict[str, Any] = {"name": name}
+    if tool.get("description") is not None:
+        schema["description"] = tool["description"]
+    if tool.get(params_key) is not None:
+        schema["parameters"] = tool[params_key]
+    return schema
+
+
+def _is_search_tool(tool: Mapping[str, Any]) -> bool:
+    kind = tool.get("type")
+    return isinstance(kind, str) and kind.startswith("web_search")
+
+
+def _string(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise InputError(f"{where} is {'missing' if value is None else 'not a string'}")
+    return value
+
+
+def _require_list(body: Mapping[str, Any], key: str) -> list:
+    value = body.get(key)
+    if value is None:
+        raise InputError(f"missing field {key!r}")
+    if not isinstance(value, list) or not value:
+        raise InputError(f"{key} must be a non-empty list")
+    return value
+
+
+def _optional_list(body: Mapping[str, Any], key: str) -> list:
+    value = body.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError(f"{key} must be a list")
+    return value
+
+
+def _json_type(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null",
+            int: "number", float: "number"}.get(type(value), type(value).__name__)
