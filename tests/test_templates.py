@@ -6,6 +6,7 @@ import copy
 import json
 
 import pytest
+from conftest import FIXTURES, GOLDEN
 
 from costkit.errors import InputError
 from costkit.tokens.templates import (
@@ -20,7 +21,6 @@ from costkit.tokens.templates import (
     requested_thinking,
 )
 from costkit.tokens.templates_dsml import BOS, EOS, ToolCall, Turn, encode
-from tests.conftest import FIXTURES, GOLDEN
 
 BODIES = FIXTURES / "estimate"
 

@@ -1,1 +1,366 @@
-"""`costkit estimate` (filled by its issue)."""
+"""`costkit estimate`: price a prompt, a request body or a JSONL batch before sending it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from costkit.cli import app
+from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors, warn
+from costkit.errors import BudgetExceeded, InputError
+from costkit.estimate import Estimate, decimal_str, estimate, load_request
+from costkit.estimate_batch import BatchEstimator, LineResult, Totals, read_lines
+from costkit.estimate_history import HistorySource
+from costkit.pricing import load_price_book
+
+SHOWN_ROWS = 20  # per-line rows in a batch's table (all of them in csv / json)
+SHOWN_ERRORS = 100  # bad lines printed one by one; the rest are counted
+CSV_COLUMNS = (
+    "line", "custom_id", "model", "endpoint", "exact", "input_tokens", "input_cost",
+    "low_total_cost", "expected_output_tokens", "expected_reasoning_tokens",
+    "expected_search_calls", "expected_total_cost", "high_output_tokens",
+    "high_reasoning_tokens", "high_search_calls", "high_total_cost", "warnings",
+)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _money(value: Decimal) -> str:
+    return "$" + decimal_str(value)
+
+
+def _budget(text: str | None) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        value = Decimal(text.strip().lstrip("$").replace(",", ""))
+    except InvalidOperation:
+        raise fail(f"--budget is {text!r}; give an amount in USD such as 0.50") from None
+    if not value.is_finite() or value < 0:
+        raise fail(f"--budget is {text!r}; it must be an amount >= 0")
+    return value
+
+
+@app.command("estimate")
+@handle_errors
+def estimate_command(
+    text: Annotated[str | None, typer.Argument(
+        help="Prompt text, priced as one user message (else --request, --batch or stdin).",
+        show_default=False)] = None,
+    request: Annotated[Path | None, typer.Option(
+        "--request", "-r", metavar="FILE",
+        help="A JSON request body for /v1/chat/completions, /v1/responses or /v1/messages "
+             "('-' reads stdin).", show_default=False)] = None,
+    batch: Annotated[Path | None, typer.Option(
+        "--batch", "-b", metavar="FILE",
+        help="JSONL of request bodies or batch-API lines {custom_id, url, body} "
+             "('-' reads stdin).", show_default=False)] = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", "-m", help="Price as this model (default: the body's model, else "
+                              "deepseek-v3-2).", show_default=False)] = None,
+    endpoint: Annotated[str | None, typer.Option(
+        "--endpoint", "-e", metavar="ENDPOINT",
+        help="chat.completions, responses or messages (default: from the body's shape; in "
+             "a batch, from each line's url).", show_default=False)] = None,
+    max_tokens: Annotated[int | None, typer.Option(
+        "--max-tokens", help="Max answer tokens (overrides the body; default: the card's).",
+        show_default=False)] = None,
+    thinking: Annotated[bool | None, typer.Option(
+        "--thinking/--no-thinking", help="Thinking mode (default: as the body asks, else the "
+                                         "card's default).", show_default=False)] = None,
+    thinking_budget: Annotated[int | None, typer.Option(
+        "--thinking-budget", help="Max reasoning tokens (default: the body's, else the card's).",
+        show_default=False)] = None,
+    reasoning_effort: Annotated[str | None, typer.Option(
+        "--reasoning-effort", help="none, low, medium, high or max (none turns thinking off).",
+        show_default=False)] = None,
+    search: Annotated[bool | None, typer.Option(
+        "--search/--no-search", help="Web search on or off (default: as the body asks).",
+        show_default=False)] = None,
+    search_calls: Annotated[int | None, typer.Option(
+        "--search-calls", help="Search calls in the high estimate when search is on "
+                               "[default: 5, or the tool's max_uses].", show_default=False)] = None,
+    budget: Annotated[str | None, typer.Option(
+        "--budget", metavar="USD", help="Exit with status 3 when the high total is over this.",
+        show_default=False)] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    show_prompt: Annotated[bool, typer.Option(
+        "--show-prompt", help="Also print the rendered prompt text (single request).")] = False,
+    no_history: Annotated[bool, typer.Option(
+        "--no-history", help="Do not learn 'expected' from the usage store; use the defaults.")
+    ] = False,
+    db: DbOption = None,
+    prices_path: PricesOption = None,
+) -> None:
+    """Price a prompt or request before it is sent: exact prompt tokens and cost, and
+    low / expected / high for output, reasoning and web search, with every assumption stated.
+
+    \b
+    Examples:
+      costkit estimate "Write a haiku about the ocean."
+      costkit estimate --request body.json --budget 0.05
+      costkit estimate --batch requests.jsonl --format csv > estimates.csv
+      cat prompt.txt | costkit estimate --model deepseek-v3-2 --max-tokens 2000 --no-thinking
+    """
+    limit = _budget(budget)
+    given = [name for name, value in (("TEXT", text), ("--request", request), ("--batch", batch))
+             if value is not None]
+    if len(given) > 1:
+        raise fail(f"give one of TEXT, --request or --batch, not {' and '.join(given)}")
+    options = {"max_tokens": max_tokens, "thinking": thinking, "thinking_budget": thinking_budget,
+               "reasoning_effort": reasoning_effort, "search": search,
+               "search_calls": search_calls}
+    book = load_price_book(prices_path)
+    if batch is not None:
+        _run_batch(batch, book, model, endpoint, options, fmt, limit, db, not no_history)
+        return
+
+    if request is not None:
+        body = load_request(request)
+        source = "stdin" if str(request) == "-" else str(request)
+    else:
+        if text is None:
+            if sys.stdin.isatty():
+                raise fail("nothing to estimate: give TEXT, --request FILE or --batch FILE, "
+                           "or pipe the prompt on stdin")
+            text = sys.stdin.read()
+            if not text.strip():
+                raise fail("stdin is empty: nothing to estimate")
+        body, source = text, None
+    try:
+        result = estimate(body, model, endpoint, book=book, db=db, history=not no_history,
+                          **options)
+    except InputError as exc:
+        if source is None:
+            raise
+        raise InputError(f"{source}: {exc}") from None
+    for message in result.warnings:
+        warn(message)
+    if fmt is Format.json:
+        typer.echo(dumps(result.as_dict()))
+    elif fmt is Format.csv:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        writer.writerow(_csv_row(LineResult(1, None, result)))
+        typer.echo(out.getvalue(), nl=False)
+    else:
+        _print_single(result, show_prompt)
+    if limit is not None and result.high.total_cost > limit:
+        raise BudgetExceeded(
+            f"the high estimate {_money(result.high.total_cost)} is over the budget "
+            f"{_money(limit)}"
+        )
+
+
+# --- single request ---------------------------------------------------------------------------
+
+def _print_single(result: Estimate, show_prompt: bool) -> None:
+    console = Console(width=110, highlight=False)
+    flags = [f"thinking {'on' if result.thinking else 'off'}",
+             f"search {'on' if result.search else 'off'}",
+             f"max_tokens {result.max_tokens:,}"]
+    if result.thinking and result.thinking_budget is not None:
+        flags.append(f"thinking_budget {result.thinking_budget:,}")
+    console.print(f"{result.model} via {result.endpoint} ({', '.join(flags)})")
+    console.print(
+        f"prompt: {result.input_tokens:,} tokens ({'exact' if result.exact else 'approximate'}), "
+        f"input cost {_money(result.input_cost)} {result.currency}"
+    )
+    table = Table(show_edge=False)
+    table.add_column("")
+    for name in ("low", "expected", "high"):
+        table.add_column(name, justify="right")
+    scenarios = (result.low, result.expected, result.high)
+    table.add_row("output tokens", *(f"{s.output_tokens:,}" for s in scenarios))
+    table.add_row("reasoning tokens", *(f"{s.reasoning_tokens:,}" for s in scenarios))
+    table.add_row("search calls", *(f"{s.search_calls:,}" for s in scenarios))
+    table.add_row("input cost", *(_money(s.cost.input + s.cost.cached_input + s.cost.cache_write)
+                                  for s in scenarios))
+    table.add_row("output cost", *(_money(s.cost.output) for s in scenarios))
+    table.add_row("reasoning cost", *(_money(s.cost.reasoning) for s in scenarios))
+    table.add_row("web search cost", *(_money(s.cost.web_search) for s in scenarios))
+    table.add_row("total", *(_money(s.total_cost) for s in scenarios), style="bold")
+    console.print(table)
+    console.print("assumptions:")
+    for note in result.assumptions:
+        console.print(f"  - {note}", soft_wrap=True)
+    if show_prompt and result.prompt is not None:
+        console.print("prompt text:")
+        console.print(result.prompt, markup=False, soft_wrap=True)
+
+
+# --- batch ------------------------------------------------------------------------------------
+
+def _run_batch(path, book, model, endpoint, options, fmt, limit, db, history) -> None:
+    source = "stdin" if str(path) == "-" else str(path)
+    shown: list[LineResult] = []
+    errors = 0
+    with HistorySource(db, enabled=history) as past:
+        estimator = BatchEstimator(book=book, history=past, model=model, endpoint=endpoint,
+                                   options=options, source=source)
+        writer = csv.writer(sys.stdout, lineterminator="\n") if fmt is Format.csv else None
+        if writer is not None:
+            writer.writerow(CSV_COLUMNS)
+        with _progress(path) as advance:
+            for item in estimator.run(read_lines(path, advance)):
+                if item.error is not None:
+                    errors += 1
+                    if errors <= SHOWN_ERRORS:
+                        warn(f"{item.error}; line skipped")
+                    continue
+                if writer is not None:
+                    writer.writerow(_csv_row(item))
+                elif fmt is Format.json:
+                    line = {"line": item.line, "custom_id": item.custom_id,
+                            **item.estimate.as_dict()}
+                    sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+                elif len(shown) < SHOWN_ROWS:
+                    shown.append(item)
+        totals = estimator.totals
+        if history and past.problem:
+            warn(past.problem)
+    if errors > SHOWN_ERRORS:
+        warn(f"{errors - SHOWN_ERRORS:,} more bad lines not shown")
+    if writer is not None:
+        writer.writerow(_csv_totals(totals))
+    elif fmt is Format.json:
+        sys.stdout.write(json.dumps({"totals": _totals_dict(totals)}, ensure_ascii=False) + "\n")
+    else:
+        _print_batch(source, shown, totals)
+    sys.stdout.flush()
+    typer.echo(
+        f"costkit: {totals.requests:,} requests estimated, {totals.bad_lines:,} bad lines "
+        f"skipped, {totals.blank_lines:,} blank lines", err=True,
+    )
+    if limit is not None and totals.high.total_cost > limit:
+        raise BudgetExceeded(
+            f"the batch's high estimate {_money(totals.high.total_cost)} is over the budget "
+            f"{_money(limit)}"
+        )
+
+
+class _progress:
+    """A rich progress bar on stderr when it is a terminal; else nothing."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.bar = None
+
+    def __enter__(self):
+        if not sys.stderr.isatty():
+            return None
+        from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+        size = None if str(self.path) == "-" else _size(self.path)
+        self.bar = Progress("estimating", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                            console=Console(stderr=True), transient=True)
+        self.bar.start()
+        task = self.bar.add_task("estimate", total=size)
+        return lambda n: self.bar.advance(task, n)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+def _csv_row(item: LineResult) -> list:
+    e = item.estimate
+    return [
+        item.line, item.custom_id or "", e.model, e.endpoint, str(e.exact).lower(),
+        e.input_tokens, decimal_str(e.input_cost), decimal_str(e.low.total_cost),
+        e.expected.output_tokens, e.expected.reasoning_tokens, e.expected.search_calls,
+        decimal_str(e.expected.total_cost), e.high.output_tokens, e.high.reasoning_tokens,
+        e.high.search_calls, decimal_str(e.high.total_cost), " | ".join(e.warnings),
+    ]
+
+
+def _csv_totals(t: Totals) -> list:
+    return [
+        "total", f"{t.requests} requests", ",".join(sorted(t.models)), "",
+        str(t.exact).lower(), t.input_tokens, decimal_str(t.input_cost),
+        decimal_str(t.low.total_cost), t.expected.output_tokens, t.expected.reasoning_tokens,
+        t.expected.search_calls, decimal_str(t.expected.total_cost), t.high.output_tokens,
+        t.high.reasoning_tokens, t.high.search_calls, decimal_str(t.high.total_cost),
+        f"{t.bad_lines} bad lines skipped",
+    ]
+
+
+def _totals_dict(t: Totals) -> dict:
+    def scenario(s) -> dict:
+        return {"output_tokens": s.output_tokens, "reasoning_tokens": s.reasoning_tokens,
+                "search_calls": s.search_calls, "input_cost": decimal_str(s.input_cost),
+                "output_cost": decimal_str(s.output_cost),
+                "reasoning_cost": decimal_str(s.reasoning_cost),
+                "web_search_cost": decimal_str(s.web_search_cost),
+                "total_cost": decimal_str(s.total_cost)}
+
+    return {
+        "requests": t.requests, "bad_lines": t.bad_lines, "blank_lines": t.blank_lines,
+        "input_tokens": t.input_tokens, "input_cost": decimal_str(t.input_cost),
+        "low": scenario(t.low), "expected": scenario(t.expected), "high": scenario(t.high),
+        "currency": t.currency, "exact": t.exact, "models": dict(sorted(t.models.items())),
+        "expected_from": dict(sorted(t.expected_sources.items())),
+        "requests_with_warnings": t.with_warnings,
+    }
+
+
+def _print_batch(source: str, shown: list[LineResult], t: Totals) -> None:
+    console = Console(width=110, highlight=False)
+    if shown:
+        rows = Table(title=f"{source}: first {len(shown)} of {t.requests:,} requests"
+                     if t.requests > len(shown) else f"{source}: {t.requests:,} requests",
+                     show_edge=False)
+        for column in ("line", "custom_id", "model", "input tokens", "input cost",
+                       "expected total", "high total"):
+            rows.add_column(column, justify="right" if column not in ("custom_id", "model")
+                            else "left")
+        for item in shown:
+            e = item.estimate
+            rows.add_row(str(item.line), item.custom_id or "", e.model, f"{e.input_tokens:,}",
+                         _money(e.input_cost), _money(e.expected.total_cost),
+                         _money(e.high.total_cost))
+        console.print(rows)
+    table = Table(title="totals", show_edge=False)
+    table.add_column("")
+    for name in ("low", "expected", "high"):
+        table.add_column(name, justify="right")
+    scenarios = (t.low, t.expected, t.high)
+    table.add_row("output tokens", *(f"{s.output_tokens:,}" for s in scenarios))
+    table.add_row("reasoning tokens", *(f"{s.reasoning_tokens:,}" for s in scenarios))
+    table.add_row("search calls", *(f"{s.search_calls:,}" for s in scenarios))
+    table.add_row("input cost", *(_money(s.input_cost) for s in scenarios))
+    table.add_row("output cost", *(_money(s.output_cost) for s in scenarios))
+    table.add_row("reasoning cost", *(_money(s.reasoning_cost) for s in scenarios))
+    table.add_row("web search cost", *(_money(s.web_search_cost) for s in scenarios))
+    table.add_row("total", *(_money(s.total_cost) for s in scenarios), style="bold")
+    console.print(table)
+    expected = ", ".join(f"{n:,} from {k}" for k, n in sorted(t.expected_sources.items()))
+    console.print(
+        f"{t.requests:,} requests, {t.input_tokens:,} prompt tokens "
+        f"({'exact' if t.exact else 'approximate'}), currency {t.currency}; "
+        f"expected: {expected or '-'}; {t.with_warnings:,} with warnings; "
+        f"{t.bad_lines:,} bad lines skipped", soft_wrap=True,
+    )
+    console.print("per-request assumptions: see --format json")

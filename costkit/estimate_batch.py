@@ -1,0 +1,255 @@
+"""Estimates for a JSONL file of requests, streamed in chunks with flat memory.
+
+Each line is a request body, or a batch-API line: `{"custom_id", "method", "url", "body"}`
+(OpenAI; the url picks the endpoint unless one is forced) or `{"custom_id", "params"}`
+(Anthropic message batches). Blank lines are skipped; a bad line (not JSON, not a request,
+a parameter out of range, a prompt over the context window...) becomes a `LineResult` with
+its line number and reason, and is counted in the totals, never dropped silently.
+
+Lines are read, parsed and rendered one chunk at a time; the chunk's prompts go to the
+tokenizer in one batch call on a worker thread while the next chunk is parsed, so the
+tokenizer (the limit) is kept busy. Totals add up as results stream out.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from costkit.errors import CostkitError, InputError
+from costkit.estimate import (
+    Estimate,
+    Prepared,
+    Scenario,
+    count_prompts,
+    finish,
+    model_names,
+    prepare,
+)
+from costkit.estimate_history import HistorySource
+from costkit.pricing import PriceBook
+from costkit.tokens.templates import MESSAGES, normalize_endpoint
+
+ZERO = Decimal(0)
+SCENARIOS = ("low", "expected", "high")
+
+
+@dataclass
+class LineResult:
+    line: int
+    custom_id: str | None
+    estimate: Estimate | None = None
+    error: str | None = None  # "file:line: reason" when the line was skipped
+
+
+@dataclass
+class ScenarioTotals:
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    search_calls: int = 0
+    input_cost: Decimal = ZERO
+    output_cost: Decimal = ZERO
+    reasoning_cost: Decimal = ZERO
+    web_search_cost: Decimal = ZERO
+
+    @property
+    def total_cost(self) -> Decimal:
+        return self.input_cost + self.output_cost + self.reasoning_cost + self.web_search_cost
+
+    def add(self, s: Scenario) -> None:
+        c = s.cost
+        self.output_tokens += s.output_tokens
+        self.reasoning_tokens += s.reasoning_tokens
+        self.search_calls += s.search_calls
+        self.input_cost += c.input + c.cached_input + c.cache_write
+        self.output_cost += c.output
+        self.reasoning_cost += c.reasoning
+        self.web_search_cost += c.web_search
+
+
+@dataclass
+class Totals:
+    """Sums over the estimated lines, and counts of what was skipped."""
+
+    requests: int = 0
+    bad_lines: int = 0
+    blank_lines: int = 0
+    input_tokens: int = 0
+    exact: bool = True
+    with_warnings: int = 0
+    low: ScenarioTotals = field(default_factory=ScenarioTotals)
+    expected: ScenarioTotals = field(default_factory=ScenarioTotals)
+    high: ScenarioTotals = field(default_factory=ScenarioTotals)
+    models: Counter = field(default_factory=Counter)
+    expected_sources: Counter = field(default_factory=Counter)
+    currencies: set = field(default_factory=set)
+
+    @property
+    def input_cost(self) -> Decimal:
+        return self.low.input_cost
+
+    def add(self, est: Estimate) -> None:
+        self.requests += 1
+        self.input_tokens += est.input_tokens
+        self.exact = self.exact and est.exact
+        self.with_warnings += bool(est.warnings)
+        self.low.add(est.low)
+        self.expected.add(est.expected)
+        self.high.add(est.high)
+        self.models[est.model] += 1
+        self.expected_sources[est.expected_source] += 1
+        self.currencies.add(est.currency)
+
+    @property
+    def currency(self) -> str:
+        return next(iter(self.currencies)) if len(self.currencies) == 1 else (
+            "mixed" if self.currencies else "USD")
+
+
+def read_lines(
+    path: str | Path, on_bytes: Callable[[int], None] | None = None
+) -> Iterator[bytes]:
+    """The lines of `path` ('-' = stdin) as bytes, streamed; `on_bytes(n)` after each line."""
+    name = "stdin" if str(path) == "-" else str(path)
+    try:
+        stream = sys.stdin.buffer if str(path) == "-" else open(path, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    try:
+        for line in stream:
+            if on_bytes is not None:
+                on_bytes(len(line))
+            yield line
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+class BatchEstimator:
+    """Streams `LineResult`s for an iterable of JSONL lines; `totals` grows as they come."""
+
+    def __init__(
+        self,
+        *,
+        book: PriceBook,
+        history: HistorySource,
+        model: str | None = None,
+        endpoint: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        source: str = "batch",
+        chunk_size: int = 1024,
+        num_threads: int = 2,
+        at: datetime | None = None,
+    ):
+        self.book = book
+        self.history = history
+        self.model = model
+        self.endpoint = normalize_endpoint(endpoint) if endpoint else None
+        self.options = dict(options or {})
+        self.source = source
+        self.chunk_size = max(1, chunk_size)
+        self.num_threads = num_threads
+        self.at = at or datetime.now(UTC)  # one card choice for the whole batch
+        self.totals = Totals()
+        self._names: dict[str, list[str]] = {}
+
+    def run(self, lines: Iterable[str | bytes]) -> Iterator[LineResult]:
+        numbered = enumerate(lines, start=1)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="costkit-tokenize") as pool:
+            pending: tuple[list, Future] | None = None
+            while True:
+                chunk = list(islice(numbered, self.chunk_size))
+                if not chunk:
+                    break
+                items = [self._prepare_line(n, raw) for n, raw in chunk]
+                items = [item for item in items if item is not None]
+                future = pool.submit(self._count, items)
+                if pending is not None:
+                    yield from self._finish(*pending)
+                pending = (items, future)
+            if pending is not None:
+                yield from self._finish(*pending)
+
+    def _prepare_line(self, n: int, raw: str | bytes) -> tuple | None:
+        if not raw.strip():
+            self.totals.blank_lines += 1
+            return None
+        custom_id = None
+        try:
+            try:
+                obj = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"not valid JSON: {exc.msg} (column {exc.colno})") from None
+            except ValueError:  # bytes that are not UTF-8
+                raise InputError("not UTF-8 text") from None
+            body, custom_id, endpoint = self._unwrap(obj)
+            prep = prepare(body, self.model, endpoint, book=self.book, at=self.at,
+                           options=self.options)
+        except CostkitError as exc:
+            return (n, custom_id, None, f"{self.source}:{n}: {exc}")
+        return (n, custom_id, prep, None)
+
+    def _unwrap(self, obj: Any) -> tuple[Any, str | None, str | None]:
+        if not isinstance(obj, dict):
+            kind = "array" if isinstance(obj, list) else type(obj).__name__
+            raise InputError(f"a JSON {kind}, not a request object")
+        endpoint = self.endpoint
+        custom_id = obj.get("custom_id")
+        custom_id = None if custom_id is None else str(custom_id)
+        if isinstance(obj.get("body"), dict):
+            url = obj.get("url")
+            if endpoint is None and url is not None:
+                if not isinstance(url, str):
+                    raise InputError(f"url is {url!r}; it must be a string")
+                endpoint = normalize_endpoint(url)
+            return obj["body"], custom_id, endpoint
+        if custom_id is not None and isinstance(obj.get("params"), dict):
+            return obj["params"], custom_id, endpoint or MESSAGES
+        if "body" in obj or "params" in obj:
+            raise InputError("a batch line's 'body' (or 'params') must be a JSON object")
+        return obj, custom_id, endpoint
+
+    def _count(self, items: list[tuple]) -> dict[int, tuple[int, bool]]:
+        """Token counts per line, one tokenizer batch call per model in the chunk."""
+        by_model: dict[str, list[tuple[int, Prepared]]] = {}
+        for n, _, prep, _ in items:
+            if prep is not None:
+                by_model.setdefault(prep.card.model, []).append((n, prep))
+        counts: dict[int, tuple[int, bool]] = {}
+        for group in by_model.values():
+            texts = [prep.prompt for _, prep in group]
+            numbers, exact = count_prompts(texts, group[0][1].card, self.book, self.num_threads)
+            for (n, _), count in zip(group, numbers, strict=True):
+                counts[n] = (count, exact)
+        return counts
+
+    def _finish(self, items: list[tuple], future: Future) -> Iterator[LineResult]:
+        counts = future.result()
+        for n, custom_id, prep, error in items:
+            if prep is not None:
+                try:
+                    past = self.history.for_model(self._model_names(prep.model))
+                    count, exact = counts[n]
+                    est = finish(prep, count, exact, past, self.history.problem)
+                except CostkitError as exc:
+                    error = f"{self.source}:{n}: {exc}"
+                else:
+                    self.totals.add(est)
+                    yield LineResult(n, custom_id, est)
+                    continue
+            self.totals.bad_lines += 1
+            yield LineResult(n, custom_id, error=error)
+
+    def _model_names(self, model: str) -> list[str]:
+        if model not in self._names:
+            self._names[model] = model_names(self.book, model)
+        return self._names[model]
