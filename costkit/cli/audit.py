@@ -1,1 +1,202 @@
-"""`costkit audit` (filled by its issue)."""
+"""`costkit audit`: check an invoice, a FOCUS export or the gateway's ledger."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from costkit.cli import app
+from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors
+from costkit.pricing import load_price_book
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class Rounding(StrEnum):
+    line = "line"
+    none = "none"
+
+
+class LedgerReasoning(StrEnum):
+    in_output = "in-output"
+    from_total = "from-total"
+
+
+KIND_NAMES = {"invoice": "line-item invoice", "focus": "FOCUS export", "ledger": "gateway ledger"}
+
+
+@app.command("audit")
+@handle_errors
+def audit(
+    file: Annotated[Path | None, typer.Argument(
+        metavar="FILE", show_default=False,
+        help="Invoice CSV or FOCUS export to check against the usage in the store.")] = None,
+    ledger: Annotated[Path | None, typer.Option(
+        "--ledger", metavar="FILE", show_default=False,
+        help="Gateway ledger (usage events, JSONL or pages) to check against the price cards.",
+    )] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    html: Annotated[bool, typer.Option(
+        "--html", help="Also write a reconciliation page (into reports/, or --out).")] = False,
+    out: Annotated[Path | None, typer.Option(
+        "--out", metavar="DIR", show_default=False,
+        help="Folder for the --html page (default: reports/).")] = None,
+    tolerance: Annotated[str, typer.Option(
+        "--tolerance",
+        help="Quantity tolerance: a percent of the logged quantity and/or tokens; the larger "
+             "applies (calls: the percent).")] = "0.5%,1000",
+    rounding: Annotated[Rounding, typer.Option(
+        "--rounding",
+        help="line: each amount rounded half-up to the cent (or the places it is written "
+             "in); none: exact.")] = Rounding.line,
+    tz: Annotated[str, typer.Option(
+        "--tz", help="Time zone of invoice dates written without one.")] = "UTC",
+    ledger_reasoning: Annotated[LedgerReasoning, typer.Option(
+        "--ledger-reasoning",
+        help="in-output: the ledger's tokens.output includes reasoning, billed as output; "
+             "from-total: reasoning is tokens.total - input - output.",
+    )] = LedgerReasoning.in_output,
+    db: DbOption = None,
+    prices_path: PricesOption = None,
+) -> None:
+    """Check an invoice or FOCUS export against logged usage, or the gateway's ledger against the
+    price cards. Exit 0 when clean, 1 with findings, 2 for unreadable input."""
+    from costkit.audit import audit_invoice
+    from costkit.audit_findings import Tolerance, findings_csv
+    from costkit.audit_ledger import audit_ledger
+
+    if (file is None) == (ledger is None):
+        raise fail("give an invoice FILE or --ledger FILE (one of them)")
+    book = load_price_book(prices_path)
+    if ledger is not None:
+        result = audit_ledger(ledger, book, rounding.value,
+                              ledger_reasoning is LedgerReasoning.in_output)
+    else:
+        from costkit.store import open_store
+
+        limits = Tolerance.parse(tolerance)
+        con = open_store(db, read_only=True)
+        try:
+            result = audit_invoice(file, con, book, tz, limits, rounding.value)
+        finally:
+            con.close()
+    if html:
+        from costkit.audit_html import write_page
+
+        page = write_page(result, out or Path("reports"))
+        typer.echo(f"costkit: wrote {page}", err=True)
+    if fmt is Format.json:
+        typer.echo(dumps(result.as_dict()))
+    elif fmt is Format.csv:
+        typer.echo(findings_csv(result), nl=False)
+    else:
+        _print_table(result)
+    if result.findings:
+        raise typer.Exit(1)
+
+
+def _money(value: Decimal | None, currency: str) -> str:
+    if value is None:
+        return "-"
+    sign = "-" if value < 0 else ""
+    symbol = "$" if currency == "USD" else f"{currency} "
+    return f"{sign}{symbol}{abs(value).normalize():,f}"
+
+
+def _quantity(value: Decimal | None, unit: str, currency: str) -> str:
+    if value is None:
+        return "-"
+    if unit == currency:
+        return _money(value, currency)
+    if unit in ("tokens", "calls"):
+        return f"{value.normalize():,f} {unit}"
+    return f"{value.normalize():f} ({unit})"
+
+
+def _print_table(result) -> None:
+    console = Console(width=160)
+    s = result.summary
+    cur = result.currency
+    title = f"Audit of {Path(result.source).name}: {KIND_NAMES[result.kind]}"
+    if result.kind == "ledger":
+        title += f", {s['events']:,} events ({s['requests']:,} requests)"
+    else:
+        title += f" {', '.join(s['invoices'])}, period {', '.join(s['periods'])}"
+    console.print(f"{title}, {cur}")
+    if result.findings:
+        table = Table(title=f"{len(result.findings)} finding(s)", title_justify="left")
+        for column in ("kind", "concerns", "model", "charge", "expected", "billed",
+                       "difference", "impact"):
+            table.add_column(column, justify="right" if column in
+                             ("expected", "billed", "difference", "impact") else "left")
+        for f in result.findings:
+            table.add_row(
+                f.kind, f.ref, f.model or "-", f.charge or "-",
+                _quantity(f.expected, f.unit, cur), _quantity(f.billed, f.unit, cur),
+                _quantity(f.difference, f.unit, cur), _money(f.impact, cur),
+            )
+        console.print(table)
+        for f in result.findings:
+            console.print(f"  {f.kind} {f.ref}: {f.detail}", highlight=False, soft_wrap=True)
+    if result.charges:
+        table = Table(title="Reconciliation", title_justify="left")
+        for column in ("period", "model", "charge", "billed qty", "logged qty", "billed",
+                       "expected", "difference"):
+            table.add_column(column, justify="left" if column in
+                             ("period", "model", "charge") else "right")
+        for row in result.charges:
+            table.add_row(
+                row.period, row.model, row.charge,
+                _quantity(row.billed_quantity, row.unit, cur),
+                _quantity(row.logged_quantity, row.unit, cur),
+                _money(row.billed_amount, cur), _money(row.expected_amount, cur),
+                _money(row.difference, cur),
+            )
+        console.print(table)
+    console.print(
+        f"billed total {_money(s['billed_total'], cur)}, expected total "
+        f"{_money(s['expected_total'], cur)}, net difference {_money(s['difference'], cur)}",
+        highlight=False,
+    )
+    for note in _notes(result):
+        console.print(note, highlight=False, soft_wrap=True)
+    if not result.findings:
+        console.print("No findings: everything matches within tolerance.", highlight=False)
+
+
+def _notes(result) -> list[str]:
+    s, cur = result.summary, result.currency
+    notes = []
+    if result.kind == "ledger":
+        if s.get("discount_total"):
+            notes.append(f"discounts applied: {_money(s['discount_total'], cur)}")
+        failed = s["failed_billed"]
+        if failed["requests"]:
+            notes.append(f"failed requests that were billed: {failed['requests']} "
+                         f"({_money(failed['billed'], cur)}): {', '.join(failed['ids'])}")
+        if "unpriced" in s:
+            u = s["unpriced"]
+            notes.append(f"not checked (no card): {u['events']} events of "
+                         f"{', '.join(u['models'])} ({_money(u['billed'], cur)})")
+    else:
+        for category, amount in s.get("other_charges", {}).items():
+            notes.append(f"{category} (not usage, not reconciled): {_money(amount, cur)}")
+        if "corrections_to_other_periods" in s:
+            c = s["corrections_to_other_periods"]
+            notes.append(f"corrections to periods not in this file: lines "
+                         f"{', '.join(map(str, c['lines']))} ({_money(c['billed'], cur)})")
+        if "unpriced_models" in s:
+            notes.append(f"logged usage with no card (not in expected total): "
+                         f"{', '.join(s['unpriced_models'])}")
+        notes.append(f"tolerance: {s['tolerance']}; rounding: {s['rounding']}")
+    return notes

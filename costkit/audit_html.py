@@ -1,0 +1,198 @@
+"""The audit's reconciliation page: one self-contained HTML file (no script, no network).
+
+Every string that comes from a file (models, ids, invoice text, details) is escaped, so an
+invoice line naming a model `<img src=x onerror=alert(1)>` shows as text. Amounts are the
+exact Decimals, formatted for people, with the exact value in each cell's title.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+from html import escape
+from pathlib import Path
+
+from costkit.audit_findings import AuditResult, decimal_text
+
+KIND_NAMES = {"invoice": "Line-item invoice", "focus": "FOCUS cost export",
+              "ledger": "Gateway ledger"}
+STYLE = """
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
+       max-width: 1200px; color: #1d2433; padding: 0 1rem; }
+h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
+.sub { color: #5b6475; margin-top: 0; }
+.cards { display: flex; gap: 1rem; flex-wrap: wrap; margin: 1.2rem 0; }
+.card { border: 1px solid #d8dde6; border-radius: 8px; padding: .7rem 1rem; min-width: 180px; }
+.card .label { color: #5b6475; font-size: .85rem; } .card .value { font-size: 1.35rem; }
+.status { padding: .6rem 1rem; border-radius: 8px; font-weight: 600; }
+.status.clean { background: #e6f4ea; color: #1e6b34; }
+.status.dirty { background: #fdecea; color: #a1251b; }
+table { border-collapse: collapse; width: 100%; margin-top: .5rem; }
+th, td { border-bottom: 1px solid #e3e7ee; padding: .35rem .5rem; text-align: left;
+         vertical-align: top; }
+th { background: #f4f6f9; font-weight: 600; } td.num { text-align: right;
+     font-variant-numeric: tabular-nums; white-space: nowrap; }
+.kind { font-family: ui-monospace, monospace; font-size: .85rem; }
+.neg { color: #a1251b; } .pos { color: #8a5a00; }
+ul.notes { color: #3b4456; } footer { margin-top: 2rem; color: #7a8294; font-size: .8rem; }
+"""
+
+
+def page_name(result: AuditResult) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(result.source).stem).strip("-") or "audit"
+    return f"costkit-audit-{stem}.html"
+
+
+def write_page(result: AuditResult, out_dir: Path) -> Path:
+    """Write the page into `out_dir` (created if needed); returns its path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / page_name(result)
+    path.write_text(render(result), encoding="utf-8")
+    return path
+
+
+def _money(value: Decimal | None, currency: str) -> str:
+    """A money cell: rounded to the cent for reading (sub-cent amounts to 6 places), exact
+    value in the title."""
+    if value is None:
+        return '<td class="num">-</td>'
+    shown = value.quantize(Decimal("0.01")) if abs(value) >= Decimal("0.01") or not value \
+        else value.quantize(Decimal("0.000001"))
+    symbol = "$" if currency == "USD" else f"{escape(currency)} "
+    sign = "-" if shown < 0 else ""
+    css = ' neg' if value < 0 else (' pos' if value > 0 else '')
+    return (f'<td class="num{css}" title="{escape(decimal_text(value) or "")}">'
+            f'{sign}{symbol}{abs(shown):,}</td>')
+
+
+def _quantity(value: Decimal | None, unit: str, currency: str) -> str:
+    if value is None:
+        return '<td class="num">-</td>'
+    if unit == "USD" or unit == currency:
+        return _money(value, currency)
+    text = f"{value.normalize():,f}"
+    label = unit if unit in ("tokens", "calls") else f"({unit})"
+    return f'<td class="num" title="{escape(text)}">{escape(text)} {escape(label)}</td>'
+
+
+def _cell(text: object) -> str:
+    return f"<td>{escape('' if text is None else str(text))}</td>"
+
+
+def render(result: AuditResult) -> str:
+    s, cur = result.summary, result.currency
+    kind = KIND_NAMES[result.kind]
+    source = Path(result.source).name
+    if result.kind == "ledger":
+        scope = f"{s['events']:,} events, {s['requests']:,} requests"
+        if s.get("first_event"):
+            scope += f", {s['first_event'][:10]} to {s['last_event'][:10]}"
+    else:
+        scope = f"invoice {', '.join(s['invoices'])}; period {', '.join(s['periods'])}"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>costkit audit: {escape(source)}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>Audit of {escape(source)}</h1>",
+        f'<p class="sub">{escape(kind)}: {escape(scope)}. Currency {escape(cur)}.</p>',
+    ]
+    if result.findings:
+        counts = ", ".join(f"{n} {escape(k)}" for k, n in
+                           sorted(result.as_dict()["summary"]["by_kind"].items()))
+        parts.append(f'<p class="status dirty">{len(result.findings)} finding(s) beyond '
+                     f'tolerance: {counts}.</p>')
+    else:
+        parts.append('<p class="status clean">No findings: everything matches within '
+                     'tolerance.</p>')
+    parts.append('<div class="cards">')
+    for label, value in (("Billed total", s["billed_total"]),
+                         ("Expected total", s["expected_total"]),
+                         ("Net difference", s["difference"])):
+        cell = _money(value, cur).replace('<td class="num', '<div class="value').replace(
+            "</td>", "</div>")
+        parts.append(f'<div class="card"><div class="label">{label}</div>{cell}</div>')
+    parts.append("</div>")
+    parts.extend(_findings(result))
+    parts.extend(_charges(result))
+    parts.extend(_notes(result))
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    parts.append(f"<footer>Generated by costkit audit on {generated} from "
+                 f"{escape(result.source)}. Amounts are exact; cells round to the cent, "
+                 "hover for the exact value.</footer></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _findings(result: AuditResult) -> list[str]:
+    if not result.findings:
+        return []
+    cur = result.currency
+    out = ["<h2>Findings</h2>", "<table><thead><tr>"
+           "<th>kind</th><th>concerns</th><th>model</th><th>charge</th><th>expected</th>"
+           "<th>billed</th><th>difference</th><th>impact</th><th>detail</th>"
+           "</tr></thead><tbody>"]
+    for f in result.findings:
+        out.append(
+            f'<tr><td class="kind">{escape(f.kind)}</td>{_cell(f.ref)}{_cell(f.model or "-")}'
+            f'{_cell(f.charge or "-")}{_quantity(f.expected, f.unit, cur)}'
+            f'{_quantity(f.billed, f.unit, cur)}{_quantity(f.difference, f.unit, cur)}'
+            f'{_money(f.impact, cur)}{_cell(f.detail)}</tr>'
+        )
+    out.append("</tbody></table>")
+    return out
+
+
+def _charges(result: AuditResult) -> list[str]:
+    if not result.charges:
+        return []
+    cur = result.currency
+    out = ["<h2>Reconciliation by model and charge</h2>", "<table><thead><tr>"
+           "<th>period</th><th>model</th><th>charge</th><th>billed quantity</th>"
+           "<th>logged quantity</th><th>billed</th><th>expected</th><th>difference</th>"
+           "<th>lines</th></tr></thead><tbody>"]
+    for row in result.charges:
+        out.append(
+            f"<tr>{_cell(row.period)}{_cell(row.model)}{_cell(row.charge)}"
+            f"{_quantity(row.billed_quantity, row.unit, cur)}"
+            f"{_quantity(row.logged_quantity, row.unit, cur)}"
+            f"{_money(row.billed_amount, cur)}{_money(row.expected_amount, cur)}"
+            f"{_money(row.difference, cur)}{_cell(' '.join(map(str, row.lines)) or '-')}</tr>"
+        )
+    out.append("</tbody></table>")
+    return out
+
+
+def _notes(result: AuditResult) -> list[str]:
+    s, cur = result.summary, result.currency
+    items: list[str] = []
+    if result.kind == "ledger":
+        if s.get("discount_total"):
+            items.append(f"Discounts applied: {escape(decimal_text(s['discount_total']))} "
+                         f"{escape(cur)}.")
+        failed = s["failed_billed"]
+        if failed["requests"]:
+            items.append(f"Failed requests that were billed: {failed['requests']} "
+                         f"({escape(decimal_text(failed['billed']))} {escape(cur)}): "
+                         f"{escape(', '.join(failed['ids']))}.")
+        if "unpriced" in s:
+            u = s["unpriced"]
+            items.append(f"Not checked (no price card): {u['events']} events of "
+                         f"{escape(', '.join(u['models']))}.")
+        items.append(f"Rounding: {escape(s['rounding'])}.")
+    else:
+        for category, amount in s.get("other_charges", {}).items():
+            items.append(f"{escape(category)} (not usage, not reconciled): "
+                         f"{escape(decimal_text(amount))} {escape(cur)}.")
+        if "corrections_to_other_periods" in s:
+            c = s["corrections_to_other_periods"]
+            items.append(f"Corrections to periods not in this file: lines "
+                         f"{escape(', '.join(map(str, c['lines'])))}.")
+        if "unpriced_models" in s:
+            items.append("Logged usage with no price card (not in the expected total): "
+                         f"{escape(', '.join(s['unpriced_models']))}.")
+        items.append(f"Tolerance: {escape(s['tolerance'])}. Rounding: {escape(s['rounding'])}.")
+    return ["<h2>Notes</h2>", '<ul class="notes">',
+            *(f"<li>{item}</li>" for item in items), "</ul>"]
