@@ -136,13 +136,18 @@ def _findings(result: AuditResult) -> list[str]:
            "</tr></thead><tbody>"]
     for f in result.findings:
         out.append(
-            f'<tr><td class="kind">{escape(f.kind)}</td>{_cell(f.ref)}{_cell(f.model or "-")}'
+            f'<tr><td class="kind">{escape(f.kind)}</td>{_cell(_concerns(f))}'
+            f'{_cell(f.model or "-")}'
             f'{_cell(f.charge or "-")}{_quantity(f.expected, f.unit, cur)}'
             f'{_quantity(f.billed, f.unit, cur)}{_quantity(f.difference, f.unit, cur)}'
             f'{_money(f.impact, cur)}{_cell(f.detail)}</tr>'
         )
     out.append("</tbody></table>")
     return out
+
+
+def _concerns(finding) -> str:
+    return f"{finding.ref} ({finding.request_id})" if finding.request_id else finding.ref
 
 
 def _charges(result: AuditResult) -> list[str]:

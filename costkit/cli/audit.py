@@ -141,7 +141,8 @@ def _print_table(result) -> None:
                              ("expected", "billed", "difference", "impact") else "left")
         for f in result.findings:
             table.add_row(
-                f.kind, f.ref, f.model or "-", f.charge or "-",
+                f.kind, f"{f.ref}\n{f.request_id}" if f.request_id else f.ref,
+                f.model or "-", f.charge or "-",
                 _quantity(f.expected, f.unit, cur), _quantity(f.billed, f.unit, cur),
                 _quantity(f.difference, f.unit, cur), _money(f.impact, cur),
             )
