@@ -390,7 +390,7 @@ def _whole_model(period, model, what, tolerance, unbilled: bool) -> Finding | No
             return None
         expected = None if lg.cost is None else lg.cost.total
         return Finding(
-            kind="unbilled_usage", ref=f"model {model}", model=model, period=period.label,
+            kind="unbilled_usage", ref="usage log", model=model, period=period.label,
             expected=expected, billed=Decimal(0),
             difference=None if expected is None else -expected,
             impact=None if expected is None else -expected,
@@ -425,7 +425,7 @@ def _per_charge(period, model, billed, lg: Logged, tolerance) -> list[Finding]:
             if charge in FOLDS_INTO or not logged_q or tolerance.allows(logged_q, Decimal(0), base):
                 continue
             out.append(Finding(
-                kind="unbilled_usage", ref=f"model {model} {charge}", model=model, charge=charge,
+                kind="unbilled_usage", ref="usage log", model=model, charge=charge,
                 period=period.label, unit=base, expected=logged_q, billed=Decimal(0),
                 difference=-logged_q, impact=None if expected_cost is None else -expected_cost,
                 detail=f"{logged_q:,} {base} of {charge} logged for {model}; the invoice has "

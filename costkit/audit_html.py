@@ -19,7 +19,7 @@ KIND_NAMES = {"invoice": "Line-item invoice", "focus": "FOCUS cost export",
               "ledger": "Gateway ledger"}
 STYLE = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
-       max-width: 1200px; color: #1d2433; padding: 0 1rem; }
+       max-width: 1440px; color: #1d2433; padding: 0 1rem; }
 h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
 .sub { color: #5b6475; margin-top: 0; }
 .cards { display: flex; gap: 1rem; flex-wrap: wrap; margin: 1.2rem 0; }
@@ -33,6 +33,8 @@ th, td { border-bottom: 1px solid #e3e7ee; padding: .35rem .5rem; text-align: le
          vertical-align: top; }
 th { background: #f4f6f9; font-weight: 600; } td.num { text-align: right;
      font-variant-numeric: tabular-nums; white-space: nowrap; }
+.nowrap { white-space: nowrap; } td.detail { min-width: 220px; }
+.scroll { overflow-x: auto; }
 .kind { font-family: ui-monospace, monospace; font-size: .85rem; }
 .neg { color: #a1251b; } .pos { color: #8a5a00; }
 ul.notes { color: #3b4456; } footer { margin-top: 2rem; color: #7a8294; font-size: .8rem; }
@@ -53,28 +55,36 @@ def write_page(result: AuditResult, out_dir: Path) -> Path:
     return path
 
 
-def _money(value: Decimal | None, currency: str) -> str:
-    """A money cell: rounded to the cent for reading (sub-cent amounts to 6 places), exact
-    value in the title."""
+def _money(value: Decimal | None, currency: str, signed: bool = False) -> str:
+    """A money cell: cents from $1 up, exact below (ledger debits are fractions of a cent);
+    the exact value in the title. `signed` colours differences."""
     if value is None:
         return '<td class="num">-</td>'
-    shown = value.quantize(Decimal("0.01")) if abs(value) >= Decimal("0.01") or not value \
-        else value.quantize(Decimal("0.000001"))
+    if abs(value) >= 1:
+        shown = f"{abs(value).quantize(Decimal('0.01')):,}"
+    else:
+        shown = decimal_text(abs(value).quantize(Decimal(1).scaleb(-9)))
+        shown = shown if "." in shown else f"{shown}.00"
+        if len(shown.split(".")[1]) < 2:
+            shown += "0"
     symbol = "$" if currency == "USD" else f"{escape(currency)} "
-    sign = "-" if shown < 0 else ""
-    css = ' neg' if value < 0 else (' pos' if value > 0 else '')
+    sign = "-" if value < 0 else ""
+    css = (" neg" if value < 0 else " pos" if value > 0 else "") if signed else ""
     return (f'<td class="num{css}" title="{escape(decimal_text(value) or "")}">'
-            f'{sign}{symbol}{abs(shown):,}</td>')
+            f"{sign}{symbol}{shown}</td>")
 
 
-def _quantity(value: Decimal | None, unit: str, currency: str) -> str:
+def _quantity(value: Decimal | None, unit: str, currency: str, signed: bool = False) -> str:
     if value is None:
         return '<td class="num">-</td>'
     if unit == "USD" or unit == currency:
-        return _money(value, currency)
+        return _money(value, currency, signed)
     text = f"{value.normalize():,f}"
-    label = unit if unit in ("tokens", "calls") else f"({unit})"
-    return f'<td class="num" title="{escape(text)}">{escape(text)} {escape(label)}</td>'
+    if unit in ("tokens", "calls"):
+        return f'<td class="num" title="{escape(text)}">{escape(text)} {unit}</td>'
+    # a unit price: the price unit goes in the title (and the finding's detail)
+    cell = _money(value, currency, signed)
+    return cell.replace('" title="', f'" title="{escape(unit)}: ', 1)
 
 
 def _cell(text: object) -> str:
@@ -112,8 +122,8 @@ def render(result: AuditResult) -> str:
     for label, value in (("Billed total", s["billed_total"]),
                          ("Expected total", s["expected_total"]),
                          ("Net difference", s["difference"])):
-        cell = _money(value, cur).replace('<td class="num', '<div class="value').replace(
-            "</td>", "</div>")
+        cell = _money(value, cur, label == "Net difference")
+        cell = cell.replace('<td class="num', '<div class="value').replace("</td>", "</div>")
         parts.append(f'<div class="card"><div class="label">{label}</div>{cell}</div>')
     parts.append("</div>")
     parts.extend(_findings(result))
@@ -130,19 +140,20 @@ def _findings(result: AuditResult) -> list[str]:
     if not result.findings:
         return []
     cur = result.currency
-    out = ["<h2>Findings</h2>", "<table><thead><tr>"
+    out = ["<h2>Findings</h2>", '<div class="scroll"><table><thead><tr>'
            "<th>kind</th><th>concerns</th><th>model</th><th>charge</th><th>expected</th>"
            "<th>billed</th><th>difference</th><th>impact</th><th>detail</th>"
            "</tr></thead><tbody>"]
     for f in result.findings:
         out.append(
-            f'<tr><td class="kind">{escape(f.kind)}</td>{_cell(_concerns(f))}'
-            f'{_cell(f.model or "-")}'
+            f'<tr><td class="kind">{escape(f.kind)}</td>'
+            f'<td class="nowrap">{escape(_concerns(f))}</td>'
+            f'<td class="nowrap">{escape(f.model or "-")}</td>'
             f'{_cell(f.charge or "-")}{_quantity(f.expected, f.unit, cur)}'
-            f'{_quantity(f.billed, f.unit, cur)}{_quantity(f.difference, f.unit, cur)}'
-            f'{_money(f.impact, cur)}{_cell(f.detail)}</tr>'
+            f'{_quantity(f.billed, f.unit, cur)}{_quantity(f.difference, f.unit, cur, True)}'
+            f'{_money(f.impact, cur, True)}<td class="detail">{escape(f.detail)}</td></tr>'
         )
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return out
 
 
@@ -154,7 +165,7 @@ def _charges(result: AuditResult) -> list[str]:
     if not result.charges:
         return []
     cur = result.currency
-    out = ["<h2>Reconciliation by model and charge</h2>", "<table><thead><tr>"
+    out = ["<h2>Reconciliation by model and charge</h2>", '<div class="scroll"><table><thead><tr>'
            "<th>period</th><th>model</th><th>charge</th><th>billed quantity</th>"
            "<th>logged quantity</th><th>billed</th><th>expected</th><th>difference</th>"
            "<th>lines</th></tr></thead><tbody>"]
@@ -164,9 +175,10 @@ def _charges(result: AuditResult) -> list[str]:
             f"{_quantity(row.billed_quantity, row.unit, cur)}"
             f"{_quantity(row.logged_quantity, row.unit, cur)}"
             f"{_money(row.billed_amount, cur)}{_money(row.expected_amount, cur)}"
-            f"{_money(row.difference, cur)}{_cell(' '.join(map(str, row.lines)) or '-')}</tr>"
+            f"{_money(row.difference, cur, True)}"
+            f"{_cell(' '.join(map(str, row.lines)) or '-')}</tr>"
         )
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return out
 
 

@@ -320,7 +320,7 @@ def test_whole_model_missing_is_one_finding(book):
                   price_per_unit=Decimal("0.00025"))]
     (finding,) = run(other, logged, book).findings
     assert finding.kind == "unbilled_usage" and finding.model == "deepseek-v3-2"
-    assert finding.charge is None and finding.ref == "model deepseek-v3-2"
+    assert finding.charge is None and finding.ref == "usage log"
     assert finding.expected == logged["deepseek-v3-2"].cost.total
     assert finding.impact == -finding.expected
 

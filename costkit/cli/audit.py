@@ -106,21 +106,22 @@ def audit(
 
 
 def _money(value: Decimal | None, currency: str) -> str:
+    """Exact, with at least cents: $0.0089088, $2.50, -$1.515."""
     if value is None:
         return "-"
-    sign = "-" if value < 0 else ""
+    text = f"{abs(value).normalize():,f}"
+    whole, _, frac = text.partition(".")
+    text = f"{whole}.{frac.ljust(2, '0')}"
     symbol = "$" if currency == "USD" else f"{currency} "
-    return f"{sign}{symbol}{abs(value).normalize():,f}"
+    return f"{'-' if value < 0 else ''}{symbol}{text}"
 
 
 def _quantity(value: Decimal | None, unit: str, currency: str) -> str:
     if value is None:
         return "-"
-    if unit == currency:
-        return _money(value, currency)
     if unit in ("tokens", "calls"):
         return f"{value.normalize():,f} {unit}"
-    return f"{value.normalize():f} ({unit})"
+    return _money(value, currency)  # money, or a unit price (its unit is in the detail line)
 
 
 def _print_table(result) -> None:
@@ -137,7 +138,8 @@ def _print_table(result) -> None:
         table = Table(title=f"{len(result.findings)} finding(s)", title_justify="left")
         for column in ("kind", "concerns", "model", "charge", "expected", "billed",
                        "difference", "impact"):
-            table.add_column(column, justify="right" if column in
+            table.add_column(column, no_wrap=column in ("kind", "concerns"),
+                             justify="right" if column in
                              ("expected", "billed", "difference", "impact") else "left")
         for f in result.findings:
             table.add_row(
