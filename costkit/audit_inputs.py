@@ -142,11 +142,16 @@ def _whole(value: Decimal) -> Decimal:
 
 # --- scalars -----------------------------------------------------------------------------------
 
+_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
 def parse_decimal(text: Any, where: str, field: str) -> Decimal:
     """An exact number from text such as `1234.5`, `1,234.50`, `$0.57`, `(3.20)` (negative)."""
     if isinstance(text, Decimal):
         value = text
     elif isinstance(text, int) and not isinstance(text, bool):
+        value = Decimal(text)
+    elif isinstance(text, str) and _PLAIN_NUMBER.fullmatch(text):
         value = Decimal(text)
     elif isinstance(text, str):
         raw = text.strip()

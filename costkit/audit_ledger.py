@@ -20,6 +20,7 @@ and `cost.amount` = list_cost - discount_amount).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -276,17 +277,14 @@ def reconcile_ledger(
     for ev in events:
         billed_total += ev.amount
         currencies.add(ev.currency.upper())
-        ref = ev.where.replace(ev.source, Path(ev.source).name, 1)
-        common = dict(ref=ref, source=ev.source, lines=(ev.line,), request_id=ev.event_id,
-                      model=ev.model, period=ev.ts.isoformat())
         if ev.event_id in first_seen:
             first = first_seen[ev.event_id]
             same = "an identical record" if _same(first, ev) else "a different record"
             findings.append(Finding(
-                kind="duplicate_charge", **common, expected=Decimal(0), billed=ev.amount,
+                kind="duplicate_charge", **_about(ev), expected=Decimal(0), billed=ev.amount,
                 difference=ev.amount, impact=ev.amount,
                 detail=f"request {ev.event_id} debited again ({same}; first at "
-                       f"{first.where.replace(first.source, Path(first.source).name, 1)})",
+                       f"{first.where.replace(first.source, _name(first.source), 1)})",
             ))
             continue
         first_seen[ev.event_id] = ev
@@ -321,7 +319,7 @@ def reconcile_ledger(
         shown = round_amount(expected, None, rounding, places)
         diff = ev.amount - shown
         findings.append(Finding(
-            kind="ledger_overcharge" if diff > 0 else "ledger_undercharge", **common,
+            kind="ledger_overcharge" if diff > 0 else "ledger_undercharge", **_about(ev),
             expected=shown, billed=ev.amount, difference=diff, impact=diff,
             detail=_debit_detail(ev, card.card_id, cost.total, discount),
         ))
@@ -357,6 +355,18 @@ def reconcile_ledger(
             "models": sorted({ev.model for ev in unpriced}),
         }
     return AuditResult("ledger", source, summary["currency"], summary, findings)
+
+
+def _about(ev: LedgerEvent) -> dict[str, Any]:
+    """What a finding about `ev` concerns: its file line, request id, model and time."""
+    return dict(ref=ev.where.replace(ev.source, _name(ev.source), 1), source=ev.source,
+                lines=(ev.line,), request_id=ev.event_id, model=ev.model,
+                period=ev.ts.isoformat())
+
+
+@functools.lru_cache(maxsize=64)
+def _name(source: str) -> str:
+    return Path(source).name
 
 
 def _same(a: LedgerEvent, b: LedgerEvent) -> bool:
