@@ -1,0 +1,117 @@
+"""Time `costkit report monthly` (the whole page) against the plain monthly breakdown query.
+
+Generates N usage rows for 2026-10 (plus N/10 for 2026-09, so the page has a previous
+month to compare with) directly in DuckDB SQL (range(), deterministic) into a scratch store,
+then times, in the same run, on the same store:
+  baseline  breakdown.spend(con, by=["month"]) for the month: the single query behind
+            `costkit report --by month`
+  build     report.build_monthly_report: every query of the page
+  page      build + figures + HTML + write the file (what `costkit report monthly` does)
+Target (issue 7): the page for a month of 10M requests in under 5 s after ingest.
+
+    python bench/report.py --n 10000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import tempfile
+import time
+import warnings
+from datetime import date
+from pathlib import Path
+
+from costkit import breakdown
+from costkit.pricing import load_price_book
+from costkit.report import build_monthly_report, write_monthly_report
+from costkit.store import open_store
+
+MONTH = date(2026, 10, 1)
+
+
+def generate(con, n: int, month_start: str, seconds: int, prefix: str, offset: int = 0) -> None:
+    """N requests spread over `seconds` from `month_start`: 60 projects, 400 keys, 3 endpoints,
+    both thinking modes, searches, cache hits, 0.1% of an unpriced model."""
+    con.execute(f"""
+        INSERT INTO usage (request_id, ts, provider, endpoint, model, input_tokens,
+                           cached_input_tokens, cache_write_tokens, output_tokens,
+                           reasoning_tokens, search_calls, project, api_key_id, "user", tags,
+                           source_format, ingest_id)
+        SELECT '{prefix}-' || i,
+               TIMESTAMPTZ '{month_start}' + to_seconds((i * 7919) % {seconds}),
+               'deepseek',
+               CASE i % 3 WHEN 0 THEN 'chat.completions' WHEN 1 THEN 'responses'
+                          ELSE 'messages' END,
+               CASE WHEN i % 1000 = 7 THEN 'mystery-model' ELSE 'deepseek-v3-2' END,
+               500 + (i * 31) % 8000 + CASE WHEN i % 997 = 0 THEN 90000 ELSE 0 END,
+               ((500 + (i * 31) % 8000) * (i % 5)) // 10,
+               0,
+               50 + (i * 17) % 2000,
+               CASE WHEN i % 2 = 0 THEN 0 ELSE (i * 13) % 6000 END,
+               CASE WHEN i % 3 = 1 AND i % 7 < 3 THEN 1 + i % 4 ELSE 0 END,
+               'project-' || ((i * 11) % 60),
+               'key-' || ((i * 37) % 400),
+               'user-' || (i % 200),
+               '{{"team": "t' || (i % 4) || '"}}',
+               'bench', {offset + 1}
+        FROM range({n}) t(i)
+    """)
+
+
+def timed(repeat: int, fn) -> tuple[float, float]:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times), statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000, help="requests in the month")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each case")
+    parser.add_argument("--tz", default="UTC", help="time zone of the month")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="costkit-bench-report-"))
+    try:
+        con = open_store(folder / "bench.duckdb")
+        start = time.perf_counter()
+        generate(con, args.n, "2026-10-01 00:00:00+00", 31 * 86400, "oct")
+        generate(con, max(1, args.n // 10), "2026-09-01 00:00:00+00", 30 * 86400, "sep", 1)
+        con.execute("CHECKPOINT")
+        print(f"generated {args.n:,} + {max(1, args.n // 10):,} rows in "
+              f"{time.perf_counter() - start:.2f} s")
+        book = load_price_book([])
+        warnings.simplefilter("ignore")  # the unpriced model warns on every breakdown
+        since, until = MONTH, date(2026, 11, 1)
+        cases = [
+            ("baseline: spend(by=month) for the month",
+             lambda: breakdown.spend(con, ["month"], since=since, until=until, tz=args.tz,
+                                     book=book)),
+            ("build_monthly_report (every query of the page)",
+             lambda: build_monthly_report(con, MONTH, tz=args.tz, book=book)),
+            ("costkit report monthly (queries + page + write)",
+             lambda: write_monthly_report(con, MONTH, tz=args.tz, book=book,
+                                          out_dir=folder / "reports")),
+        ]
+        results = [(name, *timed(args.repeat, fn)) for name, fn in cases]
+        base = results[0][1]
+        print(f"{'case':<52} {'best s':>8} {'median s':>9} {'x baseline':>11}")
+        for name, best, median in results:
+            print(f"{name:<52} {best:>8.3f} {median:>9.3f} {best / base:>11.2f}")
+        page = folder / "reports" / f"costkit-{MONTH:%Y-%m}.html"
+        print(f"page: {page.stat().st_size / 1e6:.1f} MB"
+              + (f" at {page}" if args.keep else ""))
+        con.close()
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""How the monthly report writes numbers, times and user text for people.
+
+Money stays Decimal until here; these functions only round for display. `exact` keeps every
+digit (the page shows it in hovers and titles). `plot_text` makes a user string safe for
+plotly, whose labels and hovers understand a subset of HTML.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+_SYMBOLS = {"USD": "$", None: "$"}
+
+
+def money(value: Decimal | None, currency: str | None = "USD", places: int | None = None) -> str:
+    """$1,234.57; below one unit two significant digits ($0.0012) so small costs don't read $0.00.
+
+    `places` fixes the decimals instead. None reads "unpriced" (never $0).
+    """
+    if value is None:
+        return "unpriced"
+    if places is None:
+        places = 2 if value == 0 or abs(value) >= Decimal("0.995") else max(
+            2, -value.adjusted() + 1)
+    quantum = Decimal(1).scaleb(-places)
+    text = f"{abs(value.quantize(quantum)):,}"
+    sign = "-" if value < 0 and value.quantize(quantum) != 0 else ""
+    return _with_currency(sign, text, currency)
+
+
+def exact(value: Decimal | None, currency: str | None = "USD") -> str:
+    """Every digit the store computed, grouped: $1,234.567891234567 (trailing zeros dropped)."""
+    if value is None:
+        return "unpriced"
+    text = format(value.normalize(), "f")
+    sign = "-" if text.startswith("-") else ""
+    whole, _, fraction = text.lstrip("-").partition(".")
+    grouped = f"{int(whole):,}" + (f".{fraction.ljust(2, '0')}" if fraction else ".00")
+    if sign and set(grouped) <= set("0.,"):
+        sign = ""
+    return _with_currency(sign, grouped, currency)
+
+
+def _with_currency(sign: str, text: str, currency: str | None) -> str:
+    symbol = _SYMBOLS.get(currency)
+    if symbol is not None:
+        return f"{sign}{symbol}{text}"
+    return f"{sign}{text} {currency}"
+
+
+def pct(share: Decimal | float | None, places: int = 1) -> str:
+    """A fraction as a percentage: 0.4321 -> 43.2%."""
+    if share is None:
+        return "n/a"
+    value = Decimal(str(share)) * 100
+    return f"{value.quantize(Decimal(1).scaleb(-places)):,}%"
+
+
+def signed_pct(value: Decimal | None, places: int = 1) -> str:
+    """A change already in percent, with its sign: +12.3% / -4.0%."""
+    if value is None:
+        return "n/a"
+    rounded = value.quantize(Decimal(1).scaleb(-places))
+    return f"{'+' if rounded > 0 else ''}{rounded:,}%"
+
+
+def signed_money(value: Decimal | None, currency: str | None = "USD") -> str:
+    if value is None:
+        return "n/a"
+    text = money(value, currency)
+    return text if text.startswith("-") or value == 0 else "+" + text
+
+
+def count(value: int | None) -> str:
+    return "n/a" if value is None else f"{value:,}"
+
+
+def compact(value: int) -> str:
+    """Token counts at a glance: 1.2M, 34.5k, 812."""
+    for limit, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "k")):
+        if abs(value) >= limit:
+            return f"{value / limit:.1f}{suffix}"
+    return str(value)
+
+
+def when(instant: datetime | None, tz: str, seconds: bool = True) -> str:
+    """A UTC instant in the report's time zone: 2026-10-03 14:22:05."""
+    if instant is None:
+        return ""
+    local = instant.astimezone(ZoneInfo(tz))
+    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def plot_text(value: object, limit: int | None = None) -> str:
+    """A user string for plotly: cut to `limit` characters, then its markup characters escaped.
+
+    plotly draws a subset of HTML in labels and hovers but decodes entities in text, so an
+    escaped `<img ...>` shows as those characters. Quotes need no escaping: with `<`
+    escaped no tag can start.
+    """
+    text = "(none)" if value is None else str(value)
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "\u2026"
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,462 @@
+"""The monthly report as one self-contained HTML page: text, tables, embedded charts.
+
+Offline by construction: plotly.js is inlined once, every figure is a JSON block drawn by a
+small script, and a Content-Security-Policy allows only those exact scripts (by hash) and no
+network at all. Every user-controlled string is HTML-escaped (`h`), escaped again for plotly
+in the figures, and the JSON blocks cannot close their <script> element.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+from datetime import datetime
+from decimal import Decimal
+from importlib import resources
+
+import plotly.io as pio
+import plotly.offline
+
+import costkit
+from costkit.pricing import Card
+from costkit.report import (
+    COMPONENTS,
+    GROUPINGS,
+    TOP_ROWS,
+    MonthlyReport,
+    next_month,
+    previous_month,
+)
+from costkit.report_figures import COLORS, build_figures, concentration_bands
+from costkit.report_format import compact, count, exact, money, pct, signed_money, signed_pct, when
+
+RAW_LIMIT = 240
+_PLURALS = {"project": "projects", "model": "models", "api_key": "API keys",
+            "endpoint": "endpoints"}
+_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                 "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def h(value: object) -> str:
+    """Text for HTML (element content and quoted attributes)."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def script_json(text: str) -> str:
+    """JSON text safe inside <script type=application/json>: no `</script>`, no `<!--`."""
+    return "".join(_JSON_ESCAPES.get(ch, ch) for ch in text) if _needs_escape(text) else text
+
+
+def _needs_escape(text: str) -> bool:
+    return any(ch in text for ch in _JSON_ESCAPES)
+
+
+def _asset(name: str) -> str:
+    return resources.files("costkit").joinpath("report_assets", name).read_text("utf-8")
+
+
+def _sha256(text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode() + "'"
+
+
+def render_page(report: MonthlyReport) -> str:
+    """The whole page as a string."""
+    figures = build_figures(report)
+    status_js, render_js = _asset("status.js"), _asset("render.js")
+    plotly_js = plotly.offline.get_plotlyjs()
+    csp = "; ".join([
+        "default-src 'none'",
+        "script-src " + " ".join(_sha256(s) for s in (status_js, plotly_js, render_js)),
+        "style-src 'unsafe-inline'",
+        "img-src data: blob:",
+        "font-src data:",
+        "base-uri 'none'",
+        "form-action 'none'",
+    ])
+    blocks = "\n".join(
+        f'<script type="application/json" id="fig-{name}-data">'
+        f"{script_json(pio.to_json(fig, validate=False, engine='json'))}</script>"
+        for name, fig in figures.items()
+    )
+    title = f"Spend report, {report.label}"
+    body = "\n".join([
+        _header(report),
+        '<div id="page-problems" class="notice bad" hidden></div>',
+        _headline(report),
+        _notices(report),
+        _daily(report, figures),
+        _groups(report, figures),
+        _concentration(report, figures),
+        _top_requests(report),
+        _data_quality(report),
+        _cards(report),
+        _footer(report),
+    ])
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{h(csp)}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="costkit {h(costkit_version())}">
+<title>{h(title)}</title>
+<style>
+{_asset("report.css")}</style>
+<script>{status_js}</script>
+<script>{plotly_js}</script>
+</head>
+<body>
+<main>
+{body}
+</main>
+{blocks}
+<script>{render_js}</script>
+</body>
+</html>
+"""
+
+
+def costkit_version() -> str:
+    return getattr(costkit, "__version__", "") or "dev"
+
+
+# --- sections ------------------------------------------------------------------------------
+
+def _header(report: MonthlyReport) -> str:
+    made = h(when(report.generated_at, report.tz, False))
+    status = ("The month is complete." if report.over else
+              f"The month is not over: usage up to {made}.")
+    source = f" Store: <code>{h(report.source)}</code>." if report.source else ""
+    return f"""<header>
+<h1>LLM API spend, {h(report.label)}</h1>
+<p>{h(_period(report))}, time zone {h(report.tz)}. {status}{source}
+Generated {h(when(report.generated_at, report.tz, False))} ({h(report.tz)}).</p>
+</header>"""
+
+
+def _period(report: MonthlyReport) -> str:
+    last = next_month(report.month).toordinal() - 1
+    return f"{report.month:%Y-%m-%d} to {datetime.fromordinal(last):%Y-%m-%d}"
+
+
+def _headline(report: MonthlyReport) -> str:
+    hl = report.headline
+    cur = hl.currency
+    prev_label = previous_month(report.month).strftime("%B %Y")
+    total_note = "all usage priced" if hl.complete else (
+        f"priced usage only; {count(hl.requests - hl.priced_requests)} requests unpriced")
+    if hl.change is not None:
+        direction = "up" if hl.change > 0 else "down" if hl.change < 0 else ""
+        change_value = f'<span class="{direction}">{h(signed_money(hl.change, cur))}</span>'
+        change_note = (f"{h(signed_pct(hl.change_pct))} vs {h(money(hl.previous_total, cur))} "
+                       f"in {h(prev_label)}")
+        if not (hl.complete and hl.previous_complete):
+            change_note += " (priced usage only)"
+    elif report.previous_row is None:
+        change_value, change_note = "n/a", f"no usage in {h(prev_label)}"
+    else:
+        change_value, change_note = "n/a", f"nothing priced in {h(prev_label)}"
+    row = report.month_row
+    cards = [
+        ("Total spend", h(money(hl.total, cur)), h(total_note), exact(hl.total, cur)),
+        (f"Change vs {prev_label}", change_value, change_note,
+         exact(hl.change, cur) if hl.change is not None else ""),
+        ("Requests", h(count(hl.requests)),
+         f"{h(compact(row['input_tokens']))} input, "
+         f"{h(compact(row['output_tokens'] + row['reasoning_tokens']))} output tokens", ""),
+        ("Cost per 1,000 requests", h(money(hl.cost_per_1k, cur)),
+         "over priced requests", exact(hl.cost_per_1k, cur) if hl.cost_per_1k else ""),
+        ("Cache hits", h(pct(hl.cache_hit_share)),
+         f"of input tokens ({h(compact(row['cached_input_tokens']))} of "
+         f"{h(compact(row['input_tokens']))})", ""),
+        ("Reasoning", h(pct(hl.reasoning_share)), "of output spend (reasoning + answer)", ""),
+        ("Web search", h(money(hl.search_cost, cur)), f"{h(count(hl.search_calls))} calls",
+         exact(hl.search_cost, cur)),
+    ]
+    items = "\n".join(
+        f'<div class="figure-card"><div class="name">{h(name)}</div>'
+        f'<div class="value"{_title(tip)}>{value}</div><div class="note">{note}</div></div>'
+        for name, value, note, tip in cards
+    )
+    return f'<section class="headline" id="headline">\n{items}\n</section>'
+
+
+def _title(text: str) -> str:
+    return f' title="exact: {h(text)}"' if text else ""
+
+
+def _notices(report: MonthlyReport) -> str:
+    out = []
+    if report.unpriced.height:
+        models = ", ".join(sorted({str(m) for m in report.unpriced["model"].to_list()}))
+        requests = int(report.unpriced["requests"].sum())
+        out.append(
+            f'<div class="notice bad"><strong>Unpriced usage:</strong> {count(requests)} '
+            f"requests of {h(models)} have no price in effect, so they are not in the money "
+            'figures. See <a href="#data-quality">Data quality</a>; add a price card with '
+            "<code>--prices</code>.</div>")
+    if report.rejects.total:
+        out.append(
+            f'<div class="notice"><strong>{count(report.rejects.total)} rejected '
+            "records</strong> could not be read and are not counted. See "
+            '<a href="#data-quality">Data quality</a>.</div>')
+    return "\n".join(out)
+
+
+def _daily(report: MonthlyReport, figures: dict) -> str:
+    if report.projection is not None:
+        extra = "Grey bars: the rest of the month as forecast, with an 80% range in the hover."
+    elif not report.over:
+        extra = ("The month is not over; no projection of the remaining days is drawn "
+                 "(no forecast is available).")
+    else:
+        extra = ""
+    return f"""<section id="daily">
+<h2>Daily spend</h2>
+<p class="lead">Each day ({h(report.tz)}) stacked by what was paid for. Hover for exact
+amounts. {extra}</p>
+{_chart("daily", figures)}
+</section>"""
+
+
+def _groups(report: MonthlyReport, figures: dict) -> str:
+    parts = []
+    for dim, name in GROUPINGS.items():
+        frame = report.groups[dim]
+        shown = int(frame["keys"].sum())
+        what = _PLURALS[dim] if shown != 1 else name if dim == "api_key" else name.lower()
+        heading = f"By {name if dim == 'api_key' else name.lower()}"
+        note = (f" The top {TOP_ROWS[dim]}, the rest summed as “other”."
+                if frame.height > TOP_ROWS[dim] else "")
+        parts.append(f"""<div>
+<h3>{h(heading)}</h3>
+<p class="lead">{count(shown)} {h(what)}.{note}</p>
+{_chart(f"by-{dim.replace('_', '-')}", figures)}
+<details><summary>Table</summary>{_group_table(report, dim)}</details>
+</div>""")
+    legend = " ".join(
+        f'<span><span class="swatch" style="background:{COLORS[c]}"></span>{h(label)}</span>'
+        for c, label in COMPONENTS.items())
+    return f"""<section id="groups">
+<h2>Where the money went</h2>
+<p class="lead">Bars stacked by component: {legend}</p>
+<div class="grid2">
+{chr(10).join(parts)}
+</div>
+</section>"""
+
+
+def _group_table(report: MonthlyReport, dim: str) -> str:
+    frame = report.groups[dim]
+    cur = report.headline.currency
+    total = report.headline.total
+    rows = []
+    for row in frame.iter_rows(named=True):
+        share = (row["total_cost"] / total) if total and row["total_cost"] is not None else None
+        folded = row["keys"] > 1
+        css = ' class="other"' if folded else ""
+        rows.append(
+            f"<tr{css}><td>{h(row[dim] if row[dim] is not None else '(none)')}</td>"
+            f'<td class="num">{count(row["requests"])}</td>'
+            f'<td class="num">{count(row["input_tokens"])}</td>'
+            f'<td class="num">{count(row["output_tokens"] + row["reasoning_tokens"])}</td>'
+            f'<td class="num"{_title(exact(row["total_cost"], cur))}>'
+            f"{h(money(row['total_cost'], cur))}</td>"
+            f'<td class="num">{h(pct(share))}</td>'
+            f'<td class="num">{count(row["unpriced_requests"]) if row["unpriced_requests"] else ""}'
+            "</td></tr>")
+    return _table([GROUPINGS[dim], "requests", "input tokens", "output tokens", "spend",
+                   "share", "unpriced requests"], rows, numeric_from=1)
+
+
+def _concentration(report: MonthlyReport, figures: dict) -> str:
+    bands = concentration_bands(report)
+    cur = report.headline.currency
+    if not bands:
+        return """<section id="distribution"><h2>Cost per request</h2>
+<p class="lead">No priced request this month: there is no distribution to show.</p></section>"""
+    top = bands[0]
+    summary = (f"The most expensive {count(top['requests'])} requests "
+               f"({h(pct(top['request_share'], 2))} of priced requests) "
+               f"cost {h(money(top['cost'], cur))}: "
+               f"<strong>{h(pct(top['spend_share']))} of the month's spend</strong>.")
+    quantiles = {round(q, 4): c for q, c in report.quantiles.iter_rows()}
+    marks = ", ".join(f"{label} {h(money(quantiles[q], cur))}"
+                      for q, label in ((0.5, "median"), (0.9, "p90"), (0.99, "p99"),
+                                       (1.0, "max")) if q in quantiles)
+    return f"""<section id="distribution">
+<h2>Where the money concentrates</h2>
+<p class="lead">{summary} Cost per request: {marks}.</p>
+<div class="grid2">
+<div><h3>Cost per request by percentile</h3>{_chart("cost-quantiles", figures)}</div>
+<div><h3>Share of requests vs share of spend</h3>{_chart("concentration", figures)}</div>
+</div>
+</section>"""
+
+
+def _top_requests(report: MonthlyReport) -> str:
+    frame = report.top_requests
+    cur = report.headline.currency
+    shown = [c for c in COMPONENTS if c in ("input_cost", "output_cost") or any(
+        v not in (None, 0) for v in frame[c].to_list())]
+    rows = []
+    for i, row in enumerate(frame.iter_rows(named=True), 1):
+        tokens = (f"{count(row['input_tokens'])} in ({count(row['cached_input_tokens'])} cached)"
+                  f"<br>{count(row['output_tokens'])} out, "
+                  f"{count(row['reasoning_tokens'] or 0)} reasoning"
+                  + (f", {count(row['search_calls'])} searches" if row["search_calls"] else ""))
+        cells = [
+            f'<td class="num">{i}</td>',
+            f"<td>{h(when(row['ts'], report.tz))}</td>",
+            f'<td class="id"><code>{h(row["request_id"])}</code></td>',
+            f"<td>{h(_or_none(row['project']))}<br><small>{h(row['model'])}</small></td>",
+            f"<td>{h(_or_none(row['endpoint']))}<br><small>{h(_or_none(row['api_key']))}"
+            "</small></td>",
+            f'<td class="num">{tokens}</td>',
+        ]
+        cells += [f'<td class="num"{_title(exact(row[c], cur))}>{h(money(row[c], cur))}</td>'
+                  for c in shown]
+        cells.append(f'<td class="num"{_title(exact(row["total_cost"], cur))}><strong>'
+                     f"{h(money(row['total_cost'], cur))}</strong></td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    headers = ["#", f"time ({report.tz})", "request id", "project / model",
+               "endpoint / API key", "tokens", *[COMPONENTS[c].lower() for c in shown], "total"]
+    return f"""<section id="top-requests">
+<h2>The {count(frame.height)} most expensive requests</h2>
+<p class="lead">Hover an amount for its exact value. Ids are the provider's (or a hash of the
+record when it had none), to find the call in your own logs.</p>
+<div class="scroll">{_table(headers, rows, numeric_from=5, first_numeric=True)}</div>
+</section>"""
+
+
+def _data_quality(report: MonthlyReport) -> str:
+    rejects = report.rejects
+    if rejects.total:
+        explain = (
+            f"<strong>{count(rejects.total)} rejected records</strong> could not be read and "
+            "are not in any figure above. "
+            f"{count(rejects.by_time)} are counted here because the record states a time in "
+            f"this month; {count(rejects.by_ingest)} have no readable time and come from "
+            "ingests that also loaded this month's usage (they appear in the report of every "
+            "month those ingests cover). List them all with <code>costkit rejects</code>.")
+        reasons = [
+            f"<tr><td>{h(r['reason'])}</td><td class=\"num\">{count(r['by_time'])}</td>"
+            f"<td class=\"num\">{count(r['by_ingest'])}</td>"
+            f"<td class=\"num\">{count(r['total'])}</td></tr>"
+            for r in rejects.by_reason.iter_rows(named=True)]
+        samples = [
+            f"<tr><td><code>{h(r['source_file'])}:{h(r['line'])}</code></td>"
+            f"<td>{h(r['format'])}</td><td>{h(r['reason'])}</td>"
+            f'<td class="raw"><code>{h(_cut(r["raw"]))}</code></td></tr>'
+            for r in rejects.samples.iter_rows(named=True)]
+        reject_html = (
+            f"<p>{explain}</p>"
+            + _table(["reason", "by record time", "by ingest", "total"], reasons, numeric_from=1)
+            + f"<details><summary>The first {count(len(samples))} rejected records</summary>"
+            + '<div class="scroll">'
+            + _table(["file:line", "format", "reason", "raw record"], samples)
+            + "</div></details>")
+    else:
+        reject_html = "<p>No rejected records for this month.</p>"
+    if report.unpriced.height:
+        rows = [
+            f"<tr><td>{h(r['model'])}</td><td>{h(r['reason'])}</td>"
+            f'<td class="num">{count(r["requests"])}</td>'
+            f'<td class="num">{count(r["input_tokens"])}</td>'
+            f'<td class="num">{count(r["output_tokens"] + r["reasoning_tokens"])}</td>'
+            f'<td class="num">{count(r["search_calls"])}</td>'
+            f"<td>{h(when(r['first_ts'], report.tz, False))}</td>"
+            f"<td>{h(when(r['last_ts'], report.tz, False))}</td></tr>"
+            for r in report.unpriced.iter_rows(named=True)]
+        unpriced_html = (
+            "<p>Usage the price cards cannot price. Its tokens are kept; its cost is shown as "
+            "unpriced, never as $0. Add or correct a card (<code>--prices</code>) and the same "
+            "usage is priced on the next report.</p>"
+            + _table(["model", "reason", "requests", "input tokens", "output tokens",
+                      "searches", "first", "last"], rows, numeric_from=2))
+    else:
+        unpriced_html = "<p>All usage of the month was priced.</p>"
+    return f"""<section id="data-quality">
+<h2>Data quality</h2>
+<h3>Rejected records</h3>
+{reject_html}
+<h3>Unpriced usage</h3>
+{unpriced_html}
+</section>"""
+
+
+def _cards(report: MonthlyReport) -> str:
+    rows = [_card_row(card) for card in report.cards]
+    if not rows:
+        return """<section id="price-cards"><h2>Price cards used</h2>
+<p>No price card was in effect for this month's models.</p></section>"""
+    headers = ["model", "effective from", "effective to", "input", "cached input",
+               "cache write", "output", "reasoning", "web search", "currency", "source"]
+    return f"""<section id="price-cards">
+<h2>Price cards used</h2>
+<p class="lead">The cards in effect during the month for the models used: per 1M tokens,
+web search per call. A request is priced by the card in effect at its time.</p>
+<div class="scroll">{_table(headers, rows)}</div>
+</section>"""
+
+
+def _card_row(card: Card) -> str:
+    def rate(value: Decimal | None) -> str:
+        return "-" if value is None else exact(value, card.currency)
+
+    start = card.effective_from.strftime("%Y-%m-%d %H:%M UTC") if card.effective_from else "always"
+    end = card.effective_to.strftime("%Y-%m-%d %H:%M UTC") if card.effective_to else "open"
+    origin = "built-in" if card.builtin else card.origin
+    r = card.rates
+    tiers = "".join(f"<br>above {t.above_input_tokens:,} input tokens: input "
+                    f"{h(rate(t.rates.input))}, output {h(rate(t.rates.output))}"
+                    for t in card.tiers)
+    return (f"<tr><td>{h(card.model)}{tiers}</td><td>{h(start)}</td><td>{h(end)}</td>"
+            + "".join(f'<td class="num">{h(rate(v))}</td>' for v in (
+                r.input, r.cached_input, r.cache_write, r.output, r.reasoning, r.web_search))
+            + f"<td>{h(card.currency)}</td><td>{h(origin)}"
+            + (f"<br><small>{h(card.source)}</small>" if card.source else "") + "</td></tr>")
+
+
+def _footer(report: MonthlyReport) -> str:
+    since = f"{report.month:%Y-%m-%d}"
+    until = f"{next_month(report.month):%Y-%m-%d}"
+    return f"""<footer>
+<p>Made by costkit {h(costkit_version())}. Costs are computed from the stored token counts and
+the price cards above with exact decimal arithmetic, and shown rounded (hover or point at an
+amount for every digit). The same figures, from the command line:
+<code>costkit report --by month --since {since} --until {until} --tz {h(report.tz)}</code>.
+This page is self-contained and makes no network request.</p>
+</footer>"""
+
+
+# --- small pieces --------------------------------------------------------------------------
+
+def _chart(name: str, figures: dict) -> str:
+    if name not in figures:
+        return '<p class="lead">Nothing to draw.</p>'
+    return (f'<div class="chart" id="fig-{name}" data-figure="fig-{name}-data" '
+            f'role="img" aria-label="{h(name.replace("-", " "))} chart"></div>')
+
+
+def _table(headers: list[str], rows: list[str], numeric_from: int | None = None,
+           first_numeric: bool = False) -> str:
+    cells = []
+    for i, name in enumerate(headers):
+        numeric = (numeric_from is not None and i >= numeric_from) or (first_numeric and i == 0)
+        cells.append(f'<th{" class=num" if numeric else ""}>{h(name)}</th>')
+    return (f"<table><thead><tr>{''.join(cells)}</tr></thead><tbody>"
+            + "\n".join(rows) + "</tbody></table>")
+
+
+def _or_none(value: object) -> str:
+    return "(none)" if value is None else str(value)
+
+
+def _cut(raw: str | None) -> str:
+    if raw is None:
+        return ""
+    return raw if len(raw) <= RAW_LIMIT else raw[:RAW_LIMIT] + "\u2026"
+
