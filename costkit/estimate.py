@@ -24,16 +24,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from costkit.errors import InputError
+from costkit.errors import CostkitError, InputError
 from costkit.estimate_history import History, HistorySource
 from costkit.estimate_params import Params, request_params
-from costkit.pricing import Card, Cost, PriceBook, Usage, load_price_book, price
+from costkit.pricing import MILLION, Card, Cost, PriceBook, Rates, load_price_book
 from costkit.tokens.templates import CHAT, detect_endpoint, normalize_endpoint, render
 
 DEFAULT_MODEL = "deepseek-v3-2"
@@ -43,6 +44,8 @@ EXPECTED_DEFAULTS = {"output_tokens": 500, "reasoning_tokens": 1500, "search_cal
 ENDPOINT_PATHS = {CHAT: "/v1/chat/completions", "responses": "/v1/responses",
                   "messages": "/v1/messages"}
 DEEPSEEK_TEMPLATE = "deepseek-v3-2"
+LOW_NOTE = "low: a one-token answer with no reasoning and no search"
+ZERO = Decimal(0)
 
 
 def load_request(path: str | Path) -> Any:
@@ -77,36 +80,52 @@ def decimal_str(value: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Scenario:
-    """One point of the range: what the request generates and the whole request's cost."""
+    """One point of the range: what the request generates and the whole request's cost.
+
+    Plain slots (not frozen) because a batch builds three per request; treat as read-only.
+    """
 
     output_tokens: int
     reasoning_tokens: int
     search_calls: int
-    cost: Cost
+    input_cost: Decimal
+    output_cost: Decimal
+    reasoning_cost: Decimal
+    web_search_cost: Decimal
+    currency: str = "USD"
 
     @property
     def total_cost(self) -> Decimal:
-        return self.cost.total
+        return self.input_cost + self.output_cost + self.reasoning_cost + self.web_search_cost
+
+    @property
+    def cost(self) -> Cost:
+        """The same amounts as a pricing.Cost (the whole prompt as uncached input)."""
+        return Cost(input=self.input_cost, output=self.output_cost,
+                    reasoning=self.reasoning_cost, web_search=self.web_search_cost,
+                    currency=self.currency)
 
     def as_dict(self) -> dict[str, Any]:
-        c = self.cost
         return {
             "output_tokens": self.output_tokens,
             "reasoning_tokens": self.reasoning_tokens,
             "search_calls": self.search_calls,
-            "input_cost": decimal_str(c.input + c.cached_input + c.cache_write),
-            "output_cost": decimal_str(c.output),
-            "reasoning_cost": decimal_str(c.reasoning),
-            "web_search_cost": decimal_str(c.web_search),
-            "total_cost": decimal_str(c.total),
+            "input_cost": decimal_str(self.input_cost),
+            "output_cost": decimal_str(self.output_cost),
+            "reasoning_cost": decimal_str(self.reasoning_cost),
+            "web_search_cost": decimal_str(self.web_search_cost),
+            "total_cost": decimal_str(self.total_cost),
         }
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Estimate:
-    """A request's prompt tokens and cost range. Money is exact Decimal in `currency`."""
+    """A request's prompt tokens and cost range. Money is exact Decimal in `currency`.
+
+    Plain slots (not frozen) for batch speed; treat as read-only.
+    """
 
     model: str
     endpoint: str
@@ -201,14 +220,18 @@ def prepare(
     book: PriceBook,
     at: datetime | None = None,
     options: Mapping[str, Any] | None = None,
+    cache: dict[str, tuple[str, Card]] | None = None,
 ) -> Prepared:
-    """Everything before tokenizing: the body, its endpoint, card, parameters and prompt."""
+    """Everything before tokenizing: the body, its endpoint, card, parameters and prompt.
+
+    `cache` (name -> model and card) saves choosing the card again for each line of a batch.
+    """
     notes: list[str] = []
     if isinstance(request, str):
         body: Mapping[str, Any] = {"messages": [{"role": "user", "content": request}]}
         endpoint_name = normalize_endpoint(endpoint) if endpoint else CHAT
     elif isinstance(request, Mapping):
-        body = request
+        body = request if isinstance(request, dict) else dict(request)
         endpoint_name = normalize_endpoint(endpoint) if endpoint else detect_endpoint(body)
     else:
         raise InputError(f"a request is prompt text or a JSON object, not {type(request).__name__}")
@@ -216,17 +239,17 @@ def prepare(
     named = body.get("model")
     if named is not None and not isinstance(named, str):
         raise InputError(f"model is {named!r}; it must be a string")
-    if model:
-        chosen = model
-        if named and book.aliases().get(named) != book.resolve(model):
+    chosen = model or named or DEFAULT_MODEL
+    canonical, card = _card(book, chosen, at, cache)
+    if model and named and named != model:
+        try:
+            same = _card(book, named, at, cache)[0] == canonical
+        except CostkitError:
+            same = False
+        if not same:
             notes.append(f"priced as {model} (as asked) although the body names {named}")
-    elif named:
-        chosen = named
-    else:
-        chosen = DEFAULT_MODEL
+    elif not model and not named:
         notes.append(f"model not named: {DEFAULT_MODEL} assumed")
-    canonical = book.resolve(chosen)
-    card = book.card_for(canonical, at)
 
     params = request_params(body, endpoint_name, card, options or {})
     rendered = render(body, endpoint_name, thinking=params.thinking)
@@ -242,6 +265,18 @@ def prepare(
     notes.extend(rendered.conversation.assumptions())
     notes.extend(params.assumptions)
     return Prepared(canonical, card, endpoint_name, rendered.text, params, notes, warnings)
+
+
+def _card(
+    book: PriceBook, name: str, at: datetime | None, cache: dict[str, tuple[str, Card]] | None
+) -> tuple[str, Card]:
+    if cache is not None and name in cache:
+        return cache[name]
+    canonical = book.resolve(name)
+    found = (canonical, book.card_for(canonical, at))
+    if cache is not None:
+        cache[name] = found
+    return found
 
 
 def count_prompts(
@@ -312,27 +347,28 @@ def finish(
     exp_reasoning = min(exp_reasoning, high_reasoning)
     exp_search = min(exp_search, high_search)
 
-    rates = card.rates_for(input_tokens)
-    if p.search and rates.web_search is None:
+    per_input, per_output, per_reasoning, per_search = _per_token(card.rates_for(input_tokens))
+    if p.search and per_search is None:
         warnings.append(f"card {card.card_id} has no web_search rate: search calls are not priced")
-    k = p.choices
+    # The whole prompt bills at the input rate (no prompt-cache hit is assumed); one
+    # multiplication per component, exact.
+    input_cost = input_tokens * per_input
+    k, currency = p.choices, card.currency
 
     def scenario(out: int, reasoning: int, search: int) -> Scenario:
-        priced_search = search * k if rates.web_search is not None else 0
-        usage = Usage(input_tokens=input_tokens, output_tokens=out * k,
-                      reasoning_tokens=reasoning * k, search_calls=priced_search)
-        return Scenario(out * k, reasoning * k, search * k, price(usage, card))
+        out, reasoning, search = out * k, reasoning * k, search * k
+        return Scenario(out, reasoning, search, input_cost, out * per_output,
+                        reasoning * per_reasoning,
+                        ZERO if per_search is None else search * per_search, currency)
 
-    low = scenario(1, 0, 0)
-    notes.insert(0, "low: a one-token answer with no reasoning and no search")
-    cost = low.cost
+    notes.insert(0, LOW_NOTE)
     return Estimate(
         model=prep.model,
         endpoint=prep.endpoint,
         input_tokens=input_tokens,
-        input_cost=cost.input + cost.cached_input + cost.cache_write,
+        input_cost=input_cost,
         exact=exact,
-        low=low,
+        low=scenario(1, 0, 0),
         expected=scenario(exp_out, exp_reasoning, exp_search),
         high=scenario(high_out, high_reasoning, high_search),
         thinking=p.thinking,
@@ -348,17 +384,30 @@ def finish(
     )
 
 
+@lru_cache(maxsize=64)
+def _per_token(rates: Rates) -> tuple[Decimal, Decimal, Decimal, Decimal | None]:
+    """Input, output and reasoning rates per token (exact: a shift of the decimal point)."""
+    return (rates.input / MILLION, rates.output / MILLION, rates.reasoning / MILLION,
+            rates.web_search)
+
+
+@lru_cache(maxsize=8)
+def _defaults_note(thinking: bool, search: bool) -> str:
+    d = EXPECTED_DEFAULTS
+    parts = [f"output {d['output_tokens']:,} tokens"]
+    if thinking:
+        parts.append(f"reasoning {d['reasoning_tokens']:,} tokens")
+    if search:
+        parts.append(f"{d['search_calls']} search call")
+    return ("expected: costkit's defaults (no usage history of this model in the store): "
+            + ", ".join(parts))
+
+
 def _expected(p: Params, past: History | None, notes: list[str]) -> tuple[int, int, int, str, int]:
     """Expected output, reasoning and searches per choice, and where they come from."""
     d = EXPECTED_DEFAULTS
     if past is None:
-        parts = [f"output {d['output_tokens']:,} tokens"]
-        if p.thinking:
-            parts.append(f"reasoning {d['reasoning_tokens']:,} tokens")
-        if p.search:
-            parts.append(f"{d['search_calls']} search call")
-        notes.append("expected: costkit's defaults (no usage history of this model in the "
-                     "store): " + ", ".join(parts))
+        notes.append(_defaults_note(p.thinking, p.search))
         return (d["output_tokens"], d["reasoning_tokens"] if p.thinking else 0,
                 d["search_calls"] if p.search else 0, "defaults", 0)
     out = past.output_tokens
@@ -390,4 +439,5 @@ def _expected(p: Params, past: History | None, notes: list[str]) -> tuple[int, i
 
 
 def _with_prompt(result: Estimate, prompt: str) -> Estimate:
-    return replace(result, prompt=prompt)
+    result.prompt = prompt
+    return result

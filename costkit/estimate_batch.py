@@ -66,14 +66,13 @@ class ScenarioTotals:
         return self.input_cost + self.output_cost + self.reasoning_cost + self.web_search_cost
 
     def add(self, s: Scenario) -> None:
-        c = s.cost
         self.output_tokens += s.output_tokens
         self.reasoning_tokens += s.reasoning_tokens
         self.search_calls += s.search_calls
-        self.input_cost += c.input + c.cached_input + c.cache_write
-        self.output_cost += c.output
-        self.reasoning_cost += c.reasoning
-        self.web_search_cost += c.web_search
+        self.input_cost += s.input_cost
+        self.output_cost += s.output_cost
+        self.reasoning_cost += s.reasoning_cost
+        self.web_search_cost += s.web_search_cost
 
 
 @dataclass
@@ -161,6 +160,7 @@ class BatchEstimator:
         self.at = at or datetime.now(UTC)  # one card choice for the whole batch
         self.totals = Totals()
         self._names: dict[str, list[str]] = {}
+        self._cards: dict = {}
 
     def run(self, lines: Iterable[str | bytes]) -> Iterator[LineResult]:
         numbered = enumerate(lines, start=1)
@@ -193,7 +193,7 @@ class BatchEstimator:
                 raise InputError("not UTF-8 text") from None
             body, custom_id, endpoint = self._unwrap(obj)
             prep = prepare(body, self.model, endpoint, book=self.book, at=self.at,
-                           options=self.options)
+                           options=self.options, cache=self._cards)
         except CostkitError as exc:
             return (n, custom_id, None, f"{self.source}:{n}: {exc}")
         return (n, custom_id, prep, None)

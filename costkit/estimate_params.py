@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from costkit.errors import InputError
-from costkit.pricing import Card
+from costkit.pricing import Card, Parameter
 from costkit.tokens.templates import reasoning_effort, requested_thinking
 
 # Searches the high estimate allows for when search is on and nothing bounds it (Anthropic's
@@ -122,7 +122,7 @@ def _thinking_budget(
         value, name = opt["thinking_budget"], "--thinking-budget"
     elif body.get("thinking_budget") is not None:
         value, name = body["thinking_budget"], "thinking_budget"
-    elif isinstance(anthropic, Mapping) and anthropic.get("budget_tokens") is not None:
+    elif isinstance(anthropic, dict) and anthropic.get("budget_tokens") is not None:
         value, name = anthropic["budget_tokens"], "thinking.budget_tokens"
     else:
         value = card.default("thinking_budget")
@@ -139,7 +139,7 @@ def _search(
     body: Mapping[str, Any], card: Card, opt: Mapping[str, Any], notes: list[str]
 ) -> tuple[bool, int]:
     tools = body.get("tools") if isinstance(body.get("tools"), list) else []
-    search_tools = [t for t in tools if isinstance(t, Mapping)
+    search_tools = [t for t in tools if isinstance(t, dict)
                     and str(t.get("type", "")).startswith("web_search")]
     if "search" in opt:
         search = bool(opt["search"])
@@ -171,8 +171,21 @@ def _search(
 def _check(card: Card, parameter: str, value: Any, field_name: str | None) -> None:
     """Check `value` against the card's `parameter`, naming the field the user wrote."""
     spec = card.parameters.get(parameter)
-    if spec is None:
+    if spec is None or _plainly_valid(spec, value):
         return
     if field_name and field_name != parameter:
         spec = dataclasses.replace(spec, name=field_name)
     spec.check(value)
+
+
+def _plainly_valid(spec: Parameter, value: Any) -> bool:
+    """The common valid cases, decided without building an error message (batches are big);
+    anything else goes to the card's own check, which raises with its message."""
+    kind = type(value)
+    if spec.type == "boolean":
+        return kind is bool
+    if spec.type == "enum":
+        return kind is str and value in spec.values
+    if kind is int or (kind is float and spec.type == "number"):
+        return (spec.min is None or value >= spec.min) and (spec.max is None or value <= spec.max)
+    return False

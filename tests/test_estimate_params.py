@@ -168,9 +168,9 @@ def test_no_thinking_means_no_reasoning_anywhere():
 
 def test_search_priced_per_call():
     est = finish(prep(with_(enable_search=True)), 12, True, None)
-    assert est.high.search_calls == 5 and est.high.cost.web_search == Decimal("0.075")
+    assert est.high.search_calls == 5 and est.high.web_search_cost == Decimal("0.075")
     assert est.expected.search_calls == EXPECTED_DEFAULTS["search_calls"]
-    assert est.low.cost.web_search == 0
+    assert est.low.web_search_cost == 0
 
 
 def test_prompt_over_the_context_window_is_an_error():

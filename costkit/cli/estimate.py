@@ -189,12 +189,7 @@ def _print_single(result: Estimate, show_prompt: bool) -> None:
     table.add_row("output tokens", *(f"{s.output_tokens:,}" for s in scenarios))
     table.add_row("reasoning tokens", *(f"{s.reasoning_tokens:,}" for s in scenarios))
     table.add_row("search calls", *(f"{s.search_calls:,}" for s in scenarios))
-    table.add_row("input cost", *(_money(s.cost.input + s.cost.cached_input + s.cost.cache_write)
-                                  for s in scenarios))
-    table.add_row("output cost", *(_money(s.cost.output) for s in scenarios))
-    table.add_row("reasoning cost", *(_money(s.cost.reasoning) for s in scenarios))
-    table.add_row("web search cost", *(_money(s.cost.web_search) for s in scenarios))
-    table.add_row("total", *(_money(s.total_cost) for s in scenarios), style="bold")
+    _money_rows(table, scenarios)
     console.print(table)
     console.print("assumptions:")
     for note in result.assumptions:
@@ -202,6 +197,15 @@ def _print_single(result: Estimate, show_prompt: bool) -> None:
     if show_prompt and result.prompt is not None:
         console.print("prompt text:")
         console.print(result.prompt, markup=False, soft_wrap=True)
+
+
+def _money_rows(table: Table, scenarios) -> None:
+    """Cost rows of a low / expected / high table (an Estimate's or a batch's totals)."""
+    table.add_row("input cost", *(_money(s.input_cost) for s in scenarios))
+    table.add_row("output cost", *(_money(s.output_cost) for s in scenarios))
+    table.add_row("reasoning cost", *(_money(s.reasoning_cost) for s in scenarios))
+    table.add_row("web search cost", *(_money(s.web_search_cost) for s in scenarios))
+    table.add_row("total", *(_money(s.total_cost) for s in scenarios), style="bold")
 
 
 # --- batch ------------------------------------------------------------------------------------
@@ -350,11 +354,7 @@ def _print_batch(source: str, shown: list[LineResult], t: Totals) -> None:
     table.add_row("output tokens", *(f"{s.output_tokens:,}" for s in scenarios))
     table.add_row("reasoning tokens", *(f"{s.reasoning_tokens:,}" for s in scenarios))
     table.add_row("search calls", *(f"{s.search_calls:,}" for s in scenarios))
-    table.add_row("input cost", *(_money(s.input_cost) for s in scenarios))
-    table.add_row("output cost", *(_money(s.output_cost) for s in scenarios))
-    table.add_row("reasoning cost", *(_money(s.reasoning_cost) for s in scenarios))
-    table.add_row("web search cost", *(_money(s.web_search_cost) for s in scenarios))
-    table.add_row("total", *(_money(s.total_cost) for s in scenarios), style="bold")
+    _money_rows(table, scenarios)
     console.print(table)
     expected = ", ".join(f"{n:,} from {k}" for k, n in sorted(t.expected_sources.items()))
     console.print(

@@ -25,6 +25,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from costkit.errors import InputError
@@ -78,6 +79,7 @@ class Rendered:
         return self.conversation.endpoint
 
 
+@lru_cache(maxsize=256)
 def normalize_endpoint(name: str) -> str:
     """'chat.completions' / 'responses' / 'messages' from a name or URL path."""
     key = name.strip()
@@ -95,7 +97,7 @@ def normalize_endpoint(name: str) -> str:
 
 def detect_endpoint(body: Mapping[str, Any]) -> str:
     """Which endpoint a body is for, from its shape (see the module docstring)."""
-    if not isinstance(body, Mapping):
+    if not isinstance(body, dict):
         raise InputError(f"the request body is a JSON {_json_type(body)}, not an object")
     if "input" in body or "instructions" in body:
         return RESPONSES
@@ -110,19 +112,19 @@ def detect_endpoint(body: Mapping[str, Any]) -> str:
 def _looks_anthropic(body: Mapping[str, Any]) -> bool:
     if any(k in body for k in ("system", "stop_sequences", "anthropic_version")):
         return True
-    if isinstance(body.get("thinking"), Mapping):
+    if isinstance(body.get("thinking"), dict):
         return True
     tools = body.get("tools")
-    if isinstance(tools, list) and any(isinstance(t, Mapping) and "input_schema" in t
+    if isinstance(tools, list) and any(isinstance(t, dict) and "input_schema" in t
                                        for t in tools):
         return True
     messages = body.get("messages")
     if isinstance(messages, list):
         for m in messages:
-            content = m.get("content") if isinstance(m, Mapping) else None
+            content = m.get("content") if isinstance(m, dict) else None
             if isinstance(content, list):
                 for block in content:
-                    if not isinstance(block, Mapping):
+                    if not isinstance(block, dict):
                         continue
                     kind = block.get("type")
                     if kind in _ANTHROPIC_BLOCKS or (kind == "image" and "source" in block):
@@ -138,12 +140,12 @@ def requested_thinking(body: Mapping[str, Any], endpoint: str) -> bool | None:
     then `reasoning_effort` / `reasoning.effort`: "none" turns thinking off, any other level on.
     """
     for holder in (body, body.get("chat_template_kwargs")):
-        if isinstance(holder, Mapping):
+        if isinstance(holder, dict):
             for key in ("enable_thinking", "thinking"):
                 if isinstance(holder.get(key), bool):
                     return holder[key]
     thinking = body.get("thinking")
-    if isinstance(thinking, Mapping):
+    if isinstance(thinking, dict):
         kind = thinking.get("type")
         if kind == "disabled":
             return False
@@ -161,7 +163,7 @@ def reasoning_effort(body: Mapping[str, Any]) -> Any:
         return body["reasoning_effort"]
     for key in ("reasoning", "output_config"):
         holder = body.get(key)
-        if isinstance(holder, Mapping) and holder.get("effort") is not None:
+        if isinstance(holder, dict) and holder.get("effort") is not None:
             return holder["effort"]
     return None
 
@@ -169,7 +171,7 @@ def reasoning_effort(body: Mapping[str, Any]) -> Any:
 def conversation(body: Mapping[str, Any], endpoint: str | None = None) -> Conversation:
     """The body as one conversation; `endpoint` forces the mapping (else detected)."""
     endpoint = normalize_endpoint(endpoint) if endpoint else detect_endpoint(body)
-    if not isinstance(body, Mapping):
+    if not isinstance(body, dict):
         raise InputError(f"the request body is a JSON {_json_type(body)}, not an object")
     if endpoint == CHAT:
         return _chat(body)
@@ -196,7 +198,7 @@ def _chat(body: Mapping[str, Any]) -> Conversation:
     messages = _require_list(body, "messages")
     for i, msg in enumerate(messages):
         where = f"messages[{i}]"
-        if not isinstance(msg, Mapping):
+        if not isinstance(msg, dict):
             raise InputError(f"{where} is a JSON {_json_type(msg)}; each message must be an object")
         role = msg.get("role")
         if role is None:
@@ -220,22 +222,22 @@ def _chat(body: Mapping[str, Any]) -> Conversation:
             for j, call in enumerate(calls):
                 turn.tool_calls.append(_chat_tool_call(call, f"{where}.tool_calls[{j}]"))
             legacy = msg.get("function_call")
-            if isinstance(legacy, Mapping):
+            if isinstance(legacy, dict):
                 call = _chat_tool_call({"function": legacy}, f"{where}.function_call")
                 turn.tool_calls.append(call)
         conv.turns.append(turn)
     for i, tool in enumerate(_optional_list(body, "tools")):
         where = f"tools[{i}]"
-        if not isinstance(tool, Mapping):
+        if not isinstance(tool, dict):
             raise InputError(f"{where} must be an object")
-        if tool.get("type", "function") == "function" and isinstance(tool.get("function"), Mapping):
+        if tool.get("type", "function") == "function" and isinstance(tool.get("function"), dict):
             conv.tools.append(dict(tool["function"]))
         elif _is_search_tool(tool):
             conv.server_tools.append(dict(tool))
         else:
             raise InputError(f"{where}: missing field 'function' (a function tool's schema)")
     for i, fn in enumerate(_optional_list(body, "functions")):  # legacy `functions`
-        if not isinstance(fn, Mapping):
+        if not isinstance(fn, dict):
             raise InputError(f"functions[{i}] must be an object")
         conv.tools.append(dict(fn))
     if body.get("response_format") not in (None, {"type": "text"}):
@@ -247,7 +249,7 @@ def _chat(body: Mapping[str, Any]) -> Conversation:
 
 
 def _chat_tool_call(call: Any, where: str) -> ToolCall:
-    if not isinstance(call, Mapping) or not isinstance(call.get("function"), Mapping):
+    if not isinstance(call, dict) or not isinstance(call.get("function"), dict):
         raise InputError(f"{where}: missing field 'function'")
     fn = call["function"]
     name = fn.get("name")
@@ -282,7 +284,7 @@ def _responses(body: Mapping[str, Any]) -> Conversation:
         )
     for i, tool in enumerate(_optional_list(body, "tools")):
         where = f"tools[{i}]"
-        if not isinstance(tool, Mapping):
+        if not isinstance(tool, dict):
             raise InputError(f"{where} must be an object")
         kind = tool.get("type", "function")
         if kind == "function":
@@ -292,7 +294,7 @@ def _responses(body: Mapping[str, Any]) -> Conversation:
         else:
             conv.skip(f"{kind} tool definition")
     text_format = body.get("text")
-    if isinstance(text_format, Mapping) and isinstance(text_format.get("format"), Mapping) and \
+    if isinstance(text_format, dict) and isinstance(text_format.get("format"), dict) and \
             text_format["format"].get("type") not in (None, "text"):
         conv.notes.append(
             "text.format is enforced by the server, not written into the prompt; it is not counted"
@@ -315,7 +317,7 @@ def _response_items(items: list, conv: Conversation) -> None:
 
     for i, item in enumerate(items):
         where = f"input[{i}]"
-        if not isinstance(item, Mapping):
+        if not isinstance(item, dict):
             raise InputError(
                 f"{where} is a JSON {_json_type(item)}; each input item must be an object"
             )
@@ -359,7 +361,7 @@ def _reasoning_text(item: Mapping[str, Any], where: str) -> str:
         parts = item.get(key)
         if isinstance(parts, list) and parts:
             texts = [p.get("text", "") for p in parts
-                     if isinstance(p, Mapping) and p.get("type", part_type) == part_type]
+                     if isinstance(p, dict) and p.get("type", part_type) == part_type]
             return PART_JOIN.join(t for t in texts if isinstance(t, str))
     return ""
 
@@ -383,7 +385,7 @@ def _messages(body: Mapping[str, Any]) -> Conversation:
     messages = _require_list(body, "messages")
     for i, msg in enumerate(messages):
         where = f"messages[{i}]"
-        if not isinstance(msg, Mapping):
+        if not isinstance(msg, dict):
             raise InputError(f"{where} is a JSON {_json_type(msg)}; each message must be an object")
         role = msg.get("role")
         if role not in ("user", "assistant"):
@@ -398,7 +400,7 @@ def _messages(body: Mapping[str, Any]) -> Conversation:
         turn = Turn(role, "", where=where)
         for j, block in enumerate(content):
             bw = f"{where}.content[{j}]"
-            if not isinstance(block, Mapping):
+            if not isinstance(block, dict):
                 raise InputError(f"{bw} must be an object")
             kind = block.get("type")
             if kind == "text":
@@ -434,7 +436,7 @@ def _messages(body: Mapping[str, Any]) -> Conversation:
         conv.turns.append(turn)
     for i, tool in enumerate(_optional_list(body, "tools")):
         where = f"tools[{i}]"
-        if not isinstance(tool, Mapping):
+        if not isinstance(tool, dict):
             raise InputError(f"{where} must be an object")
         if _is_search_tool(tool):
             conv.server_tools.append(dict(tool))
@@ -450,9 +452,9 @@ def _block_texts(blocks: Iterable[Any], where: str, conv: Conversation) -> list[
     for j, block in enumerate(blocks):
         if isinstance(block, str):
             texts.append(block)
-        elif isinstance(block, Mapping) and block.get("type") == "text":
+        elif isinstance(block, dict) and block.get("type") == "text":
             texts.append(_string(block.get("text"), f"{where}[{j}].text"))
-        elif isinstance(block, Mapping):
+        elif isinstance(block, dict):
             conv.skip(f"{block.get('type')} block")
         else:
             raise InputError(f"{where}[{j}] must be an object")
@@ -476,7 +478,7 @@ def _parts_text(content: Any, where: str, conv: Conversation) -> str:
         if isinstance(part, str):
             texts.append(part)
             continue
-        if not isinstance(part, Mapping):
+        if not isinstance(part, dict):
             raise InputError(f"{where}[{j}] must be an object")
         kind = part.get("type")
         if kind in _TEXT_PARTS:
