@@ -306,7 +306,8 @@ def _top_requests(report: MonthlyReport) -> str:
         tokens = (f"{count(row['input_tokens'])} in ({count(row['cached_input_tokens'])} cached)"
                   f"<br>{count(row['output_tokens'])} out, "
                   f"{count(row['reasoning_tokens'] or 0)} reasoning"
-                  + (f", {count(row['search_calls'])} searches" if row["search_calls"] else ""))
+                  + (f"<br>{_plural(row['search_calls'], 'search', 'searches')}"
+                     if row["search_calls"] else ""))
         cells = [
             f'<td class="num">{i}</td>',
             f"<td>{h(when(row['ts'], report.tz))}</td>",
@@ -314,15 +315,15 @@ def _top_requests(report: MonthlyReport) -> str:
             f"<td>{h(_or_none(row['project']))}<br><small>{h(row['model'])}</small></td>",
             f"<td>{h(_or_none(row['endpoint']))}<br><small>{h(_or_none(row['api_key']))}"
             "</small></td>",
-            f'<td class="num">{tokens}</td>',
+            f'<td class="tokens">{tokens}</td>',
+            f'<td class="num"{_title(exact(row["total_cost"], cur))}><strong>'
+            f"{h(money(row['total_cost'], cur))}</strong></td>",
         ]
         cells += [f'<td class="num"{_title(exact(row[c], cur))}>{h(money(row[c], cur))}</td>'
                   for c in shown]
-        cells.append(f'<td class="num"{_title(exact(row["total_cost"], cur))}><strong>'
-                     f"{h(money(row['total_cost'], cur))}</strong></td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     headers = ["#", f"time ({report.tz})", "request id", "project / model",
-               "endpoint / API key", "tokens", *[COMPONENTS[c].lower() for c in shown], "total"]
+               "endpoint / API key", "tokens", "total", *[COMPONENTS[c].lower() for c in shown]]
     return f"""<section id="top-requests">
 <h2>The {count(frame.height)} most expensive requests</h2>
 <p class="lead">Hover an amount for its exact value. Ids are the provider's (or a hash of the
@@ -335,12 +336,13 @@ def _data_quality(report: MonthlyReport) -> str:
     rejects = report.rejects
     if rejects.total:
         explain = (
-            f"<strong>{count(rejects.total)} rejected records</strong> could not be read and "
-            "are not in any figure above. "
-            f"{count(rejects.by_time)} are counted here because the record states a time in "
-            f"this month; {count(rejects.by_ingest)} have no readable time and come from "
-            "ingests that also loaded this month's usage (they appear in the report of every "
-            "month those ingests cover). List them all with <code>costkit rejects</code>.")
+            f"<strong>{_plural(rejects.total, 'rejected record', 'rejected records')}</strong> "
+            "could not be read and are not in any figure above. "
+            f"{_plural(rejects.by_time, 'is', 'are')} counted here because the record states "
+            f"a time in this month; {_plural(rejects.by_ingest, 'has', 'have')} no readable "
+            "time and come from ingests that also loaded this month's usage (they appear in the "
+            "report of every month those ingests cover). List them all with "
+            "<code>costkit rejects</code>.")
         reasons = [
             f"<tr><td>{h(r['reason'])}</td><td class=\"num\">{count(r['by_time'])}</td>"
             f"<td class=\"num\">{count(r['by_ingest'])}</td>"
@@ -413,7 +415,8 @@ def _card_row(card: Card) -> str:
     tiers = "".join(f"<br>above {t.above_input_tokens:,} input tokens: input "
                     f"{h(rate(t.rates.input))}, output {h(rate(t.rates.output))}"
                     for t in card.tiers)
-    return (f"<tr><td>{h(card.model)}{tiers}</td><td>{h(start)}</td><td>{h(end)}</td>"
+    return (f'<tr><td class="nowrap">{h(card.model)}{tiers}</td>'
+            f"<td>{h(start)}</td><td>{h(end)}</td>"
             + "".join(f'<td class="num">{h(rate(v))}</td>' for v in (
                 r.input, r.cached_input, r.cache_write, r.output, r.reasoning, r.web_search))
             + f"<td>{h(card.currency)}</td><td>{h(origin)}"
@@ -449,6 +452,10 @@ def _table(headers: list[str], rows: list[str], numeric_from: int | None = None,
         cells.append(f'<th{" class=num" if numeric else ""}>{h(name)}</th>')
     return (f"<table><thead><tr>{''.join(cells)}</tr></thead><tbody>"
             + "\n".join(rows) + "</tbody></table>")
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
 
 
 def _or_none(value: object) -> str:
