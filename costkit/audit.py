@@ -19,6 +19,7 @@ Money is Decimal throughout; nothing is rounded except where an invoice's rule s
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -481,7 +482,7 @@ def audit_invoice(
     rounding: str = "line",
 ) -> AuditResult:
     """Read an invoice CSV or FOCUS export and reconcile it with the store's usage."""
-    from costkit.breakdown import spend
+    from costkit.breakdown import UnpricedUsageWarning, spend
 
     zone = _zone(tz)
     invoice = read_invoice(Path(path), zone)
@@ -490,13 +491,12 @@ def audit_invoice(
     periods = invoice_periods(invoice, zone)
     logged: dict[Period, dict[str, Logged]] = {}
     for period in set(periods.values()):
-        start, end = period.start.astimezone(zone), period.end.astimezone(zone)
-        if start.time() != datetime.min.time() or end.time() != datetime.min.time():
-            raise InputError(
-                f"{path}: invoice period {period.label} does not start and end at midnight "
-                f"in {tz}; pass --tz with the invoice's time zone"
-            )
-        frame = spend(con, by=["model"], since=start.date(), until=end.date(), tz=tz, book=book)
+        # Aware instants: the period is exactly what the invoice states, in any zone.
+        with warnings.catch_warnings():
+            # Unpriced usage is in the result's summary (`unpriced_models`), not a warning.
+            warnings.simplefilter("ignore", UnpricedUsageWarning)
+            frame = spend(con, by=["model"], since=period.start, until=period.end, tz=tz,
+                          book=book)
         logged[period] = logged_from_rows(frame.iter_rows(named=True), book)
     return reconcile_invoice(invoice, periods, logged, book, tolerance, rounding)
 
