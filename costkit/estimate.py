@@ -23,6 +23,8 @@ card, read and validate parameters, render the prompt), a tokenizer call, then `
 from __future__ import annotations
 
 import json
+import sys
+import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,8 +55,6 @@ def load_request(path: str | Path) -> Any:
     name = "stdin" if str(path) == "-" else str(path)
     try:
         if str(path) == "-":
-            import sys
-
             raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
         else:
             raw = Path(path).read_bytes()
@@ -205,7 +205,9 @@ def estimate(
     """
     book = book if book is not None else load_price_book(prices)
     prep = prepare(request, model, endpoint, book=book, at=at, options=options)
-    count, exact = count_prompts([prep.prompt], prep.card, book)
+    count, exact, note = count_prompts([prep.prompt], prep.card, book)
+    if not exact:
+        prep.assumptions.append(f"prompt tokens {note}")
     with HistorySource(db, enabled=history) as source:
         past = source.for_model(model_names(book, prep.model))
         result = finish(prep, count[0], exact, past, source.problem)
@@ -281,17 +283,17 @@ def _card(
 
 def count_prompts(
     texts: Sequence[str], card: Card, book: PriceBook, num_threads: int = 1
-) -> tuple[list[int], bool]:
-    """Token counts of rendered prompts with the card's tokenizer (special tokens as tokens)."""
-    from costkit.tokens import encoding_for_model
+) -> tuple[list[int], bool, str]:
+    """Token counts of rendered prompts with the card's tokenizer (added tokens count one each),
+    whether they are exact, and the tokenizer's note ('exact' or its declared approximation)."""
+    from costkit.tokens import tokenizer_for_model
 
-    encoding, exact = encoding_for_model(card.model, book)
-    if len(texts) == 1 or num_threads <= 1:
-        counts = [len(encoding.encode(t, allowed_special="all")) for t in texts]
+    tokenizer = tokenizer_for_model(card.model, book)
+    if len(texts) == 1:
+        counts = [tokenizer.count_large(texts[0], num_threads=max(num_threads, 2))]
     else:
-        counts = [len(ids) for ids in encoding.encode_batch(
-            list(texts), num_threads=num_threads, allowed_special="all")]
-    return counts, exact
+        counts = tokenizer.count_batch(texts, num_threads=num_threads)
+    return counts, tokenizer.exact, tokenizer.note
 
 
 def model_names(book: PriceBook, model: str) -> list[str]:
@@ -441,3 +443,15 @@ def _expected(p: Params, past: History | None, notes: list[str]) -> tuple[int, i
 def _with_prompt(result: Estimate, prompt: str) -> Estimate:
     result.prompt = prompt
     return result
+
+
+class _CallableModule(types.ModuleType):
+    """`costkit.estimate(...)` is the public API (costkit/__init__.py) and also the name of this
+    module; importing the module rebinds the package attribute to it, so the module itself
+    answers the call with `estimate(...)`."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Estimate:
+        return estimate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -161,6 +161,7 @@ class BatchEstimator:
         self.totals = Totals()
         self._names: dict[str, list[str]] = {}
         self._cards: dict = {}
+        self._notes: dict[str, str] = {}  # model -> its tokenizer's declared approximation
 
     def run(self, lines: Iterable[str | bytes]) -> Iterator[LineResult]:
         numbered = enumerate(lines, start=1)
@@ -180,7 +181,8 @@ class BatchEstimator:
                 yield from self._finish(*pending)
 
     def _prepare_line(self, n: int, raw: str | bytes) -> tuple | None:
-        if not raw.strip():
+        raw = raw.strip()
+        if not raw:
             self.totals.blank_lines += 1
             return None
         custom_id = None
@@ -225,9 +227,12 @@ class BatchEstimator:
             if prep is not None:
                 by_model.setdefault(prep.card.model, []).append((n, prep))
         counts: dict[int, tuple[int, bool]] = {}
-        for group in by_model.values():
+        for model, group in by_model.items():
             texts = [prep.prompt for _, prep in group]
-            numbers, exact = count_prompts(texts, group[0][1].card, self.book, self.num_threads)
+            numbers, exact, note = count_prompts(texts, group[0][1].card, self.book,
+                                                 max(2, self.num_threads))
+            if not exact:
+                self._notes[model] = f"prompt tokens {note}"
             for (n, _), count in zip(group, numbers, strict=True):
                 counts[n] = (count, exact)
         return counts
@@ -239,6 +244,8 @@ class BatchEstimator:
                 try:
                     past = self.history.for_model(self._model_names(prep.model))
                     count, exact = counts[n]
+                    if not exact:
+                        prep.assumptions.append(self._notes[prep.model])
                     est = finish(prep, count, exact, past, self.history.problem)
                 except CostkitError as exc:
                     error = f"{self.source}:{n}: {exc}"

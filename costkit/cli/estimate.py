@@ -248,14 +248,19 @@ def _run_batch(path, book, model, endpoint, options, fmt, limit, db, history) ->
         _print_batch(source, shown, totals)
     sys.stdout.flush()
     typer.echo(
-        f"costkit: {totals.requests:,} requests estimated, {totals.bad_lines:,} bad lines "
-        f"skipped, {totals.blank_lines:,} blank lines", err=True,
+        f"costkit: {_count(totals.requests, 'request')} estimated, "
+        f"{_count(totals.bad_lines, 'bad line')} skipped, "
+        f"{_count(totals.blank_lines, 'blank line')} ignored", err=True,
     )
     if limit is not None and totals.high.total_cost > limit:
         raise BudgetExceeded(
             f"the batch's high estimate {_money(totals.high.total_cost)} is over the budget "
             f"{_money(limit)}"
         )
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n:,} {what}{'' if n == 1 else 's'}"
 
 
 class _progress:
@@ -307,7 +312,7 @@ def _csv_totals(t: Totals) -> list:
         decimal_str(t.low.total_cost), t.expected.output_tokens, t.expected.reasoning_tokens,
         t.expected.search_calls, decimal_str(t.expected.total_cost), t.high.output_tokens,
         t.high.reasoning_tokens, t.high.search_calls, decimal_str(t.high.total_cost),
-        f"{t.bad_lines} bad lines skipped",
+        f"{_count(t.bad_lines, 'bad line')} skipped",
     ]
 
 
@@ -361,6 +366,6 @@ def _print_batch(source: str, shown: list[LineResult], t: Totals) -> None:
         f"{t.requests:,} requests, {t.input_tokens:,} prompt tokens "
         f"({'exact' if t.exact else 'approximate'}), currency {t.currency}; "
         f"expected: {expected or '-'}; {t.with_warnings:,} with warnings; "
-        f"{t.bad_lines:,} bad lines skipped", soft_wrap=True,
+        f"{_count(t.bad_lines, 'bad line')} skipped", soft_wrap=True,
     )
     console.print("per-request assumptions: see --format json")

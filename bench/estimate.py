@@ -1,0 +1,195 @@
+"""Batch estimation throughput vs the tokenizer alone, on the same generated requests.
+
+Generates N request bodies (deterministic; a mix of /v1/chat/completions, /v1/responses and
+/v1/messages shapes, some multi-turn with tools; prompts of about 1 KB) into a JSONL file,
+then measures in the same run:
+
+  baseline  the rendered prompts of all N requests encoded by the tokenizer alone, in one
+            batch call (`encode_batch`, --threads threads); rendering is done beforehand and
+            not timed
+  estimate  `costkit estimate --batch`'s library path (BatchEstimator over the file): read,
+            JSON-parse, render, tokenize in chunks, validate and price every request, totals
+
+and prints requests/s of both and their ratio (target: estimate >= 70% of the baseline).
+
+    python bench/estimate.py --n 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from costkit.estimate import prepare
+from costkit.estimate_batch import BatchEstimator, read_lines
+from costkit.estimate_history import HistorySource
+from costkit.pricing import load_price_book
+from costkit.tokens import tokenizer_for_model
+
+WORDS = (
+    "the of and to in is for on that with as by this be are from at it or an was which "
+    "request model token price budget estimate customer invoice report forecast audit "
+    "deployment latency gateway cluster region pipeline dataset schema query function "
+    "ocean mountain river city summer winter quickly carefully however therefore because "
+    "summarise explain compare translate classify extract rewrite review improve list"
+).split()
+CJK = "模型价格预算估计客户发票报告预测审计部署延迟网关"
+TOOL = {"name": "lookup_order", "description": "Find an order by its id.",
+        "parameters": {"type": "object", "properties": {"order_id": {"type": "string"},
+                                                        "verbose": {"type": "boolean"}},
+                       "required": ["order_id"]}}
+
+
+def sentence(rng: random.Random, n: int) -> str:
+    words = [rng.choice(WORDS) for _ in range(n)]
+    if rng.random() < 0.15:
+        words.insert(rng.randrange(len(words)), "".join(rng.choice(CJK) for _ in range(6)))
+    if rng.random() < 0.3:
+        words.insert(rng.randrange(len(words)), f"{rng.randrange(10**6):,}")
+    return " ".join(words).capitalize() + "."
+
+
+def text(rng: random.Random, target_chars: int) -> str:
+    parts, size = [], 0
+    while size < target_chars:
+        s = sentence(rng, rng.randint(8, 20))
+        parts.append(s)
+        size += len(s) + 1
+    return " ".join(parts)
+
+
+def body(rng: random.Random, i: int) -> dict:
+    kind = i % 3
+    system = "You are a helpful assistant for an operations team. " + sentence(rng, 10)
+    question = text(rng, rng.randint(700, 1100))
+    multi = i % 5 == 0
+    args = json.dumps({"order_id": f"A{i:07d}", "verbose": True})
+    if kind == 0:
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": question}]
+        if multi:
+            messages[1:1] = [
+                {"role": "user", "content": "Where is order A1?"},
+                {"role": "assistant", "content": None, "tool_calls": [
+                    {"id": "c1", "type": "function",
+                     "function": {"name": "lookup_order", "arguments": args}}]},
+                {"role": "tool", "tool_call_id": "c1", "content": "Shipped on Monday."},
+                {"role": "assistant", "content": "It shipped on Monday."},
+            ]
+        out = {"model": "deepseek-v3-2", "messages": messages, "max_tokens": 1000 + i % 3000}
+        if multi:
+            out["tools"] = [{"type": "function", "function": TOOL}]
+        return {"custom_id": f"req-{i}", "method": "POST", "url": "/v1/chat/completions",
+                "body": out}
+    if kind == 1:
+        items = [{"role": "user", "content": question}]
+        if multi:
+            items[0:0] = [
+                {"role": "user", "content": "Where is order A1?"},
+                {"type": "function_call", "call_id": "c1", "name": "lookup_order",
+                 "arguments": args},
+                {"type": "function_call_output", "call_id": "c1", "output": "Shipped."},
+            ]
+        out = {"model": "deepseek-v3-2", "instructions": system, "input": items,
+               "max_output_tokens": 2000, "reasoning": {"effort": "low"}}
+        if multi:
+            out["tools"] = [{"type": "function", **TOOL}]
+        return out
+    messages = [{"role": "user", "content": [{"type": "text", "text": question}]}]
+    out = {"model": "deepseek-v3-2", "system": system, "max_tokens": 1500,
+           "thinking": {"type": "disabled" if i % 2 else "enabled", "budget_tokens": 4000},
+           "messages": messages}
+    if multi:
+        messages[0:0] = [
+            {"role": "user", "content": "Where is order A1?"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "t1",
+                                               "name": "lookup_order",
+                                               "input": json.loads(args)}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1",
+                                          "content": "Shipped."}]},
+            {"role": "assistant", "content": "It shipped."},
+        ]
+        out["tools"] = [{"name": TOOL["name"], "description": TOOL["description"],
+                         "input_schema": TOOL["parameters"]}]
+    return out
+
+
+def generate(path: Path, n: int, seed: int) -> int:
+    rng = random.Random(seed)
+    size = 0
+    with path.open("w", encoding="utf-8") as f:
+        for i in range(n):
+            line = json.dumps(body(rng, i), ensure_ascii=False) + "\n"
+            size += len(line.encode())
+            f.write(line)
+    return size
+
+
+def rendered_prompts(path: Path, book) -> list[str]:
+    prompts = []
+    for raw in read_lines(path):
+        obj = json.loads(raw)
+        if "body" in obj:
+            prep = prepare(obj["body"], endpoint=obj["url"], book=book)
+        else:
+            prep = prepare(obj, book=book)
+        prompts.append(prep.prompt)
+    return prompts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=20_000, help="requests (default 20,000)")
+    parser.add_argument("--threads", type=int, default=2, help="tokenizer threads (default 2)")
+    parser.add_argument("--chunk", type=int, default=1024, help="lines per chunk (default 1024)")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    book = load_price_book([])
+    tokenizer = tokenizer_for_model("deepseek-v3-2", book)
+    encoding, exact = tokenizer.encoding, tokenizer.exact
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "requests.jsonl"
+        t0 = time.perf_counter()
+        file_bytes = generate(path, args.n, args.seed)
+        print(f"generated {args.n:,} requests ({file_bytes / 1e6:.1f} MB JSONL) "
+              f"in {time.perf_counter() - t0:.1f}s")
+
+        prompts = rendered_prompts(path, book)
+        prompt_bytes = sum(len(p.encode()) for p in prompts)
+        print(f"rendered prompts: {prompt_bytes / 1e6:.1f} MB, "
+              f"{prompt_bytes / len(prompts):,.0f} bytes per request on average")
+
+        t0 = time.perf_counter()
+        ids = encoding.encode_batch(prompts, num_threads=args.threads, allowed_special="all")
+        base_s = time.perf_counter() - t0
+        base_tokens = sum(len(x) for x in ids)
+        del ids, prompts
+
+        with HistorySource(enabled=False) as history:
+            estimator = BatchEstimator(book=book, history=history, chunk_size=args.chunk,
+                                       num_threads=args.threads, source=str(path))
+            t0 = time.perf_counter()
+            for _ in estimator.run(read_lines(path)):
+                pass
+            est_s = time.perf_counter() - t0
+        totals = estimator.totals
+        assert totals.requests == args.n and totals.bad_lines == 0, totals
+        assert totals.input_tokens == base_tokens, (totals.input_tokens, base_tokens)
+
+    base_rps, est_rps = args.n / base_s, args.n / est_s
+    print(f"tokenizer ({'exact' if exact else 'approximate'}): {base_tokens:,} prompt tokens")
+    print(f"baseline  tokenizer alone, one encode_batch call ({args.threads} threads): "
+          f"{base_s:6.2f}s  {base_rps:>9,.0f} requests/s  {prompt_bytes / base_s / 1e6:5.1f} MB/s")
+    print(f"estimate  read + parse + render + tokenize + price + totals:        "
+          f"{est_s:6.2f}s  {est_rps:>9,.0f} requests/s  {prompt_bytes / est_s / 1e6:5.1f} MB/s")
+    print(f"estimate / baseline = {est_rps / base_rps:.0%} (target >= 70%)")
+    print(f"batch totals: high {totals.high.total_cost} USD, expected "
+          f"{totals.expected.total_cost} USD, input {totals.input_cost} USD")
+
+
+if __name__ == "__main__":
+    main()
