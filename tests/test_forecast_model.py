@@ -1,0 +1,221 @@
+"""The forecasting model on generated daily series: what it learns and what it predicts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from costkit import forecast_model as fm
+
+
+def lognormal(rng, n, sigma=0.15):
+    return np.exp(rng.normal(-sigma * sigma / 2, sigma, n))
+
+
+WEEK = np.array([1.1, 1.15, 1.15, 1.1, 1.0, 0.3, 0.25])   # Monday first
+WEEK = WEEK / WEEK.mean()
+
+
+def test_fewer_than_three_days_with_spend_is_refused():
+    with pytest.raises(fm.TooLittleHistory, match="2 day"):
+        fm.fit(np.array([0.0, 5.0, 0.0, 7.0]), 0)
+    with pytest.raises(fm.TooLittleHistory, match="0 day"):
+        fm.fit(np.zeros(30), 0)
+
+
+@pytest.mark.parametrize("bad", [[1.0, -2.0, 3.0, 4.0], [1.0, np.nan, 3.0, 4.0],
+                                 [1.0, np.inf, 3.0, 4.0]])
+def test_negative_or_non_finite_days_are_an_error(bad):
+    with pytest.raises(ValueError, match="finite and non-negative"):
+        fm.fit(np.array(bad), 0)
+
+
+def test_three_days_are_enough_and_forecast_their_mean():
+    f = fm.forecast(np.array([10.0, 12.0, 14.0]), 2, horizon=5, n_sims=500)
+    assert f.fit.history_days == 3
+    assert not f.fit.trend and not f.fit.seasonal
+    np.testing.assert_allclose(f.point, 12.0)
+    assert f.paths.shape == (500, 5)
+
+
+def test_leading_days_without_spend_are_not_history():
+    y = np.concatenate([np.zeros(10), np.full(20, 50.0)])
+    fit = fm.fit(y, 0)
+    assert fit.trimmed == 10
+    assert fit.history_days == 20
+    assert fit.first_weekday == 10 % 7
+
+
+def test_flat_noise_keeps_a_plain_level():
+    rng = np.random.default_rng(1)
+    y = 100 * lognormal(rng, 120)
+    f = fm.forecast(y, 0, horizon=30, n_sims=2000)
+    assert f.fit.name() == "level"
+    assert f.fit.shift_index is None
+    assert f.point.mean() == pytest.approx(100, rel=0.05)
+    sums = f.paths.sum(axis=1)
+    low, high = np.quantile(sums, [0.025, 0.975])
+    assert low < 3000 < high
+    assert high - low < 0.4 * 3000
+
+
+def test_weekly_cycle_is_learned_and_shapes_the_future():
+    rng = np.random.default_rng(2)
+    n = 84
+    y = 200 * WEEK[np.arange(n) % 7] * lognormal(rng, n, 0.1)
+    f = fm.forecast(y, 0, horizon=14, n_sims=0)
+    assert f.fit.seasonal
+    assert f.fit.weekly[5] < 0.45 and f.fit.weekly[6] < 0.45
+    assert f.fit.weekly[:5].min() > 1.0
+    # Day 84 is a Monday: the forecast's Saturday and Sunday sit far below its weekdays.
+    future_dow = (np.arange(84, 98)) % 7
+    weekend = f.point[(future_dow == 5) | (future_dow == 6)]
+    weekdays = f.point[future_dow < 5]
+    assert weekend.max() < 0.5 * weekdays.min()
+    assert f.point[:7].sum() == pytest.approx(1400, rel=0.06)
+    assert "lowest weekday" in f.fit.describe()
+
+
+def test_a_flat_series_gets_no_weekly_profile():
+    rng = np.random.default_rng(3)
+    for seed in range(5):
+        y = 50 * lognormal(np.random.default_rng(seed + 10), 91, 0.25)
+        assert not fm.fit(y, int(rng.integers(7))).seasonal
+
+
+def test_growth_is_found_and_extrapolated():
+    rng = np.random.default_rng(4)
+    n = 120
+    y = 100 * np.exp(0.01 * np.arange(n)) * lognormal(rng, n, 0.1)
+    f = fm.forecast(y, 0, horizon=30, n_sims=2000)
+    assert f.fit.trend
+    assert f.fit.growth == pytest.approx(0.01, abs=0.002)
+    truth = 100 * np.exp(0.01 * np.arange(n, n + 30))
+    assert f.point.sum() == pytest.approx(truth.sum(), rel=0.08)
+    assert f.point[-1] > f.point[0] * 1.2
+    assert "growth +" in f.fit.describe()
+
+
+def test_decline_is_found_too():
+    rng = np.random.default_rng(5)
+    n = 100
+    y = 300 * np.exp(-0.008 * np.arange(n)) * lognormal(rng, n, 0.1)
+    fit = fm.fit(y, 3)
+    assert fit.trend and fit.growth < -0.005
+
+
+def test_level_shift_restarts_the_level():
+    rng = np.random.default_rng(6)
+    n = 150
+    y = 80 * lognormal(rng, n, 0.12)
+    y[120:] *= 2.0
+    f = fm.forecast(y, 0, horizon=20, n_sims=0)
+    assert f.fit.shift_index is not None
+    assert abs(f.fit.shift_index - 120) <= 2
+    assert f.fit.shift_ratio == pytest.approx(2.0, rel=0.15)
+    assert f.fit.window_start == f.fit.shift_index
+    assert f.point.mean() == pytest.approx(160, rel=0.08)
+    assert "level shift (x2" in f.fit.describe() or "level shift (x1.9" in f.fit.describe()
+
+
+def test_a_downward_shift_a_few_days_old_is_found():
+    rng = np.random.default_rng(7)
+    y = 500 * lognormal(rng, 100, 0.08)
+    y[95:] *= 0.4
+    fit = fm.fit(y, 0)
+    assert fit.shift_index is not None and 93 <= fit.shift_index <= 96
+    assert fit.level == pytest.approx(200, rel=0.15)
+
+
+def test_growth_is_not_mistaken_for_level_shifts():
+    rng = np.random.default_rng(8)
+    n = 180
+    y = 50 * np.exp(0.012 * np.arange(n)) * lognormal(rng, n, 0.1)
+    fit = fm.fit(y, 0)
+    assert fit.shift_index is None
+    assert fit.trend
+
+
+def test_spikes_stay_out_of_the_level_but_in_the_mean():
+    rng = np.random.default_rng(9)
+    n = 120
+    base = 100 * lognormal(rng, n, 0.1)
+    y = base.copy()
+    spike_days = [20, 47, 75, 101]
+    y[spike_days] += 1000
+    f = fm.forecast(y, 0, horizon=30, n_sims=2000)
+    assert f.fit.spike_days >= 3
+    assert f.fit.level == pytest.approx(100, rel=0.06)
+    # Four spikes of 1000 in 120 days is about +33 a day on a level of 100.
+    assert f.fit.uplift == pytest.approx(0.33, abs=0.08)
+    assert f.paths.sum(axis=1).mean() == pytest.approx(f.point.sum(), rel=0.05)
+    high = np.quantile(f.paths.sum(axis=1), 0.975)
+    assert high > 3000 + 1000                     # a future spike is inside the 95% band
+
+
+def test_a_week_of_history_uses_its_plain_mean():
+    y = np.array([120.0, 130, 125, 118, 110, 30, 25])     # one week with a weekend
+    f = fm.forecast(y, 0, horizon=24, n_sims=2000)
+    assert not f.fit.seasonal and not f.fit.trend and f.fit.spike_days == 0
+    np.testing.assert_allclose(f.point, y.mean())
+    low, high = np.quantile(f.paths.sum(axis=1), [0.025, 0.975])
+    # A week cannot tell its own weekly cycle: the interval must be honest about that.
+    assert (high - low) / (24 * y.mean()) > 0.2
+
+
+def test_two_weeks_with_a_clear_cycle_get_a_weekly_profile():
+    rng = np.random.default_rng(10)
+    y = 100 * WEEK[np.arange(14) % 7] * lognormal(rng, 14, 0.05)
+    fit = fm.fit(y, 0)
+    assert fit.seasonal
+    assert fit.weekly[6] < 0.5
+
+
+def test_no_trend_under_four_weeks():
+    y = 100 * np.exp(0.03 * np.arange(20))
+    assert not fm.fit(y, 0).trend
+
+
+def test_closed_days_are_forecast_as_closed():
+    rng = np.random.default_rng(11)
+    n = 70
+    week = np.array([1, 1, 1, 1, 1, 0, 0], dtype=float)
+    y = 100 * week[np.arange(n) % 7] * lognormal(rng, n, 0.1)
+    f = fm.forecast(y, 0, horizon=14, n_sims=500)
+    dow = np.arange(n, n + 14) % 7
+    assert np.all(f.point[dow >= 5] == 0)
+    assert np.all(f.paths[:, dow >= 5] == 0)
+    assert f.point[dow < 5].mean() == pytest.approx(100, rel=0.08)
+
+
+def test_simulations_are_seeded_and_non_negative():
+    rng = np.random.default_rng(12)
+    y = 10 * lognormal(rng, 60, 0.6)
+    a = fm.forecast(y, 1, horizon=10, n_sims=300, seed=7)
+    b = fm.forecast(y, 1, horizon=10, n_sims=300, seed=7)
+    c = fm.forecast(y, 1, horizon=10, n_sims=300, seed=8)
+    np.testing.assert_array_equal(a.paths, b.paths)
+    assert not np.array_equal(a.paths, c.paths)
+    assert (a.paths >= 0).all()
+
+
+def test_the_simulated_mean_matches_the_expected_path():
+    rng = np.random.default_rng(13)
+    n = 150
+    y = 40 * WEEK[np.arange(n) % 7] * np.exp(0.004 * np.arange(n)) * lognormal(rng, n, 0.2)
+    f = fm.forecast(y, 0, horizon=31, n_sims=8000)
+    assert f.paths.mean(axis=0).sum() == pytest.approx(f.point.sum(), rel=0.03)
+
+
+def test_95_percent_intervals_cover_about_95_percent():
+    """A small backtest: 30-day sums of weekly series with noise; coverage must be near 95%."""
+    rng = np.random.default_rng(14)
+    covered = []
+    for _ in range(60):
+        n = 120
+        scale = rng.uniform(10, 1000)
+        y = scale * WEEK[np.arange(n) % 7] * lognormal(rng, n, rng.uniform(0.1, 0.3))
+        f = fm.forecast(y[:90], 0, horizon=30, n_sims=1000, seed=int(rng.integers(1000)))
+        low, high = np.quantile(f.paths.sum(axis=1), [0.025, 0.975])
+        covered.append(low <= y[90:].sum() <= high)
+    assert 0.85 <= np.mean(covered) <= 1.0
