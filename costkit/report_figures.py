@@ -167,7 +167,7 @@ def group_figure(report: MonthlyReport, dim: str) -> go.Figure:
         barmode="stack",
         hovermode="closest",
         showlegend=False,
-        margin={"l": 10, "r": 90 if flagged else 20, "t": 10, "b": 40},
+        margin={"l": 10, "r": 90 if flagged else 20, "t": 32, "b": 40},
         yaxis={"tickmode": "array", "tickvals": rows, "ticktext": ticks,
                "autorange": "reversed", "automargin": True},
         xaxis={"title": {"text": _currency_title(currency)}, "tickprefix": _prefix(currency),
@@ -286,7 +286,8 @@ def _style(fig: go.Figure, height: int) -> None:
     fig.update_layout(
         template=None,
         height=height,
-        margin={"l": 10, "r": 20, "t": 10, "b": 10},
+        # Room above the plot for plotly's toolbar, so it never covers a bar.
+        margin={"l": 10, "r": 20, "t": 32, "b": 10},
         paper_bgcolor="white",
         plot_bgcolor="white",
         font={"family": FONT, "size": 13, "color": "#222"},
