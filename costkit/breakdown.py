@@ -17,8 +17,8 @@ by the group keys and by what fixes a request's price: its logged model and the 
 card period and input-token tier it falls in (from the cards' boundaries); every aggregate
 is then joined to its rate row through one of its own requests. Time is bucketed by local
 day, computed from the zone's UTC offsets over the data's range (a CASE over the few offset
-changes, instead of converting every row's time zone); when an offset change falls inside a
-quarter hour (some zones before 1980), every row's time is converted instead.
+changes, instead of converting every row's time zone); when an offset changes inside a
+quarter hour (as some zones did before 1980), every row's time is converted instead.
 """
 
 from __future__ import annotations
@@ -477,8 +477,10 @@ def _local_day_sql(con: duckdb.DuckDBPyConnection, tz: str, where: str, params: 
 
 
 def _floor_div(expr: str, divisor: int) -> str:
-    """Integer floor division (DuckDB's // truncates toward zero), for times before 1970."""
-    return f"({expr} // {divisor} - CAST({expr} % {divisor} < 0 AS BIGINT))"
+    """Integer floor division, also before 1970 (DuckDB's // truncates toward zero): shifted
+    by 10^7 divisors (27,000 years of days) so the dividend is positive, `expr` once."""
+    shift = 10_000_000
+    return f"((({expr}) + {shift * divisor}) // {divisor} - {shift})"
 
 
 def _label_sql(key: str, book: PriceBook) -> str:

@@ -1,0 +1,543 @@
+"""The spend breakdown: grouping, time zones, exact Decimal costs, unpriced usage, repricing."""
+
+from __future__ import annotations
+
+import textwrap
+import warnings
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import duckdb
+import polars as pl
+import pytest
+
+from costkit import breakdown
+from costkit.breakdown import (
+    COST_COLUMNS,
+    REQUEST_COLUMNS,
+    UnpricedUsageWarning,
+    concentration,
+    cost_quantiles,
+    requests,
+    spend,
+    totals,
+    unpriced,
+)
+from costkit.errors import InputError
+from costkit.pricing import load_price_book
+from costkit.store import cost_expressions, migrate, register_prices
+
+BUILTIN = load_price_book([])
+COLUMNS = ("request_id", "ts", "model", "input_tokens", "cached_input_tokens",
+           "cache_write_tokens", "output_tokens", "reasoning_tokens", "search_calls",
+           "project", "api_key_id", "user", "endpoint", "tags")
+
+
+@pytest.fixture
+def con():
+    con = duckdb.connect()
+    migrate(con)
+    yield con
+    con.close()
+
+
+def add(con, *rows: dict) -> None:
+    """Insert usage rows; unspecified columns take plain defaults."""
+    for i, row in enumerate(rows):
+        values = {
+            "request_id": f"r{con.execute('SELECT count(*) FROM usage').fetchall()[0][0]}-{i}",
+            "ts": datetime(2026, 10, 5, 12, tzinfo=UTC), "model": "deepseek-v3-2",
+            "input_tokens": 0, "cached_input_tokens": 0, "cache_write_tokens": 0,
+            "output_tokens": 0, "reasoning_tokens": 0, "search_calls": 0, "project": None,
+            "api_key_id": None, "user": None, "endpoint": "chat.completions", "tags": None,
+            **row,
+        }
+        columns = ", ".join(f'"{c}"' for c in COLUMNS)
+        con.execute(
+            f"INSERT INTO usage ({columns}, source_format) VALUES "
+            f"({', '.join('?' for _ in COLUMNS)}, 'test')",
+            [values[c] for c in COLUMNS],
+        )
+
+
+def quiet_spend(*args, **kwargs) -> pl.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any unexpected warning fails the test
+        return spend(*args, **kwargs)
+
+
+def at(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)
+
+
+def write_cards(tmp_path, text: str):
+    path = tmp_path / "cards.toml"
+    path.write_text(textwrap.dedent(text))
+    return load_price_book([path])
+
+
+# --- money ----------------------------------------------------------------------------------
+
+def test_exact_decimal_total_for_1234567_output_tokens(con):
+    add(con, {"output_tokens": 1_234_567})
+    row = quiet_spend(con, ["month"], book=BUILTIN).row(0, named=True)
+    assert row["output_cost"] == Decimal("2.11110957")
+    assert row["total_cost"] == Decimal("2.11110957")
+    assert row["currency"] == "USD"
+    assert isinstance(row["total_cost"], Decimal)
+    assert quiet_spend(con, ["month"], book=BUILTIN).schema["total_cost"] == pl.Decimal(38, 12)
+
+
+def test_every_component_priced_at_the_card_rates(con):
+    add(con, {"input_tokens": 1_000_000, "cached_input_tokens": 200_000,
+              "output_tokens": 300_000, "reasoning_tokens": 100_000, "search_calls": 3})
+    row = quiet_spend(con, [], book=BUILTIN).row(0, named=True)
+    assert (row["input_cost"], row["cached_input_cost"], row["cache_write_cost"]) == (
+        Decimal("0.456"), Decimal("0.114"), Decimal("0"))
+    assert (row["output_cost"], row["reasoning_cost"], row["search_cost"]) == (
+        Decimal("0.513"), Decimal("0.171"), Decimal("0.045"))
+    assert row["total_cost"] == Decimal("1.299")
+    assert (row["requests"], row["input_tokens"], row["search_calls"]) == (1, 1_000_000, 3)
+
+
+def test_group_costs_are_token_sums_times_rates_with_no_rounding(con):
+    # 3 requests of 1 output token each: $0.00000171 each, exactly $0.00000513 together.
+    add(con, *({"output_tokens": 1} for _ in range(3)))
+    row = quiet_spend(con, ["model"], book=BUILTIN).row(0, named=True)
+    assert row["output_cost"] == Decimal("0.00000513")
+    assert row["requests"] == 3
+
+
+def test_unknown_reasoning_split_counts_as_output(con):
+    # reasoning NULL: the source billed reasoning inside output; output holds both.
+    add(con, {"output_tokens": 1000, "reasoning_tokens": None})
+    row = quiet_spend(con, [], book=BUILTIN).row(0, named=True)
+    assert row["reasoning_tokens"] == 0 and row["output_tokens"] == 1000
+    assert row["total_cost"] == Decimal("0.00171")
+
+
+# --- grouping -------------------------------------------------------------------------------
+
+def test_columns_and_order(con):
+    add(con, {"project": "b", "output_tokens": 1}, {"project": "a", "output_tokens": 2},
+        {"project": None, "output_tokens": 3})
+    frame = quiet_spend(con, ["project"], book=BUILTIN)
+    assert frame.columns == ["project", *REQUEST_COLUMNS, *COST_COLUMNS, "currency"]
+    assert frame["project"].to_list() == ["a", "b", None]  # sorted, missing last
+    assert frame["output_tokens"].to_list() == [2, 1, 3]
+
+
+def test_every_dimension_groups(con):
+    add(con,
+        {"project": "p1", "api_key_id": "k1", "user": "u1", "endpoint": "responses",
+         "output_tokens": 10},
+        {"project": "p1", "api_key_id": "k2", "user": "u1", "endpoint": "messages",
+         "output_tokens": 20},
+        {"project": "p2", "api_key_id": "k2", "user": "u2", "endpoint": "messages",
+         "output_tokens": 30})
+    by = ["project", "api_key", "user", "endpoint", "model", "day", "week", "month"]
+    frame = quiet_spend(con, by, book=BUILTIN)
+    assert frame.columns[:8] == by
+    assert frame.select(by[:4]).rows() == [
+        ("p1", "k1", "u1", "responses"), ("p1", "k2", "u1", "messages"),
+        ("p2", "k2", "u2", "messages")]
+    assert set(frame["day"]) == {"2026-10-05"} and set(frame["week"]) == {"2026-W41"}
+    assert set(frame["month"]) == {"2026-10"}
+    by_user = quiet_spend(con, ["user"], book=BUILTIN)
+    assert by_user.select("user", "requests", "output_tokens").rows() == [
+        ("u1", 2, 30), ("u2", 1, 30)]
+
+
+def test_no_dimension_gives_one_total_row_and_an_empty_store_none(con):
+    assert quiet_spend(con, [], book=BUILTIN).height == 0
+    assert quiet_spend(con, ["month", "model"], book=BUILTIN).columns[:2] == ["month", "model"]
+    add(con, {"output_tokens": 5}, {"output_tokens": 7, "ts": at(2027, 3, 1)})
+    frame = quiet_spend(con, [], book=BUILTIN)
+    assert frame.height == 1 and frame["output_tokens"].item() == 12
+
+
+def test_tag_grouping(con):
+    add(con,
+        {"tags": '{"team": "growth", "env": "prod"}', "output_tokens": 1},
+        {"tags": '{"team": "growth"}', "output_tokens": 2},
+        {"tags": '{"team": "search", "a/b": "slash", "c.d": 7}', "output_tokens": 4},
+        {"tags": None, "output_tokens": 8})
+    frame = quiet_spend(con, ["tag:team"], book=BUILTIN)
+    assert frame.columns[0] == "tag:team"
+    assert frame.select("tag:team", "output_tokens").rows() == [
+        ("growth", 3), ("search", 4), (None, 8)]
+    two = quiet_spend(con, ["tag:team", "tag:env"], book=BUILTIN)
+    assert two.select("tag:team", "tag:env", "requests").rows() == [
+        ("growth", "prod", 1), ("growth", None, 1), ("search", None, 1), (None, None, 1)]
+    odd = quiet_spend(con, ["tag:a/b", "tag:c.d"], book=BUILTIN)
+    assert odd.select("tag:a/b", "tag:c.d", "output_tokens").rows() == [
+        ("slash", "7", 4), (None, None, 11)]
+
+
+def test_aliases_group_and_filter_under_the_card_model(con, tmp_path):
+    book = write_cards(tmp_path, """
+        [[card]]
+        model = "m"
+        aliases = ["m-2026", "m-latest"]
+        [card.rates]
+        input = 1
+        output = 2
+    """)
+    add(con, {"model": "m", "output_tokens": 1_000_000},
+        {"model": "m-2026", "output_tokens": 1_000_000},
+        {"model": "other", "output_tokens": 5})
+    with pytest.warns(UnpricedUsageWarning):
+        frame = spend(con, ["model"], book=book)
+    assert frame.select("model", "requests", "total_cost").rows() == [
+        ("m", 2, Decimal("4")), ("other", 1, None)]
+    only = quiet_spend(con, ["model"], models=["m-latest"], book=book)
+    assert only.select("model", "requests").rows() == [("m", 2)]
+
+
+def test_model_and_project_filters(con):
+    add(con, {"project": "a", "output_tokens": 1}, {"project": "b", "output_tokens": 2},
+        {"project": "c", "model": "nope", "output_tokens": 4})
+    frame = quiet_spend(con, [], projects=["a", "b"], book=BUILTIN)
+    assert frame["output_tokens"].item() == 3
+    with pytest.warns(UnpricedUsageWarning):
+        nope = spend(con, ["project"], models=["nope"], book=BUILTIN)
+    assert nope.select("project", "output_tokens").rows() == [("c", 4)]
+    assert quiet_spend(con, [], models=["absent"], book=BUILTIN).height == 0
+
+
+# --- time zones and periods -----------------------------------------------------------------
+
+def test_tz_moves_a_request_across_the_month_boundary(con):
+    # 2026-10-31 23:30 UTC is 2026-11-01 00:30 in Berlin (CET, +01:00 after Oct 25).
+    add(con, {"ts": at(2026, 10, 31, 23, 30), "output_tokens": 1_000_000})
+    utc = quiet_spend(con, ["month", "day"], tz="UTC", book=BUILTIN)
+    berlin = quiet_spend(con, ["month", "day"], tz="Europe/Berlin", book=BUILTIN)
+    new_york = quiet_spend(con, ["month", "day"], tz="America/New_York", book=BUILTIN)
+    assert utc.select("month", "day").row(0) == ("2026-10", "2026-10-31")
+    assert berlin.select("month", "day").row(0) == ("2026-11", "2026-11-01")
+    assert new_york.select("month", "day").row(0) == ("2026-10", "2026-10-31")
+    assert berlin["total_cost"].item() == utc["total_cost"].item() == Decimal("1.71")
+
+
+def test_dst_change_in_the_data_range_buckets_each_side_right(con):
+    # Berlin leaves summer time on 2026-10-25 at 01:00 UTC (03:00 CEST -> 02:00 CET).
+    add(con,
+        {"ts": at(2026, 10, 24, 21, 59), "output_tokens": 1},   # 23:59 CEST, Oct 24
+        {"ts": at(2026, 10, 24, 22, 0), "output_tokens": 2},    # 00:00 CEST, Oct 25
+        {"ts": at(2026, 10, 25, 22, 59), "output_tokens": 4},   # 23:59 CET, Oct 25
+        {"ts": at(2026, 10, 25, 23, 0), "output_tokens": 8})    # 00:00 CET, Oct 26
+    frame = quiet_spend(con, ["day"], tz="Europe/Berlin", book=BUILTIN)
+    assert frame.select("day", "output_tokens").rows() == [
+        ("2026-10-24", 1), ("2026-10-25", 6), ("2026-10-26", 8)]
+
+
+def test_half_hour_and_quarter_hour_zones(con):
+    add(con, {"ts": at(2026, 3, 10, 18, 29), "output_tokens": 1},  # Kolkata 23:59
+        {"ts": at(2026, 3, 10, 18, 30), "output_tokens": 2},       # Kolkata 00:00 next day
+        {"ts": at(2026, 3, 10, 18, 14), "output_tokens": 4})       # Kathmandu 23:59 (+5:45)
+    kolkata = quiet_spend(con, ["day"], tz="Asia/Kolkata", book=BUILTIN)
+    assert kolkata.select("day", "output_tokens").rows() == [("2026-03-10", 5), ("2026-03-11", 2)]
+    kathmandu = quiet_spend(con, ["day"], tz="Asia/Kathmandu", book=BUILTIN)
+    assert kathmandu.select("day", "output_tokens").rows() == [
+        ("2026-03-10", 4), ("2026-03-11", 3)]
+
+
+def test_offsets_off_the_quarter_hour(con):
+    # Monrovia kept -0:44:30 until 1972: local midnight of 1960-07-01 is 00:44:30 UTC.
+    add(con, {"ts": at(1960, 7, 1, 0, 44, 29), "output_tokens": 1},
+        {"ts": at(1960, 7, 1, 0, 44, 30), "output_tokens": 2},
+        {"ts": at(2026, 7, 1), "output_tokens": 4})
+    frame = quiet_spend(con, ["day"], tz="Africa/Monrovia", book=BUILTIN)
+    assert frame.select("day", "output_tokens").rows() == [
+        ("1960-06-30", 1), ("1960-07-01", 2), ("2026-07-01", 4)]
+
+
+def test_iso_weeks_at_the_year_boundary(con):
+    days = {(2025, 12, 28): 1, (2025, 12, 29): 2, (2026, 12, 31): 4, (2027, 1, 3): 8,
+            (2027, 1, 4): 16}
+    add(con, *({"ts": at(*d, 12), "output_tokens": n} for d, n in days.items()))
+    frame = quiet_spend(con, ["week"], book=BUILTIN)
+    # Mon 2025-12-29 starts 2026-W01; 2026 has 53 ISO weeks; Mon 2027-01-04 is 2027-W01.
+    assert frame.select("week", "output_tokens").rows() == [
+        ("2025-W52", 1), ("2026-W01", 2), ("2026-W53", 12), ("2027-W01", 16)]
+
+
+def test_since_until_are_local_midnights(con):
+    add(con, {"ts": at(2026, 10, 31, 22, 59), "output_tokens": 1},   # Berlin: Oct 31 23:59
+        {"ts": at(2026, 10, 31, 23, 0), "output_tokens": 2},         # Berlin: Nov 1 00:00
+        {"ts": at(2026, 11, 30, 22, 59), "output_tokens": 4},        # Berlin: Nov 30 23:59
+        {"ts": at(2026, 11, 30, 23, 0), "output_tokens": 8})         # Berlin: Dec 1 00:00
+    november = dict(since=date(2026, 11, 1), until=date(2026, 12, 1), book=BUILTIN)
+    berlin = quiet_spend(con, ["month"], tz="Europe/Berlin", **november)
+    assert berlin.select("month", "output_tokens").rows() == [("2026-11", 6)]
+    utc = quiet_spend(con, ["month"], tz="UTC", **november)
+    assert utc.select("month", "output_tokens").rows() == [("2026-11", 12)]
+    aware = quiet_spend(con, [], since=at(2026, 10, 31, 23), until=at(2026, 11, 30, 23),
+                        book=BUILTIN)
+    assert aware["output_tokens"].item() == 6
+    naive = quiet_spend(con, [], since=datetime(2026, 11, 1), tz="Europe/Berlin", book=BUILTIN)
+    assert naive["output_tokens"].item() == 14
+
+
+def test_bad_arguments_raise_one_line_input_errors(con):
+    with pytest.raises(InputError, match=r"unknown --by value 'hour'; valid: day, week, month, "
+                                         r"model, project, api_key, user, endpoint, tag:NAME"):
+        spend(con, ["hour"], book=BUILTIN)
+    with pytest.raises(InputError, match="unknown --by value 'tag:'"):
+        spend(con, ["tag:"], book=BUILTIN)
+    with pytest.raises(InputError, match="unknown time zone 'Mars/Olympus'"):
+        spend(con, ["day"], tz="Mars/Olympus", book=BUILTIN)
+    with pytest.raises(InputError, match="not before until"):
+        spend(con, ["day"], since=date(2026, 11, 1), until=date(2026, 11, 1), book=BUILTIN)
+    assert breakdown.parse_by(["month", "model", "month"]) == ["month", "model"]
+
+
+# --- unpriced usage -------------------------------------------------------------------------
+
+def test_unpriced_model_keeps_tokens_nulls_costs_and_warns(con):
+    add(con, {"model": "mystery-9", "input_tokens": 10, "output_tokens": 5},
+        {"model": "mystery-9", "input_tokens": 20, "output_tokens": 5},
+        {"output_tokens": 1_000_000, "project": "p"})
+    with pytest.warns(UnpricedUsageWarning) as caught:
+        frame = spend(con, ["model"], book=BUILTIN)
+    message = str(caught[0].message)
+    assert "mystery-9 (2 requests)" in message and "1 group" in message
+    rows = {r["model"]: r for r in frame.iter_rows(named=True)}
+    assert rows["mystery-9"]["input_tokens"] == 30 and rows["mystery-9"]["requests"] == 2
+    assert all(rows["mystery-9"][c] is None for c in COST_COLUMNS)  # never $0
+    assert rows["deepseek-v3-2"]["total_cost"] == Decimal("1.71")
+    with pytest.warns(UnpricedUsageWarning):
+        month = spend(con, ["month"], book=BUILTIN)
+    assert month["total_cost"].item() is None and month["output_tokens"].item() == 1_000_010
+
+
+def test_unpriced_lists_models_with_reasons(con, tmp_path):
+    book = write_cards(tmp_path, """
+        [[card]]
+        model = "late"
+        effective_from = 2026-11-01
+        [card.rates]
+        input = 1
+        output = 1
+
+        [[card]]
+        model = "nosearch"
+        [card.rates]
+        input = 1
+        output = 1
+    """)
+    add(con, {"model": "late", "ts": at(2026, 10, 31), "output_tokens": 3},
+        {"model": "late", "ts": at(2026, 11, 1), "output_tokens": 3},
+        {"model": "nosearch", "search_calls": 2},
+        {"model": "nosearch", "output_tokens": 9},
+        {"model": "ghost", "input_tokens": 7, "ts": at(2026, 10, 2)},
+        {"model": "ghost", "input_tokens": 8, "ts": at(2026, 10, 9)})
+    frame = unpriced(con, book=book)
+    assert frame.select("model", "reason", "requests", "input_tokens").rows() == [
+        ("ghost", "no price card", 2, 15),
+        ("late", "no card in effect at the request time", 1, 0),
+        ("nosearch", "search calls but the card has no web_search rate", 1, 0),
+    ]
+    assert frame["first_ts"][0] == at(2026, 10, 2) and frame["last_ts"][0] == at(2026, 10, 9)
+    with pytest.warns(UnpricedUsageWarning):
+        by_model = spend(con, ["model"], book=book)
+    costs = dict(by_model.select("model", "search_cost").rows())
+    assert costs == {"ghost": None, "late": None, "nosearch": None}
+    # Only the component that cannot be priced is null (and so the total); the rest stands.
+    nosearch = by_model.filter(pl.col("model") == "nosearch").row(0, named=True)
+    assert nosearch["output_cost"] == Decimal("0.000009") and nosearch["total_cost"] is None
+    assert unpriced(con, book=book, models=["late"]).height == 1
+
+
+def test_mixed_currencies_are_never_summed(con, tmp_path):
+    book = write_cards(tmp_path, """
+        [[card]]
+        model = "euro-model"
+        currency = "EUR"
+        [card.rates]
+        input = 1
+        output = 1
+    """)
+    add(con, {"model": "euro-model", "output_tokens": 1_000_000},
+        {"model": "deepseek-v3-2", "output_tokens": 1_000_000})
+    frame = quiet_spend(con, ["model"], book=load_price_book(
+        [tmp_path / "cards.toml"]))
+    assert frame.select("model", "total_cost", "currency").rows() == [
+        ("deepseek-v3-2", Decimal("1.71"), "USD"), ("euro-model", Decimal("1"), "EUR")]
+    assert totals(frame)["total_cost"] is None and totals(frame)["currency"] is None
+    with pytest.warns(UnpricedUsageWarning, match="mix currencies"):
+        month = spend(con, ["month"], book=book)
+    assert month["total_cost"].item() is None and month["currency"].item() is None
+
+
+# --- price history --------------------------------------------------------------------------
+
+def test_corrected_user_card_reprices_the_same_usage(con, tmp_path):
+    add(con, {"input_tokens": 1_000_000, "output_tokens": 1_000_000})
+    before = quiet_spend(con, [], book=BUILTIN)["total_cost"].item()
+    corrected = write_cards(tmp_path, """
+        [[card]]
+        model = "deepseek-v3-2"
+        [card.rates]
+        input = 0.28
+        output = 0.42
+        web_search = 0.01
+    """)
+    after = quiet_spend(con, [], book=corrected)["total_cost"].item()
+    assert (before, after) == (Decimal("2.28"), Decimal("0.70"))
+
+
+def test_history_keeps_its_own_rates_across_an_effective_from_change(con, tmp_path):
+    book = write_cards(tmp_path, """
+        [[card]]
+        model = "deepseek-v3-2"
+        effective_to = 2026-10-15T12:00:00Z
+        [card.rates]
+        input = 0.57
+        output = 1.71
+
+        [[card]]
+        model = "deepseek-v3-2"
+        effective_from = 2026-10-15T12:00:00Z
+        [card.rates]
+        input = 0.28
+        output = 0.42
+    """)
+    add(con, {"ts": at(2026, 10, 15, 11, 59, 59), "output_tokens": 1_000_000},
+        {"ts": at(2026, 10, 15, 12), "output_tokens": 1_000_000},
+        {"ts": at(2026, 10, 20), "output_tokens": 1_000_000})
+    days = quiet_spend(con, ["day"], book=book)
+    assert days.select("day", "total_cost").rows() == [
+        ("2026-10-15", Decimal("2.13")), ("2026-10-20", Decimal("0.42"))]
+    assert quiet_spend(con, ["month"], book=book)["total_cost"].item() == Decimal("2.55")
+
+
+def test_tiers_price_whole_requests_above_the_threshold(con, tmp_path):
+    book = write_cards(tmp_path, """
+        [[card]]
+        model = "deepseek-v3-2"
+        [card.rates]
+        input = 1
+        output = 2
+        [[card.tiers]]
+        above_input_tokens = 1000
+        [card.tiers.rates]
+        input = 10
+        output = 20
+    """)
+    add(con, {"input_tokens": 1000, "output_tokens": 1000},
+        {"input_tokens": 1001, "output_tokens": 1000})
+    row = quiet_spend(con, [], book=book).row(0, named=True)
+    assert row["input_cost"] == Decimal("0.001") + Decimal("0.01001")
+    assert row["output_cost"] == Decimal("0.002") + Decimal("0.02")
+
+
+# --- per-request queries --------------------------------------------------------------------
+
+def test_requests_most_expensive_first(con):
+    add(con, {"request_id": "cheap", "output_tokens": 1},
+        {"request_id": "dear", "output_tokens": 1000},
+        {"request_id": "unknown", "model": "ghost", "output_tokens": 10_000},
+        {"request_id": "mid", "output_tokens": 10, "ts": at(2026, 11, 2)})
+    top = requests(con, book=BUILTIN, limit=3)
+    assert top["request_id"].to_list() == ["dear", "mid", "cheap"]
+    assert top["total_cost"].to_list() == [Decimal("0.00171"), Decimal("0.0000171"),
+                                           Decimal("0.00000171")]
+    assert top["ts"].dtype == pl.Datetime("us", "UTC")
+    every = requests(con, book=BUILTIN, order_by_cost=False, limit=None)
+    assert every["request_id"].to_list() == ["cheap", "dear", "unknown", "mid"]
+    assert every["total_cost"][2] is None
+    october = requests(con, book=BUILTIN, until=date(2026, 11, 1), limit=None)
+    assert october["request_id"].to_list() == ["dear", "cheap", "unknown"]
+
+
+def test_cost_quantiles_and_concentration(con):
+    add(con, *({"output_tokens": n * 100} for n in range(1, 101)),
+        {"model": "ghost", "output_tokens": 5})
+    q = cost_quantiles(con, [0.0, 0.5, 1.0], book=BUILTIN)
+    assert q["cost"].to_list() == [Decimal("0.000171"), Decimal("0.00855"), Decimal("0.0171")]
+    c = concentration(con, Decimal("0.05"), book=BUILTIN)
+    assert (c["requests"], c["top_requests"]) == (100, 5)
+    assert c["total_cost"] == Decimal("0.0171") * 5050 / 100
+    assert c["top_cost"] == Decimal("0.000171") * (96 + 97 + 98 + 99 + 100)
+    assert c["share"] == c["top_cost"] / c["total_cost"]
+    empty = duckdb.connect()
+    migrate(empty)
+    assert cost_quantiles(empty, book=BUILTIN).height == 0
+    assert concentration(empty, book=BUILTIN)["share"] is None
+    with pytest.raises(InputError):
+        cost_quantiles(con, [1.5], book=BUILTIN)
+    with pytest.raises(InputError):
+        concentration(con, 0, book=BUILTIN)
+
+
+def test_totals_sum_rows_and_null_any_unpriced_cost(con):
+    add(con, {"project": "a", "output_tokens": 1_000_000},
+        {"project": "b", "output_tokens": 2_000_000})
+    frame = quiet_spend(con, ["project"], book=BUILTIN)
+    total = totals(frame)
+    assert total["requests"] == 2 and total["output_tokens"] == 3_000_000
+    assert total["total_cost"] == Decimal("5.13") and total["currency"] == "USD"
+    add(con, {"project": "c", "model": "ghost", "output_tokens": 1})
+    with pytest.warns(UnpricedUsageWarning):
+        frame = spend(con, ["project"], book=BUILTIN)
+    total = totals(frame)
+    assert total["output_tokens"] == 3_000_001 and total["total_cost"] is None
+
+
+def test_the_fast_price_join_matches_the_store_view_row_for_row(con, tmp_path):
+    book = write_cards(tmp_path, """
+        [[card]]
+        model = "m"
+        aliases = ["m-alias"]
+        effective_to = 2026-03-01T06:07:08Z
+        [card.rates]
+        input = 0.123456
+        output = 2
+        [[card.tiers]]
+        above_input_tokens = 1000
+        [card.tiers.rates]
+        input = 10
+        output = 20.5
+
+        [[card]]
+        model = "m"
+        effective_from = 2026-03-01T06:07:08Z
+        [card.rates]
+        input = 3
+        output = 4
+        web_search = 0.5
+    """)
+    add(con, *({"model": model, "ts": ts, "input_tokens": n, "cached_input_tokens": n // 3,
+                "output_tokens": 7 * n + 1, "reasoning_tokens": n // 2, "search_calls": s}
+               for model in ("m", "m-alias", "ghost")
+               for ts in (at(2026, 3, 1, 6, 7, 7), at(2026, 3, 1, 6, 7, 8))
+               for n in (999, 1000, 1001) for s in (0, 2)))
+    register_prices(con, book)
+    select = ", ".join(f"{sql} AS {name}" for name, sql in cost_expressions().items())
+    view = con.execute(
+        f"SELECT request_id, card_id, {select} FROM costed_usage ORDER BY request_id"
+    ).fetchall()
+    ours = con.execute(
+        f"SELECT request_id, card_id, {select} FROM {breakdown._costed_sql()} ORDER BY request_id"
+    ).fetchall()
+    assert ours == view and len(view) == 36
+    listed = requests(con, book=book, order_by_cost=False, limit=None)
+    assert sorted(listed.select("request_id", "card_id", *COST_COLUMNS).rows()) == view
+
+
+def test_time_buckets_use_offsets_unless_one_changes_inside_a_quarter_hour(con):
+    add(con, {"ts": at(2026, 3, 1)}, {"ts": at(2026, 12, 1)})
+    where, params = "TRUE", []
+    berlin = breakdown._local_day_sql(con, "Europe/Berlin", where, params)
+    assert "timezone" not in berlin and berlin.count("WHEN") == 2  # two DST changes in range
+    assert "timezone" not in breakdown._local_day_sql(con, "UTC", where, params)
+    # Monrovia went from -0:44:30 to UTC at local midnight of 1972-01-07: 00:44:30 UTC.
+    old = duckdb.connect()
+    migrate(old)
+    add(old, {"ts": at(1972, 1, 6, 12), "output_tokens": 1},
+        {"ts": at(1972, 1, 7, 0, 44, 29), "output_tokens": 2},
+        {"ts": at(1972, 1, 7, 0, 44, 30), "output_tokens": 4})
+    assert "timezone" in breakdown._local_day_sql(old, "Africa/Monrovia", where, params)
+    frame = quiet_spend(old, ["day"], tz="Africa/Monrovia", book=BUILTIN)
+    assert frame.select("day", "output_tokens").rows() == [("1972-01-06", 3), ("1972-01-07", 4)]
