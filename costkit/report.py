@@ -12,10 +12,11 @@ from __future__ import annotations
 import calendar
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
@@ -24,6 +25,9 @@ import polars as pl
 from costkit import breakdown
 from costkit.errors import InputError
 from costkit.pricing import Card, PriceBook, load_price_book
+
+if TYPE_CHECKING:
+    from costkit.forecast import PeriodForecast
 
 # Cost components in page order, with the names people read.
 COMPONENTS = {
@@ -68,6 +72,9 @@ class Headline:
     search_cost: Decimal | None
     search_calls: int
     unpriced_models: tuple[str, ...] = ()
+    # What the change compares with the previous month: "month" (two whole months),
+    # "projected" (this month's forecast total) or "not over" (no change shown).
+    change_basis: str = "month"
 
 
 @dataclass(frozen=True)
@@ -106,7 +113,10 @@ class MonthlyReport:
     rejects: Rejects
     cards: list[Card]
     source: str = ""                 # the store the page was made from
+    # The rest of a month that is not over, from `costkit.forecast`: day, expected (beyond
+    # what the day already spent), day_expected, low and high (the day's 80% range).
     projection: pl.DataFrame | None = None
+    forecast: PeriodForecast | None = None   # the month's projected total and its ranges
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -204,6 +214,13 @@ def build_monthly_report(
     for dim, n in TOP_ROWS.items():
         groups[dim] = top_with_other(groups[dim], dim, n, _PLURAL[dim])
     start, end = _utc_instant(start_day, tz), _utc_instant(end_day, tz)
+    daily = _every_day(rollup(split["day"], "day", currency), month)
+    notes: list[str] = []
+    projection, forecast = None, None
+    if now < end:
+        projection, forecast, note = project_rest_of_month(con, month, tz, book, now, daily)
+        notes += [note] if note else []
+        headline = _change_when_not_over(headline, forecast)
     return MonthlyReport(
         month=month,
         tz=tz,
@@ -214,7 +231,7 @@ def build_monthly_report(
         month_row=breakdown.totals(by_model),
         previous_row=breakdown.totals(previous) if previous.height else None,
         headline=headline,
-        daily=_every_day(rollup(split["day"], "day", currency), month),
+        daily=daily,
         groups=groups,
         quantiles=breakdown.cost_quantiles(con, QUANTILES, **span),
         concentration={f: breakdown.concentration(con, f, **span) for f in TOP_FRACTIONS},
@@ -223,7 +240,50 @@ def build_monthly_report(
         rejects=month_rejects(con, start, end),
         cards=cards_in_effect(book, groups["model"]["model"].to_list(), start, end),
         source=source,
+        projection=projection,
+        forecast=forecast,
+        notes=notes,
     )
+
+
+def project_rest_of_month(
+    con: duckdb.DuckDBPyConnection,
+    month: date,
+    tz: str,
+    book: PriceBook,
+    now: datetime,
+    daily: pl.DataFrame,
+) -> tuple[pl.DataFrame | None, PeriodForecast | None, str | None]:
+    """The forecast of the month's remaining days (`costkit forecast --horizon eom`).
+
+    Days from today (in `tz`) to the month's end; today's projected bar is its expected
+    spend beyond what it has already spent. (None, None, why) with too little history.
+    """
+    from costkit.forecast import forecast_spend, parse_horizon
+    from costkit.forecast_data import load_history
+
+    as_of = max(now.astimezone(zone(tz)).date(), month)
+    history = load_history(con, as_of, tz, book).total
+    try:
+        result = forecast_spend(history, parse_horizon("eom", as_of))
+    except InputError as exc:
+        return None, None, f"no projection of the rest of the month: {exc}"
+    spent = dict(zip(daily["day"].to_list(), daily["total_cost"].to_list(), strict=True))
+    rows = []
+    for day in result.daily:
+        if day.actual or day.day.month != month.month:
+            continue
+        # Today has begun: its bar already holds what it spent so far.
+        already = (spent.get(f"{day.day:%Y-%m-%d}") or Decimal(0)) if day.day == as_of \
+            else Decimal(0)
+        rows.append({"day": f"{day.day:%Y-%m-%d}",
+                     "expected": max(day.expected - already, Decimal(0)),
+                     "day_expected": day.expected, "low": day.low_80, "high": day.high_80})
+    money_type = pl.Decimal(38, 12)
+    frame = pl.DataFrame(rows, schema={"day": pl.Utf8, "expected": money_type,
+                                       "day_expected": money_type, "low": money_type,
+                                       "high": money_type})
+    return frame, result.periods[0], None
 
 
 # --- shaping -----------------------------------------------------------------------------
@@ -339,6 +399,18 @@ def _headline(month: pl.DataFrame, previous: pl.DataFrame, by_model: pl.DataFram
         search_calls=row["search_calls"],
         unpriced_models=tuple(str(m) for m in unpriced_models),
     )
+
+
+def _change_when_not_over(headline: Headline, forecast: PeriodForecast | None) -> Headline:
+    """A month that is not over compares its projected total, or nothing: a part of a month
+    against a whole one would read as a fall."""
+    previous = headline.previous_total
+    if forecast is None or previous is None:
+        return replace(headline, change=None, change_pct=None, change_basis="not over")
+    change = forecast.projected_total - previous
+    return replace(headline, change=change,
+                   change_pct=(change / previous * 100) if previous else None,
+                   change_basis="projected")
 
 
 def _sum_or_none(*values: Decimal | None) -> Decimal | None:

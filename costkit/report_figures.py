@@ -94,12 +94,12 @@ def daily_figure(report: MonthlyReport) -> go.Figure:
             marker={"color": "rgba(120,120,120,0.25)",
                     "line": {"color": "rgba(90,90,90,0.8)", "width": 1}},
             customdata=[
-                [money(e, currency), money(lo, currency), money(hi, currency)]
-                for e, lo, hi in zip(projection["expected"].to_list(),
-                                     projection["low"].to_list(),
-                                     projection["high"].to_list(), strict=True)
+                [money(day, currency), money(lo, currency), money(hi, currency)]
+                for day, lo, hi in zip(projection["day_expected"].to_list(),
+                                       projection["low"].to_list(),
+                                       projection["high"].to_list(), strict=True)
             ],
-            hovertemplate="Projected: %{customdata[0]} (80%: %{customdata[1]} to "
+            hovertemplate="Projected day: %{customdata[0]} (80% range %{customdata[1]} to "
                           "%{customdata[2]})<extra></extra>",
         )
     last = report.month + timedelta(days=len(days) - 1)

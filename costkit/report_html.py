@@ -150,10 +150,15 @@ def _headline(report: MonthlyReport) -> str:
     if hl.change is not None:
         direction = "up" if hl.change > 0 else "down" if hl.change < 0 else ""
         change_value = f'<span class="{direction}">{h(signed_money(hl.change, cur))}</span>'
-        change_note = (f"{h(signed_pct(hl.change_pct))} vs {h(money(hl.previous_total, cur))} "
-                       f"in {h(prev_label)}")
+        basis = "projected total " if hl.change_basis == "projected" else ""
+        change_note = (f"{h(signed_pct(hl.change_pct))}: {basis}vs "
+                       f"{h(money(hl.previous_total, cur))} in {h(prev_label)}")
         if not (hl.complete and hl.previous_complete):
             change_note += " (priced usage only)"
+    elif hl.change_basis == "not over":
+        change_value = "n/a"
+        change_note = ("the month is not over" if report.previous_row is not None
+                       else f"no usage in {h(prev_label)}")
     elif report.previous_row is None:
         change_value, change_note = "n/a", f"no usage in {h(prev_label)}"
     else:
@@ -175,6 +180,11 @@ def _headline(report: MonthlyReport) -> str:
         ("Web search", h(money(hl.search_cost, cur)), f"{h(count(hl.search_calls))} calls",
          exact(hl.search_cost, cur)),
     ]
+    if report.forecast is not None:
+        f = report.forecast
+        cards.append(("Projected month total", h(money(f.projected_total, cur)),
+                      f"forecast; 80% range {h(money(f.low_80, cur))} to "
+                      f"{h(money(f.high_80, cur))}", exact(f.projected_total, cur)))
     items = "\n".join(
         f'<div class="figure-card"><div class="name">{h(name)}</div>'
         f'<div class="value"{_title(tip)}>{value}</div><div class="note">{note}</div></div>'
@@ -199,18 +209,20 @@ def _notices(report: MonthlyReport) -> str:
             "<code>--prices</code>.</div>")
     if report.rejects.total:
         out.append(
-            f'<div class="notice"><strong>{count(report.rejects.total)} rejected '
-            "records</strong> could not be read and are not counted. See "
+            '<div class="notice"><strong>'
+            f"{_plural(report.rejects.total, 'rejected record', 'rejected records')}</strong> "
+            "could not be read and are not counted. See "
             '<a href="#data-quality">Data quality</a>.</div>')
     return "\n".join(out)
 
 
 def _daily(report: MonthlyReport, figures: dict) -> str:
     if report.projection is not None:
-        extra = "Grey bars: the rest of the month as forecast, with an 80% range in the hover."
+        extra = ("Grey bars: the rest of the month as forecast by <code>costkit forecast"
+                 "</code>, with each day's 80% range in the hover.")
     elif not report.over:
-        extra = ("The month is not over; no projection of the remaining days is drawn "
-                 "(no forecast is available).")
+        extra = ("The month is not over; the remaining days are not drawn: "
+                 + h("; ".join(report.notes) or "no forecast is available") + ".")
     else:
         extra = ""
     return f"""<section id="daily">

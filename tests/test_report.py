@@ -434,3 +434,55 @@ def test_script_json_escapes_closing_tags():
     safe = script_json(text)
     assert "<" not in safe and ">" not in safe and "&" not in safe and "\u2028" not in safe
     assert json.loads(safe) == json.loads(text)
+
+
+# --- a month that is not over: the forecast's projection -------------------------------------
+
+def test_a_running_month_projects_its_remaining_days(store, book):
+    from costkit.forecast import forecast_spend, parse_horizon
+    from costkit.forecast_data import load_history
+
+    now = datetime(2026, 10, 20, 15, tzinfo=UTC)
+    con = open_store(store, read_only=True)
+    try:
+        report = build_monthly_report(con, OCT, book=book, now=now)
+        expected = forecast_spend(load_history(con, date(2026, 10, 20), "UTC", book).total,
+                                  parse_horizon("eom", date(2026, 10, 20)))
+    finally:
+        con.close()
+    days = report.projection["day"].to_list()
+    assert days == [f"2026-10-{d}" for d in range(20, 32)]
+    assert report.forecast.projected_total == expected.periods[0].projected_total
+    # Today's bar holds what it spent; its projection is only the rest of the day.
+    today = report.daily.filter(pl.col("day") == "2026-10-20")["total_cost"][0]
+    first = report.projection.row(0, named=True)
+    assert first["expected"] == max(first["day_expected"] - today, Decimal(0))
+    assert report.projection["expected"][1] == report.projection["day_expected"][1]
+    hl = report.headline
+    assert hl.change_basis == "projected"
+    assert hl.change == report.forecast.projected_total - hl.previous_total
+    page = render_page(report)
+    assert "Projected month total" in page
+    daily = json.loads(re.search(
+        r'<script type="application/json" id="fig-daily-data">(.*?)</script>', page).group(1))
+    assert [t["name"] for t in daily["data"]][-1] == "Projected"
+
+
+def test_a_running_month_without_enough_history_says_why(store, book):
+    con = open_store(store, read_only=True)
+    try:
+        report = build_monthly_report(con, date(2026, 9, 1), book=book,
+                                      now=datetime(2026, 9, 2, 12, tzinfo=UTC))
+    finally:
+        con.close()
+    assert report.projection is None and report.forecast is None
+    assert report.notes and report.notes[0].startswith("no projection of the rest of the month")
+    assert report.headline.change is None and report.headline.change_basis == "not over"
+    page = render_page(report)
+    assert "The month is not over; the remaining days are not drawn: no projection" in page
+    assert "Projected month total" not in page
+
+
+def test_a_finished_month_has_no_projection(report):
+    assert report.over and report.projection is None and report.forecast is None
+    assert report.headline.change_basis == "month"
