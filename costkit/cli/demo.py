@@ -32,7 +32,8 @@ def demo(
     month: Annotated[str | None, typer.Option(
         "--month", metavar="YYYY-MM", show_default=False,
         help="Month to report (default: the latest full month in the data).")] = None,
-    tz: Annotated[str, typer.Option("--tz", help="Time zone of days and months.")] = "UTC",
+    tz: Annotated[str, typer.Option(
+        "--tz", metavar="TZ", help="Time zone of days and months (IANA name).")] = "UTC",
     prices_path: PricesOption = None,
     open_page: Annotated[bool, typer.Option(
         "--open", help="Open the report in the default browser.")] = False,

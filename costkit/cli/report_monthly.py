@@ -1,0 +1,62 @@
+"""`costkit report monthly`: the month's self-contained HTML spend report."""
+
+from __future__ import annotations
+
+import webbrowser
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from costkit.cli.common import DbOption, PricesOption, handle_errors, warn
+from costkit.cli.report import report_app
+from costkit.pricing import load_price_book
+from costkit.report import last_full_month, parse_month, write_monthly_report
+from costkit.report_format import count, money
+from costkit.store import default_path, open_store
+
+
+@report_app.command("monthly")
+@handle_errors
+def monthly(
+    month: Annotated[str | None, typer.Option(
+        "--month", metavar="YYYY-MM", show_default=False,
+        help="Month to report (default: the last full month, i.e. the previous calendar "
+             "month in --tz).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", metavar="DIR", show_default=False,
+        help="Folder to write costkit-YYYY-MM.html into (default: reports/).")] = None,
+    tz: Annotated[str, typer.Option(
+        "--tz", metavar="TZ", help="Time zone of days and months (IANA name).")] = "UTC",
+    open_page: Annotated[bool, typer.Option(
+        "--open", help="Open the report in the default browser.")] = False,
+    db: DbOption = None,
+    prices_path: PricesOption = None,
+) -> None:
+    """Write one month's spend report: a single HTML page that works offline."""
+    chosen = parse_month(month) if month else last_full_month(tz)
+    book = load_price_book(prices_path)
+    store = db if db is not None else default_path()
+    con = open_store(store, read_only=True)
+    try:
+        path, report = write_monthly_report(con, chosen, tz=tz, out_dir=out, book=book,
+                                            source=str(store))
+    finally:
+        con.close()
+    hl = report.headline
+    if not hl.complete:
+        warn(f"{count(hl.requests - hl.priced_requests)} requests of "
+             f"{', '.join(hl.unpriced_models)} are unpriced; the page's money figures leave "
+             "them out (add a price card with --prices)")
+    if report.rejects.total:
+        n = report.rejects.total
+        warn(f"{count(n)} rejected record{'s' if n != 1 else ''} of {report.key} "
+             f"{'are' if n != 1 else 'is'} not counted; the page lists "
+             f"{'them' if n != 1 else 'it'}")
+    if not report.over:
+        warn(f"{report.key} is not over: the page shows usage up to now")
+    typer.echo(str(path))
+    typer.echo(f"{report.label} ({report.tz}): {money(hl.total, hl.currency)} over "
+               f"{count(hl.requests)} requests", err=True)
+    if open_page:
+        webbrowser.open(path.resolve().as_uri())
