@@ -1,0 +1,252 @@
+"""`costkit report`: golden table / JSON / CSV outputs, filters, time zones, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import polars as pl
+import pytest
+from conftest import GOLDEN
+
+from costkit.store import open_store
+
+# (id, time, project, key, user, endpoint, model, input, cached, cache write, output,
+#  reasoning (None: unknown split), searches, tags)
+ROWS = [
+    ("r01", "2026-10-01T08:00:00", "search-bot", "key-a", "alice", "chat.completions",
+     "deepseek-v3-2", 12000, 8000, 0, 900, 2100, 2, '{"team": "growth"}'),
+    ("r02", "2026-10-01T09:30:00", "search-bot", "key-a", "bob", "responses",
+     "deepseek-v3-2", 3000, 0, 0, 400, 0, 1, '{"team": "growth"}'),
+    ("r03", "2026-10-02T23:59:59", "support", "key-b", "carol", "messages",
+     "deepseek-v3-2", 45000, 40000, 2000, 1500, None, 0, '{"team": "support"}'),
+    ("r04", "2026-10-15T12:00:00", "support", "key-b", "carol", "chat.completions",
+     "deepseek-v3-2", 800, 0, 0, 1234567, 0, 0, '{"team": "support"}'),
+    # 23:30 UTC on Oct 31 is 00:30 on Nov 1 in Berlin.
+    ("r05", "2026-10-31T23:30:00", "search-bot", "key-a", "alice", "chat.completions",
+     "deepseek-v3-2", 5000, 1000, 0, 700, 300, 0, '{"team": "growth"}'),
+    ("r06", "2026-11-02T10:00:00", None, "key-c", "dave", "chat.completions",
+     "deepseek-v3-2", 2000, 0, 0, 100, 50, 0, None),
+    ("r07", "2026-11-03T10:00:00", "support", "key-b", "carol", "chat.completions",
+     "gpt-unknown", 1000, 0, 0, 200, 0, 0, '{"team": "support"}'),
+    # Dec 31 2026 and Jan 1 2027 are in ISO week 2026-W53; Jan 4 2027 starts 2027-W01.
+    ("r08", "2026-12-31T12:00:00", "search-bot", "key-a", "alice", "chat.completions",
+     "deepseek-v3-2", 100, 0, 0, 100, 0, 0, '{"team": "growth"}'),
+    ("r09", "2027-01-01T12:00:00", "search-bot", "key-a", "alice", "chat.completions",
+     "deepseek-v3-2", 100, 0, 0, 100, 0, 0, '{"team": "growth"}'),
+    ("r10", "2027-01-04T12:00:00", "search-bot", "key-a", "alice", "chat.completions",
+     "deepseek-v3-2", 100, 0, 0, 100, 0, 0, '{"team": "growth"}'),
+]
+
+
+@pytest.fixture
+def store():
+    """The test's store (COSTKIT_DB) holding ROWS."""
+    con = open_store()
+    for row in ROWS:
+        rid, ts, project, key, user, endpoint, model, *counts, tags = row
+        con.execute(
+            """INSERT INTO usage (request_id, ts, project, api_key_id, "user", endpoint, model,
+                   input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
+                   reasoning_tokens, search_calls, tags, source_format)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'test')""",
+            [rid, datetime.fromisoformat(ts).replace(tzinfo=UTC), project, key, user, endpoint,
+             model, *counts, tags],
+        )
+    con.close()
+    return os.environ["COSTKIT_DB"]
+
+
+def golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("COSTKIT_UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+UNPRICED_WARNING = ("costkit: warning: unpriced usage: gpt-unknown (1 request); costs are null "
+                    "in the 1 group holding it (add a price card with --prices)\n")
+
+
+def test_golden_month_by_model_in_berlin(cli, store):
+    args = ("report", "--by", "month", "--by", "model", "--tz", "Europe/Berlin")
+    table = cli(*args)
+    assert table.exit_code == 0
+    assert table.stderr == UNPRICED_WARNING
+    golden("report_month_model_berlin.txt", table.stdout)
+    as_json = cli(*args, "--format", "json")
+    assert as_json.exit_code == 0 and as_json.stderr == UNPRICED_WARNING
+    golden("report_month_model_berlin.json", as_json.stdout)
+    rows = json.loads(as_json.stdout)
+    assert [(r["month"], r["model"]) for r in rows] == [
+        ("2026-10", "deepseek-v3-2"), ("2026-11", "deepseek-v3-2"), ("2026-11", "gpt-unknown"),
+        ("2026-12", "deepseek-v3-2"), ("2027-01", "deepseek-v3-2")]
+    unknown = rows[2]
+    assert unknown["total_cost"] is None and unknown["input_tokens"] == 1000  # never $0
+
+
+def test_golden_day_by_project_csv_with_a_period(cli, store):
+    result = cli("report", "--by", "day", "--by", "project", "--since", "2026-10-01",
+                 "--until", "2026-11-01", "--format", "csv")
+    assert result.exit_code == 0 and result.stderr == ""
+    golden("report_day_project.csv", result.stdout)
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("day,project,requests,input_tokens,")
+    assert [line.split(",")[0] for line in lines[1:]] == [
+        "2026-10-01", "2026-10-02", "2026-10-15", "2026-10-31"]
+
+
+def test_golden_week_by_tag_json(cli, store):
+    result = cli("report", "--by", "week", "--by", "tag:team", "--format", "json")
+    assert result.exit_code == 0 and result.stderr == UNPRICED_WARNING
+    golden("report_week_tag.json", result.stdout)
+    weeks = [(r["week"], r["tag:team"], r["requests"]) for r in json.loads(result.stdout)]
+    assert weeks[-2:] == [("2026-W53", "growth", 2), ("2027-W01", "growth", 1)]
+
+
+def test_exact_decimal_strings(cli, store):
+    result = cli("report", "--by", "month", "--since", "2026-10-15", "--until", "2026-10-16",
+                 "--format", "json")
+    [row] = json.loads(result.stdout)
+    # r04: 800 input tokens and 1,234,567 output tokens.
+    assert row["output_cost"] == "2.11110957" and row["input_cost"] == "0.000456"
+    assert row["total_cost"] == "2.11156557"
+    assert Decimal(row["total_cost"]) == Decimal(row["output_cost"]) + Decimal(row["input_cost"])
+
+
+def test_the_tz_moves_the_month_boundary(cli, store):
+    def month_of_r05(tz):
+        result = cli("report", "--by", "month", "--model", "deepseek-v3-2", "--project",
+                     "search-bot", "--tz", tz, "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        return {r["month"]: r["requests"] for r in json.loads(result.stdout)}
+
+    assert month_of_r05("UTC") == {"2026-10": 3, "2026-12": 1, "2027-01": 2}
+    assert month_of_r05("Europe/Berlin") == {"2026-10": 2, "2026-11": 1, "2026-12": 1,
+                                             "2027-01": 2}
+
+
+def test_filters_combine(cli, store):
+    result = cli("report", "--by", "user", "--project", "support", "--project", "search-bot",
+                 "--model", "deepseek-v3-2", "--format", "json")
+    assert result.exit_code == 0 and result.stderr == ""
+    users = {r["user"]: r["requests"] for r in json.loads(result.stdout)}
+    assert users == {"alice": 5, "bob": 1, "carol": 2}
+
+
+def test_the_table_has_a_totals_row(cli, store):
+    result = cli("report", "--by", "api_key", "--model", "deepseek-v3-2")
+    assert result.exit_code == 0
+    rows = [[c.strip() for c in line.split("│")[1:-1]]
+            for line in result.stdout.splitlines() if line.startswith("│")]
+    assert [r[0] for r in rows] == ["key-a", "key-b", "key-c", "total"]
+    cells = rows[-1]
+    assert cells[:2] == ["total", "9"]
+    # $2.19914457 + $0.0059565 + $0.000228 + $0.000456, shown to the cent.
+    assert cells[-1] == "$2.21"
+
+
+def test_repricing_with_a_corrected_card(cli, store, tmp_path):
+    card = tmp_path / "corrected.toml"
+    card.write_text(textwrap.dedent("""
+        [[card]]
+        model = "deepseek-v3-2"
+        [card.rates]
+        input = 0.28
+        output = 0.42
+        web_search = 0.01
+    """))
+    args = ("report", "--by", "month", "--since", "2026-10-15", "--until", "2026-10-16",
+            "--format", "json")
+    builtin = json.loads(cli(*args).stdout)[0]["total_cost"]
+    corrected = json.loads(cli(*args, "--prices", str(card)).stdout)[0]["total_cost"]
+    assert (builtin, corrected) == ("2.11156557", "0.51874214")
+
+
+def test_history_keeps_its_rates_across_a_price_change(cli, store, tmp_path):
+    cards = tmp_path / "history.toml"
+    cards.write_text(textwrap.dedent("""
+        [[card]]
+        model = "deepseek-v3-2"
+        effective_to = 2026-10-15
+        [card.rates]
+        input = 0.57
+        output = 1.71
+
+        [[card]]
+        model = "deepseek-v3-2"
+        effective_from = 2026-10-15
+        [card.rates]
+        input = 0.28
+        output = 0.42
+        web_search = 0.01
+    """))
+    result = cli("report", "--by", "day", "--since", "2026-10-01", "--until", "2026-10-16",
+                 "--prices", str(cards), "--format", "json")
+    assert result.exit_code == 0
+    days = {r["day"]: r for r in json.loads(result.stdout)}
+    # Oct 1 has 3 web searches but the old card has no search rate: its search cost is null.
+    assert days["2026-10-01"]["search_cost"] is None and days["2026-10-01"]["total_cost"] is None
+    assert days["2026-10-01"]["output_cost"] == str(Decimal("1.71") * 1300 / 10**6)
+    assert days["2026-10-15"]["total_cost"] == "0.51874214"  # the new card
+    assert "unpriced usage: deepseek-v3-2 (2 requests)" in result.stderr  # r01 and r02
+
+
+def test_empty_store_is_an_empty_result_with_a_hint(cli):
+    for fmt, expected in (("json", "[]\n"), ("table", "")):
+        result = cli("report", "--format", fmt)
+        assert result.exit_code == 0
+        assert result.stdout == expected
+        assert result.stderr.startswith("costkit: no usage in ")
+        assert "costkit ingest PATH" in result.stderr and result.stderr.count("\n") == 1
+    csv_out = cli("report", "--by", "day", "--format", "csv")
+    assert csv_out.exit_code == 0 and csv_out.stdout.startswith("day,requests,input_tokens,")
+    assert csv_out.stdout.count("\n") == 1
+
+
+def test_no_match_names_the_filters(cli, store):
+    result = cli("report", "--project", "nobody", "--format", "json")
+    assert result.exit_code == 0 and result.stdout == "[]\n"
+    assert "matches these filters" in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--by", "hour"), "unknown --by value 'hour'; valid: day, week, month, model, project, "
+                       "api_key, user, endpoint, tag:NAME"),
+    (("--tz", "Mars/Olympus"), "unknown time zone 'Mars/Olympus'"),
+    (("--since", "2026-13-01"), "--since '2026-13-01' is not a date; expected YYYY-MM-DD"),
+    (("--until", "yesterday"), "--until 'yesterday' is not a date; expected YYYY-MM-DD"),
+    (("--since", "2026-11-01", "--until", "2026-10-01"), "is not before until"),
+    (("--format", "parquet"), "--format parquet writes a binary file; give it --out PATH"),
+])
+def test_bad_options_fail_with_one_line(cli, store, args, message):
+    result = cli("report", *args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("costkit: error: ") and message in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_parquet_and_out_files(cli, store, tmp_path):
+    target = tmp_path / "spend.parquet"
+    result = cli("report", "--by", "project", "--format", "parquet", "--out", str(target))
+    assert result.exit_code == 0 and result.stdout == ""
+    frame = pl.read_parquet(target)
+    assert frame.schema["total_cost"] == pl.Decimal(38, 12)
+    assert frame["project"].to_list() == ["search-bot", "support", None]
+    support = frame.filter(pl.col("project") == "support").row(0, named=True)
+    assert support["total_cost"] is None and support["requests"] == 3
+    text = tmp_path / "spend.json"
+    result = cli("report", "--by", "project", "--format", "json", "--out", str(text))
+    assert result.exit_code == 0 and result.stdout == ""
+    assert [r["project"] for r in json.loads(text.read_text())] == [
+        "search-bot", "support", None]
+
+
+def test_help_lists_the_dimensions(cli):
+    result = cli("report", "--help")
+    assert result.exit_code == 0
+    assert "tag:NAME" in result.stdout and "--tz" in result.stdout
