@@ -16,8 +16,8 @@ lives in `costkit.forecast`). The model is meant to be read and explained:
    the last shift wins).
 4. **Level and growth.** Over the days since the last shift (at most 13 weeks, recent
    weeks weigh more), a weighted log-linear fit gives the growth rate, shrunk towards 0
-   by its noise (dropped within 2 standard errors; simulated futures still spread around
-   the estimate) and damped so multi-month horizons do not run away; the level is the
+   by its noise (dropped within 2 standard errors; that share of simulated futures do not
+   grow) and damped so multi-month horizons do not run away; the level is the
    weighted mean of the days brought forward to the last day at that rate. Histories too
    short to show their weekly cycle use the plain mean of their last whole weeks.
 5. **Intervals.** Futures are simulated: the level and growth drawn from their sampling
@@ -162,6 +162,22 @@ def fit(y: np.ndarray, first_weekday: int) -> ModelFit:
         ratios.append(ratio)
         start = start + k
     window_start = max(shift_index or 0, n - WINDOW_DAYS)
+    # A shift often changes the weekly mix too (a new project runs on weekends, say): with
+    # two weeks since, a clear weekly profile of those weeks replaces the older one, and an
+    # older one that fits them worse than none is dropped.
+    noise_from = max(0, n - RESIDUAL_DAYS)
+    if shift_index is not None and n - shift_index >= SEASON_MIN_DAYS:
+        since_y, since_dow = y[shift_index:][-SEASON_DAYS:], dow[shift_index:][-SEASON_DAYS:]
+        recent, recent_seasonal = _weekly_profile(since_y, since_dow)
+        changed = recent_seasonal or (seasonal and not _profile_fits(since_y, since_dow, weekly))
+        if changed:
+            weekly, seasonal = recent, recent_seasonal
+            s = weekly[dow]
+            active = s > INACTIVE_FACTOR
+            z = np.full(n, np.nan)
+            z[active] = y[active] / s[active]
+            zc, spikes = _clip_spikes(z, _rolling(z, 7, np.nanmedian))
+            noise_from = max(noise_from, shift_index)
 
     level, level_se, growth, growth_raw, growth_se, centroid, trend, df = _level_growth(
         zc[window_start:], short=n < SHORT_DAYS)
@@ -176,7 +192,7 @@ def fit(y: np.ndarray, first_weekday: int) -> ModelFit:
     rel[ok] = y[ok] / (local[ok] * s[ok]) - 1.0
     for k in shifts:                      # a mean straddling a step is not noise
         rel[max(k - 3, 0): k + 3] = np.nan
-    keep = slice(max(0, n - RESIDUAL_DAYS), n)
+    keep = slice(noise_from, n)
     residuals = rel[keep]
     finite = np.isfinite(residuals)
     residuals = residuals[finite]
@@ -232,9 +248,12 @@ def simulate(model: ModelFit, horizon: int, n_sims: int = N_SIMS, seed: int = 0)
 
     rng = np.random.default_rng(seed)
     shock = model.level_se * rng.standard_t(max(model.df, 1), size=(n_sims, 1))
-    # The expected path uses the shrunk growth, but the futures spread around the estimate
-    # itself: shrinking makes the middle steadier, it does not make a trend less possible.
-    growth = model.growth_raw + model.growth_se * rng.standard_normal((n_sims, 1))
+    # Shrunk growth as a mixture: a `keep` share of futures grow at the estimate (give or
+    # take its error), the rest do not grow; their mean is the expected path's growth.
+    keep = model.growth / model.growth_raw if model.growth_raw else 0.0
+    grows = rng.random((n_sims, 1)) < keep
+    growth = np.where(grows, model.growth_raw
+                      + model.growth_se * rng.standard_normal((n_sims, 1)), 0.0)
     # The level is best known at the fit's centroid; a different growth moves it at the end.
     level = np.maximum(model.level + shock, 0.0) \
         * np.exp((growth - model.growth) * model.centroid)
@@ -298,6 +317,15 @@ def _weekly_profile(y: np.ndarray, dow: np.ndarray) -> tuple[np.ndarray, bool]:
     # Weekdays that were (nearly) always without spend stay closed, not shrunk to a trickle.
     factors[raw < INACTIVE_FACTOR] = 0.0
     return factors / factors.mean(), True
+
+
+def _profile_fits(y: np.ndarray, dow: np.ndarray, weekly: np.ndarray) -> bool:
+    """Whether `weekly` explains these days' ratios to their mean better than a flat week."""
+    mean = float(y.mean())
+    if mean <= 0:
+        return False
+    ratio = y / mean
+    return float(np.sum((ratio - weekly[dow]) ** 2)) < float(np.sum((ratio - 1.0) ** 2))
 
 
 # 99.5% points of F(6, df) by 1 / df (simulated once; F(6, inf) = chi2(6) / 6).
