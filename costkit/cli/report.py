@@ -181,3 +181,8 @@ def _cell(row: dict[str, Any], column: str) -> str:
     if row["currency"] in (None, "USD"):
         return f"{below}${amount}"
     return f"{below}{amount} {row['currency']}"
+
+
+# `report monthly` lives in its own module; importing it registers it on report_app, so the
+# group is whole wherever `costkit.cli.report` is imported.
+from costkit.cli import report_monthly  # noqa: E402,F401
