@@ -23,6 +23,7 @@ from costkit.cli import (  # noqa: E402,F401
     ingest,
     prices,
     report,
+    report_monthly,
 )
 
 
