@@ -1,1 +1,180 @@
-"""`costkit forecast` (filled by its issue)."""
+"""`costkit forecast`: month-end (or horizon) spend from the store's history, with intervals."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from costkit.cli import app
+from costkit.cli.common import DbOption, PricesOption, dumps, handle_errors, usd, warn
+from costkit.errors import BudgetExceeded
+from costkit.forecast import COMPONENTS, PeriodForecast, SpendForecast
+from costkit.forecast_data import ForecastRun, run_forecast
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@app.command("forecast")
+@handle_errors
+def forecast(
+    horizon: Annotated[str, typer.Option(
+        "--horizon", metavar="SPAN",
+        help="eom (this month), Nm (this month and the next N-1, e.g. 3m), Nd (N days from "
+             "the as-of date, e.g. 90d) or an end date YYYY-MM-DD.")] = "eom",
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", metavar="DATE",
+        help="Forecast as on this date, from the days before it only (default: today in "
+             "--tz).", show_default=False)] = None,
+    by: Annotated[list[str] | None, typer.Option(
+        "--by", metavar="DIM",
+        help="Also forecast each group: project, model, api_key, user, endpoint or "
+             "tag:NAME (repeatable).", show_default=False)] = None,
+    budget: Annotated[str | None, typer.Option(
+        "--budget", metavar="USD",
+        help="Monthly budget (or the horizon's, for Nd / an end date): projected total, "
+             "chance of exceeding it, the day it is crossed; exit 3 when projected over.",
+        show_default=False)] = None,
+    what_if: Annotated[list[str] | None, typer.Option(
+        "--what-if", metavar="KEY=VALUE",
+        help="Scenario (repeatable): growth=20% (future volume), reasoning=+50% (future "
+             "reasoning tokens), prices=FILE (reprice the history with these cards), "
+             "model=NAME (reprice every request as this model).", show_default=False)] = None,
+    workload: Annotated[Path | None, typer.Option(
+        "--workload", metavar="FILE",
+        help="JSONL of request bodies priced by the estimator and added to every future "
+             "day (with --per-day).", show_default=False)] = None,
+    per_day: Annotated[int | None, typer.Option(
+        "--per-day", metavar="N", help="Requests a day of the --workload.",
+        show_default=False)] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    tz: Annotated[str, typer.Option("--tz", metavar="ZONE",
+                                    help="Time zone of days and months.")] = "UTC",
+    db: DbOption = None,
+    prices_path: PricesOption = None,
+) -> None:
+    """Forecast spend to month end (or a horizon) from the store's daily history.
+
+    The model (level, growth, weekly profile, level shifts, spikes) is fitted on the days
+    before the as-of date; 80% and 95% intervals come from simulated futures. Money that is
+    already spent is exact; forecast money is rounded to $0.0001.
+    """
+    run = run_forecast(
+        db=db, prices=prices_path, horizon=horizon, as_of=as_of, tz=tz, by=by or (),
+        budget=budget, what_if=what_if or (), workload=workload, per_day=per_day,
+    )
+    for note in run.warnings:
+        warn(note)
+    if fmt is Format.json:
+        typer.echo(dumps(run.as_dict()))
+    else:
+        render(run)
+    over = run.over_budget
+    if over:
+        p = over[0]
+        crossing = p.budget.crossing_date.isoformat() if p.budget.crossing_date else "-"
+        raise BudgetExceeded(
+            f"projected {usd(p.projected_total)} for {p.period.label} is over the budget "
+            f"{usd(p.budget.amount)} ({p.budget.probability_over:.0%} chance; crossed on "
+            f"{crossing})"
+        )
+
+
+def render(run: ForecastRun) -> None:
+    fc = run.forecast
+    places = _places(fc.total.projected_total)
+    console = Console(width=150)
+    h = fc.horizon
+    console.print(f"Forecast {fc.total.period.label} as of {h.as_of.isoformat()} "
+                  f"(days before it count; {run.tz}; {run.currency})")
+    console.print(f"Model: {fc.description}")
+    console.print(f"History used: {fc.history_days} days from {fc.history_from.isoformat()} "
+                  f"(level fitted from {fc.fitted_from.isoformat()}); "
+                  f"{fc.sims:,} simulated futures")
+    for line in fc.scenario:
+        console.print(f"What-if: {line}")
+    if run.workload is not None:
+        w = run.workload
+        console.print(f"Workload: {w.path}: {w.requests:,} request(s) estimated, expected "
+                      f"{usd(w.per_request, 6)} each x {w.per_day:,}/day = "
+                      f"{usd(w.per_day_total, places)}/day from {h.as_of.isoformat()}"
+                      + ("" if w.exact else " (approximate token counts)"))
+
+    periods = Table(title=None)
+    for column in ("period", "actual to date", "expected rest", "projected", "80% interval",
+                   "95% interval"):
+        periods.add_column(column, justify="left" if column == "period" else "right")
+    rows = list(fc.periods) + ([fc.total] if len(fc.periods) > 1 else [])
+    for p in rows:
+        label = "total" if p is fc.total and len(fc.periods) > 1 else p.period.label
+        periods.add_row(label, *_money_cells(p, places))
+    console.print(periods)
+
+    split = Table(title=f"Split by component ({fc.total.period.label})")
+    for column in ("component", "actual to date", "forecast", "projected", "share"):
+        split.add_column(column, justify="left" if column == "component" else "right")
+    projected = fc.total.projected_total
+    for c in COMPONENTS:
+        values = fc.total.components[c]
+        if not any(values.values()):
+            continue
+        share = values["projected"] / projected if projected else Decimal(0)
+        split.add_row(c, usd(values["actual"], places), usd(values["forecast"], places),
+                      usd(values["projected"], places), f"{share:.1%}")
+    console.print(split)
+
+    checks = [p for p in fc.periods if p.budget is not None]
+    if checks:
+        table = Table(title=f"Budget {usd(checks[0].budget.amount, places)}")
+        for column in ("period", "projected", "chance over", "crossed on", "status"):
+            table.add_column(column, justify="left" if column in ("period", "status")
+                             else "right")
+        for p in checks:
+            b = p.budget
+            table.add_row(p.period.label, usd(p.projected_total, places),
+                          f"{b.probability_over:.0%}",
+                          b.crossing_date.isoformat() if b.crossing_date else "not projected",
+                          "OVER" if b.over else "under")
+        console.print(table)
+
+    if run.by:
+        groups = Table(title=f"By {', '.join(run.by)} (each forecast on its own history)")
+        for dim in run.by:
+            groups.add_column(dim)
+        for column in ("actual to date", "projected", "80% interval", "95% interval"):
+            groups.add_column(column, justify="right")
+        groups.add_column("model")
+        for g in run.groups:
+            if g.forecast is None:
+                groups.add_row(*g.key, "-", "-", "-", "-", g.problem or "")
+                continue
+            t: PeriodForecast = g.forecast.total
+            cells = _money_cells(t, places)
+            groups.add_row(*g.key, cells[0], cells[2], cells[3], cells[4],
+                           _short_model(g.forecast))
+        console.print(groups)
+
+
+def _money_cells(p: PeriodForecast, places: int) -> list[str]:
+    return [
+        usd(p.actual, places), usd(p.expected_rest, places), usd(p.projected_total, places),
+        f"{usd(p.low_80, places)} - {usd(p.high_80, places)}",
+        f"{usd(p.low_95, places)} - {usd(p.high_95, places)}",
+    ]
+
+
+def _places(total: Decimal) -> int:
+    """Cents, unless the whole forecast is under a dollar (then four places)."""
+    return 2 if abs(total) >= 1 else 4
+
+
+def _short_model(fc: SpendForecast) -> str:
+    return f"{fc.model}, {fc.history_days} days"
