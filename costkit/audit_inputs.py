@@ -13,6 +13,7 @@ the exclusive end instant. Dates without a zone are read in the audit's time zon
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import re
 from collections.abc import Iterator
@@ -259,12 +260,23 @@ def read_invoice(path: Path, tz: ZoneInfo) -> InvoiceFile:
     )
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[list[str], int]]:
-    """Non-blank CSV records with the line each starts on; `,` `;` or tab, from the header."""
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes, gunzipped when its name ends in `.gz`."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+    if path.name.endswith(".gz"):
+        try:
+            return gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise InputError(f"{path}: not a readable .gz file: {exc}") from None
+    return data
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[list[str], int]]:
+    """Non-blank CSV records with the line each starts on; `,` `;` or tab, from the header."""
+    data = read_bytes(path)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -1,7 +1,8 @@
 """The gateway ledger audit: each request's debit against its tokens x the card in effect.
 
 Reads the gateway's account usage events (`object: usage_event`): a JSONL of events, a
-JSONL of page objects, or one JSON page or list; numbers are read as Decimal, never float.
+JSONL of page objects, or one JSON page or list (gzipped when named `.gz`); numbers are
+read as Decimal, never float.
 Per request the expected debit is `price(Usage(...), card in effect at the event time)`
 (token sums first, one multiplication per component), less `metadata.discount_amount`
 when the gateway applied a discount (then `metadata.list_cost` should be the card's price
@@ -39,7 +40,7 @@ from costkit.audit_findings import (
     match_model,
     round_amount,
 )
-from costkit.audit_inputs import parse_decimal, trim_fraction
+from costkit.audit_inputs import parse_decimal, read_bytes, trim_fraction
 from costkit.errors import CardError, InputError, NoCardInEffectError, UnknownModelError
 from costkit.pricing import PriceBook, Usage, price
 
@@ -90,12 +91,12 @@ def read_ledger(path: Path, output_includes_reasoning: bool = True) -> list[Ledg
     With `output_includes_reasoning` false, reasoning is `tokens.total` minus input and
     output (when a total is given) and bills at the card's reasoning rate.
     """
+    data = read_bytes(Path(path))
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"{path}:{line}: not UTF-8 text") from None
     lines = text.splitlines()
     first = next((i for i, s in enumerate(lines) if s.strip()), None)
     if first is None:

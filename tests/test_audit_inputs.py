@@ -356,3 +356,26 @@ def test_reasoning_from_total_only_when_asked(tmp_path):
 
 def test_empty_ledger_file(tmp_path):
     assert read_ledger(write(tmp_path, "l.jsonl", "\n\n")) == []
+
+
+def test_gzipped_files(tmp_path):
+    import gzip
+
+    for name in ("invoice-clean.csv", "ledger-clean.jsonl"):
+        packed = tmp_path / f"{name}.gz"
+        packed.write_bytes(gzip.compress((AUDIT / name).read_bytes()))
+    assert read_invoice(tmp_path / "invoice-clean.csv.gz", UTC_ZONE).lines == tuple(
+        line.__class__(**{**vars(line), "source": str(tmp_path / "invoice-clean.csv.gz")})
+        for line in read_invoice(AUDIT / "invoice-clean.csv", UTC_ZONE).lines)
+    assert len(read_ledger(tmp_path / "ledger-clean.jsonl.gz")) == 61
+    broken = tmp_path / "broken.jsonl.gz"
+    broken.write_bytes(gzip.compress(b'{"id": 1}\n')[:12])
+    with pytest.raises(InputError, match=r"broken\.jsonl\.gz: not a readable \.gz file"):
+        read_ledger(broken)
+
+
+def test_ledger_not_utf8(tmp_path):
+    path = tmp_path / "l.jsonl"
+    path.write_bytes(b'{"id": "a"}\n{"id": "caf\xe9"}\n')
+    with pytest.raises(InputError, match=r"l\.jsonl:2: not UTF-8 text"):
+        read_ledger(path)
