@@ -23,7 +23,6 @@ from costkit.cli import (  # noqa: E402,F401
     ingest,
     prices,
     report,
-    report_monthly,
 )
 
 
