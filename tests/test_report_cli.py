@@ -11,7 +11,6 @@ from decimal import Decimal
 import pytest
 from report_data import PRICE_CHANGE, build_store, make_rows
 
-import costkit.cli.report_monthly  # noqa: F401 - registers `report monthly` (until cli/__init__ does)
 from costkit.report import last_full_month
 from costkit.report_format import exact, money
 
