@@ -365,14 +365,12 @@ def _reconcile_period(
                 expected_amount=expected, lines=tuple(ln.line for ln in lines),
             ))
         if not billed:
-            finding = _whole_model(period, model, lg, tolerance, unbilled=True)
+            found = [_unbilled_model(period, model, lg, tolerance)]
         elif lg is None:
-            finding = _whole_model(period, model, billed, tolerance, unbilled=False)
+            found = [_unlogged_model(period, model, billed, tolerance)]
         else:
-            finding = None
-            findings.extend(_per_charge(period, model, billed, lg, tolerance))
-        if finding is not None:
-            findings.append(finding)
+            found = _per_charge(period, model, billed, lg, tolerance)
+        findings.extend(f for f in found if f is not None)
     return findings, rows
 
 
@@ -381,34 +379,37 @@ def _any_usage(lg: Logged) -> bool:
     return bool(u.input_tokens or u.output_tokens or u.reasoning_tokens or u.search_calls)
 
 
-def _whole_model(period, model, what, tolerance, unbilled: bool) -> Finding | None:
-    """A model logged but not on the invoice at all, or billed but never logged."""
-    if unbilled:
-        lg: Logged = what
-        quantities = {c: logged_quantity(lg, c, set())[0] for c in
-                      ("input_tokens", "output_tokens", "web_search_calls")}
-        if all(tolerance.allows(q, Decimal(0), charge_base(c)) for c, q in quantities.items()):
-            return None
-        expected = None if lg.cost is None else lg.cost.total
-        return Finding(
-            kind="unbilled_usage", ref="usage log", model=model, period=period.label,
-            expected=expected, billed=Decimal(0),
-            difference=None if expected is None else -expected,
-            impact=None if expected is None else -expected,
-            detail=f"{lg.requests:,} logged requests of {model} ({_usage_text(lg.usage)}) "
-                   f"and no line for the model on the invoice",
-        )
-    billed: dict[str, list[InvoiceLine]] = what
-    all_lines = [ln for lines in billed.values() for ln in lines]
-    if all(tolerance.allows(Decimal(0), sum((ln.base_quantity or Decimal(0) for ln in lines),
-                                            Decimal(0)), charge_base(c))
-           for c, lines in billed.items()):
+def _unbilled_model(period: Period, model: str, lg: Logged,
+                    tolerance: Tolerance) -> Finding | None:
+    """A model with logged usage and no line on the invoice at all: one finding."""
+    quantities = {c: logged_quantity(lg, c, set())[0]
+                  for c in ("input_tokens", "output_tokens", "web_search_calls")}
+    if all(tolerance.allows(q, Decimal(0), charge_base(c)) for c, q in quantities.items()):
         return None
-    amount = sum((ln.billed for ln in all_lines), Decimal(0))
+    expected = None if lg.cost is None else lg.cost.total
     return Finding(
-        kind="unlogged_charge", ref=_ref(all_lines[0].source, [ln.line for ln in all_lines]),
-        source=all_lines[0].source, lines=tuple(sorted(ln.line for ln in all_lines)),
-        invoice_id=all_lines[0].invoice_id, model=model, period=period.label,
+        kind="unbilled_usage", ref="usage log", model=model, period=period.label,
+        expected=expected, billed=Decimal(0),
+        difference=None if expected is None else -expected,
+        impact=None if expected is None else -expected,
+        detail=f"{lg.requests:,} logged requests of {model} ({_usage_text(lg.usage)}) "
+               f"and no line for the model on the invoice",
+    )
+
+
+def _unlogged_model(period: Period, model: str, billed: Mapping[str, list[InvoiceLine]],
+                    tolerance: Tolerance) -> Finding | None:
+    """A model on the invoice with no logged usage at all: one finding for all its lines."""
+    quantities = {c: sum((ln.base_quantity or Decimal(0) for ln in lines), Decimal(0))
+                  for c, lines in billed.items()}
+    if all(tolerance.allows(Decimal(0), q, charge_base(c)) for c, q in quantities.items()):
+        return None
+    lines = sorted((ln for group in billed.values() for ln in group), key=lambda ln: ln.line)
+    amount = sum((ln.billed for ln in lines), Decimal(0))
+    return Finding(
+        kind="unlogged_charge", ref=_ref(lines[0].source, [ln.line for ln in lines]),
+        source=lines[0].source, lines=tuple(ln.line for ln in lines),
+        invoice_id=lines[0].invoice_id, model=model, period=period.label,
         expected=Decimal(0), billed=amount, difference=amount, impact=amount,
         detail=f"{model} is billed ({', '.join(sorted(billed))}) but no usage of it is logged "
                f"in {period.label}",
