@@ -53,6 +53,7 @@ DAMPING = 0.995             # per-day damping of the growth
 RESIDUAL_DAYS = 182         # the noise is resampled from at most the last 26 weeks
 INACTIVE_FACTOR = 0.05      # weekdays below 5% of the mean are "closed" days
 N_SIMS = 4000
+TINY = 1e-9
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,8 @@ def fit(y: np.ndarray, first_weekday: int) -> ModelFit:
     y = np.asarray(y, dtype=np.float64)
     if np.any(~np.isfinite(y)) or np.any(y < 0):
         raise ValueError("a daily series must be finite and non-negative")
+    # Below a billionth of the currency a day is noise, not spend (and would overflow ratios).
+    y = np.where(y < TINY, 0.0, y)
     spent = np.flatnonzero(y > 0)
     if len(spent) < MIN_DAYS:
         raise TooLittleHistory(f"{len(spent)} day(s) with spend; need at least {MIN_DAYS}")
@@ -157,10 +160,16 @@ def fit(y: np.ndarray, first_weekday: int) -> ModelFit:
         if found is None:
             break
         k, ratio = found
-        shift_index, shift_ratio = start + k, ratio
+        shift_index = start + k
         shifts.append(shift_index)
         ratios.append(ratio)
         start = start + k
+    if shift_index is not None:
+        # Told to people as the plain ratio of the two weeks around it (the fit's own ratio
+        # is in log terms, where a drop to nothing reads as a small factor, not zero).
+        before = _finite_mean(zc[max(0, shift_index - 14): shift_index])
+        after = _finite_mean(zc[shift_index: shift_index + 14])
+        shift_ratio = after / before if before > 0 and after >= 0 else ratios[-1]
     window_start = max(shift_index or 0, n - WINDOW_DAYS)
     # A shift often changes the weekly mix too (a new project runs on weekends, say): with
     # two weeks since, a clear weekly profile of those weeks replaces the older one, and an
@@ -244,7 +253,7 @@ def simulate(model: ModelFit, horizon: int, n_sims: int = N_SIMS, seed: int = 0)
     season = model.weekly[dow]
     point = model.level * np.exp(model.growth * damp) * season * (1.0 + model.uplift)
     if n_sims <= 0 or horizon == 0:
-        return SeriesForecast(model, point, np.zeros((0, horizon)))
+        return SeriesForecast(model, point, np.zeros((max(n_sims, 0), horizon)))
 
     rng = np.random.default_rng(seed)
     shock = model.level_se * rng.standard_t(max(model.df, 1), size=(n_sims, 1))
@@ -290,6 +299,8 @@ def _weekly_profile(y: np.ndarray, dow: np.ndarray) -> tuple[np.ndarray, bool]:
         ok = ma > 0
         ratio = y[centre][ok] / ma[ok]
         rdow = dow[centre][ok]
+    if len(ratio) < 14:
+        return flat, False
     raw, counts, within_ss = np.ones(7), np.zeros(7), 0.0
     # Spikes would swamp the noise estimate: winsorize the ratios for it (not for the medians).
     capped = np.clip(ratio, *np.quantile(ratio, [0.05, 0.95]))
@@ -317,6 +328,11 @@ def _weekly_profile(y: np.ndarray, dow: np.ndarray) -> tuple[np.ndarray, bool]:
     # Weekdays that were (nearly) always without spend stay closed, not shrunk to a trickle.
     factors[raw < INACTIVE_FACTOR] = 0.0
     return factors / factors.mean(), True
+
+
+def _finite_mean(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if len(finite) else float("nan")
 
 
 def _profile_fits(y: np.ndarray, dow: np.ndarray, weekly: np.ndarray) -> bool:

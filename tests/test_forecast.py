@@ -341,8 +341,9 @@ def test_json_has_decimal_strings_and_the_model(october):
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    values=st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=3,
-                    max_size=120),
+    values=st.lists(st.one_of(st.just(0.0), st.floats(min_value=0, max_value=1e6,
+                                                       allow_nan=False)),
+                    min_size=3, max_size=120),
     as_of=st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)),
     spec=st.sampled_from(["eom", "2m", "10d"]),
 )

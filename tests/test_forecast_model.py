@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from costkit import forecast_model as fm
 
@@ -219,3 +221,35 @@ def test_95_percent_intervals_cover_about_95_percent():
         low, high = np.quantile(f.paths.sum(axis=1), [0.025, 0.975])
         covered.append(low <= y[90:].sum() <= high)
     assert 0.85 <= np.mean(covered) <= 1.0
+
+
+def test_spend_that_stopped_is_forecast_as_stopped():
+    rng = np.random.default_rng(15)
+    y = np.concatenate([100 * lognormal(rng, 60), np.zeros(40)])
+    f = fm.forecast(y, 0, horizon=30, n_sims=500)
+    assert f.fit.shift_index is not None
+    assert f.point.sum() < 1.0
+    assert np.quantile(f.paths.sum(axis=1), 0.975) < 100
+
+
+day_spend = st.one_of(st.just(0.0), st.floats(min_value=0.0, max_value=1e7,
+                                                allow_nan=False, allow_infinity=False))
+
+
+@settings(max_examples=150, deadline=None)
+@given(y=st.lists(day_spend, min_size=1, max_size=200), weekday=st.integers(0, 6),
+       horizon=st.integers(0, 40), blocks=st.lists(st.tuples(st.integers(0, 199),
+                                                              st.integers(1, 60)), max_size=3))
+def test_any_series_gives_finite_non_negative_futures(y, weekday, horizon, blocks):
+    y = np.array(y)
+    for start, length in blocks:            # runs of idle days, like weekends off or outages
+        y[start:start + length] = 0.0
+    try:
+        f = fm.forecast(y, weekday, horizon, n_sims=50)
+    except fm.TooLittleHistory:
+        assert np.count_nonzero(y >= fm.TINY) < fm.MIN_DAYS
+        return
+    assert f.point.shape == (horizon,) and f.paths.shape == (50, horizon)
+    assert np.isfinite(f.point).all() and np.isfinite(f.paths).all()
+    assert (f.point >= 0).all() and (f.paths >= 0).all()
+    assert f.fit.describe()
