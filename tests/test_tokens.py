@@ -89,6 +89,48 @@ def test_added_tokens_never_contain_a_newline_nor_start_with_a_letter(enc):
         assert not ("A" <= token[0] <= "Z" or "a" <= token[0] <= "z"), token
 
 
+@pytest.mark.parametrize("text", [
+    "plain text", "a < b", "<｜User｜>hi", "x<think>y</think>z", "<dsml:invoke>", "<|EOT|>",
+    "<｜DSML｜>", "｜DSML｜DSML｜", "<｜bogus｜><｜User｜>", "<｜User<｜Assistant｜>", "",
+    "<｜place▁holder▁no▁12｜>" * 3, "a\ud800<think>",
+])
+def test_fast_added_token_path_equals_allowing_all(enc, text):
+    import tiktoken
+
+    plain = tiktoken.Encoding(name="plain", pat_str=enc._pat_str,
+                              mergeable_ranks=enc._mergeable_ranks,
+                              special_tokens=enc._special_tokens)
+    expected = plain.encode(text, allowed_special="all")
+    assert enc.encode(text, allowed_special="all") == expected
+    assert enc.encode_batch([text, text], allowed_special="all") == [expected, expected]
+    assert count_tokens(text) == len(expected)
+
+
+def test_added_tokens_in_finds_exactly_the_present_ones(enc):
+    assert enc.added_tokens_in("no triggers here") == frozenset()
+    assert enc.added_tokens_in("a < b > c") == frozenset()
+    assert enc.added_tokens_in("<think>x<｜User｜>") == {"<think>", "<｜User｜>"}
+    assert enc.added_tokens_in("<｜DSML｜>") is None  # a shape that may hide one: full scan
+
+
+def test_every_added_token_matches_the_shape(enc):
+    from costkit.tokens.added_tokens import DEEPSEEK_ADDED_SHAPE, AddedTokenEncoding
+
+    assert all(DEEPSEEK_ADDED_SHAPE.fullmatch(t) for t in enc._special_tokens)
+    with pytest.raises(ValueError, match="does not match the shape"):
+        AddedTokenEncoding(name="x", pat_str=r"\S+|\s+",
+                           mergeable_ranks={bytes([b]): b for b in range(256)},
+                           special_tokens={"[SEP]": 256}, shape=DEEPSEEK_ADDED_SHAPE)
+
+
+def test_default_encode_still_refuses_added_tokens(enc):
+    # plain tiktoken semantics are kept when "all" is not asked for
+    with pytest.raises(ValueError, match="disallowed special token"):
+        enc.encode("<think>")
+    assert enc.encode("<think>", disallowed_special=()) == enc.encode_ordinary("<think>")
+    assert len(enc.encode_ordinary("<think>")) > 1
+
+
 def test_decode_round_trips(enc):
     text = "Grüße, 世界! 12345 🙂\r\n\tcode = {\"a\": [1, 2]}"
     assert enc.decode(enc.encode(text, allowed_special="all")) == text

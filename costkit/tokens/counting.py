@@ -55,12 +55,19 @@ class Tokenizer:
         return len(self.encoding.encode(text, allowed_special="all"))
 
     def count_batch(self, texts: Sequence[str], num_threads: int = 2) -> list[int]:
-        """Tokens of each text, encoded on `num_threads` threads (tiktoken releases the GIL)."""
+        """Tokens of each text, on `num_threads` threads (tiktoken releases the GIL)."""
         if num_threads <= 1 or len(texts) < 2:
-            return [self.count(t) for t in texts]
-        batches = self.encoding.encode_batch(
-            list(texts), num_threads=num_threads, allowed_special="all")
-        return [len(ids) for ids in batches]
+            return self._count_all(texts)
+        # a few chunks per thread rather than one future per text: futures cost more than
+        # encoding a short prompt
+        size = -(-len(texts) // (num_threads * 4))
+        chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
+        with ThreadPoolExecutor(num_threads) as pool:
+            return [n for counts in pool.map(self._count_all, chunks) for n in counts]
+
+    def _count_all(self, texts: Sequence[str]) -> list[int]:
+        encode = self.encoding.encode
+        return [len(encode(t, allowed_special="all")) for t in texts]
 
     def count_large(self, text: str, num_threads: int = 2) -> int:
         """Tokens of one text, cut at safe points and counted in parallel when it is large."""

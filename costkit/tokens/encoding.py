@@ -87,7 +87,8 @@ def get_encoding(name: str = DEEPSEEK_V3_2) -> tiktoken.Encoding:
     """The tiktoken Encoding of a shipped tokenizer, built once per process from package data.
 
     Encode with `allowed_special="all"`: Hugging Face pulls every added token (`<think>`,
-    `<｜User｜>`, ...) out of plain text, so each counts as one token there too.
+    `<｜User｜>`, ...) out of plain text, so each counts as one token there too. The
+    Encoding makes that call cheap (see added_tokens.py).
     """
     canonical = shipped_name(name)
     if canonical is None:
@@ -97,15 +98,17 @@ def get_encoding(name: str = DEEPSEEK_V3_2) -> tiktoken.Encoding:
 
 @functools.cache
 def _build(name: str) -> tiktoken.Encoding:
-    import tiktoken
+    # imported here so that `import costkit.tokens` (every CLI start) does not load tiktoken
+    from costkit.tokens.added_tokens import DEEPSEEK_ADDED_SHAPE, AddedTokenEncoding
 
     meta, ranks = _load_data(name)
-    return tiktoken.Encoding(
+    return AddedTokenEncoding(
         name=name,
         pat_str=PATTERN,
         mergeable_ranks=ranks,
         special_tokens=meta["special_tokens"],
         explicit_n_vocab=meta["n_vocab"],
+        shape=DEEPSEEK_ADDED_SHAPE,
     )
 
 
