@@ -10,7 +10,7 @@ month-to-date / days elapsed x days in the month.
 Prints, per shape and day, the mean absolute % error of both and their ratio, and per
 shape the share of month-end actuals inside costkit's 80% and 95% intervals.
 
-    python bench/forecast.py            # 24 series per shape (about a minute on 2 cores)
+    python bench/forecast.py            # 12 series per shape (about half a minute on 2 cores)
     python bench/forecast.py --n 100    # tighter figures
 """
 
@@ -189,7 +189,7 @@ def report(result: dict) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=24, help="series per shape (short: 3x)")
+    parser.add_argument("--n", type=int, default=12, help="series per shape (short: 3x)")
     parser.add_argument("--sims", type=int, default=2000, help="simulated futures per forecast")
     parser.add_argument("--seed", type=int, default=20261010)
     args = parser.parse_args()

@@ -360,6 +360,9 @@ def run_forecast(
     extra = planned.daily if planned is not None else None
     total = forecast_spend(history.total, span, scenario.what_if, extra, amount, labels,
                            n_sims=n_sims, seed=0)
+    if scenario.what_if.reasoning and not any(history.total.components["reasoning"]):
+        notes.append("--what-if reasoning changes nothing: the history has no reasoning spend "
+                     "(logs that do not split reasoning out count it as output)")
 
     groups = []
     for key, series in history.groups.items():
