@@ -228,7 +228,8 @@ def concentration_bands(report: MonthlyReport) -> list[dict]:
         bands.append(_band(label, c["top_requests"] - prev_n, c["top_cost"] - prev_cost,
                            total_requests, total_cost))
         prev_n, prev_cost, prev_f = c["top_requests"], c["top_cost"], fraction
-    bands.append(_band(f"Bottom {pct(1 - prev_f, 0)}", total_requests - prev_n,
+    rest = f"Other {pct(1 - prev_f, 0)}" if len(levels) == 1 else f"Bottom {pct(1 - prev_f, 0)}"
+    bands.append(_band(rest, total_requests - prev_n,
                        total_cost - prev_cost, total_requests, total_cost))
     return bands
 

@@ -486,3 +486,16 @@ def test_a_running_month_without_enough_history_says_why(store, book):
 def test_a_finished_month_has_no_projection(report):
     assert report.over and report.projection is None and report.forecast is None
     assert report.headline.change_basis == "month"
+
+
+def test_concentration_bands_split_requests_and_spend(report):
+    from costkit.report_figures import concentration_bands
+
+    bands = concentration_bands(report)
+    assert [b["label"] for b in bands] == ["Top 1%", "Other 99%"]
+    top = report.concentration[Decimal("0.01")]
+    assert bands[0]["requests"] == top["top_requests"]
+    assert bands[0]["cost"] == top["top_cost"]
+    assert sum(b["requests"] for b in bands) == top["requests"]
+    assert sum(b["cost"] for b in bands) == top["total_cost"] == report.headline.total
+    assert sum(b["spend_share"] for b in bands) == 1
