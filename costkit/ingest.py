@@ -1,1 +1,420 @@
-"""Drives readers into the store: batching, dedupe, quarantine, progress (issue 5)."""
+"""Drives readers into the store: staging, stream stitching, dedupe, quarantine, atomicity,
+the summary and progress.
+
+One ingest run is one transaction. Every line of every input goes through the readers'
+single SQL statement into a TEMP staging table; streams are stitched there; then rejects go
+to `rejects`, new requests to `usage` (deduped on `request_id` within the run and against
+the store) and the run's counts to `ingests`, and the transaction commits. A process
+killed before the commit leaves the store exactly as it was, so re-running gives the same
+totals as one clean run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from costkit.errors import InputError
+from costkit.pricing import PriceBook, load_price_book
+from costkit.readers import DOCUMENT_READERS, FORMATS, resolve_format
+from costkit.readers.base import redact
+from costkit.readers.lines import LineCounts, Progress, Source, expand, reader, spool_stdin
+from costkit.readers.records import MALFORMED, STAGE_COLUMNS, records_sql
+from costkit.store import open_store, register_prices
+
+# DuckDB's own memory cap for an ingest; beyond it, staging spills to disk. Python and the
+# Arrow batches in flight come on top (a few chunks of lines.CHUNK bytes).
+MEMORY_LIMIT = os.environ.get("COSTKIT_MEMORY_LIMIT", "1GB")
+
+USAGE_COLUMNS = (
+    "request_id", "ts", "provider", "endpoint", "model", "input_tokens",
+    "cached_input_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
+    "search_calls", "project", "api_key_id", "user", "tags", "status",
+)
+
+NO_USAGE = {
+    "chat-stream": "stream ended without a usage chunk (the request did not set "
+                   "stream_options.include_usage, or the stream was interrupted); "
+                   "not counted as $0",
+    "responses": "stream ended without a response carrying usage (no response.completed "
+                 "event: interrupted?); not counted as $0",
+}
+NO_USAGE_DEFAULT = "stream ended without usage; not counted as $0"
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest did. read = inserted + duplicates + rejected, always."""
+
+    ingest_id: int
+    read: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    skipped: int = 0  # lines that are no record: SSE control lines, [DONE], stream deltas
+    files: int = 0
+    seconds: float = 0.0
+    unpriced: dict[str, int] = field(default_factory=dict)  # model -> requests inserted
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def parse_tags(items: Sequence[str]) -> dict[str, str]:
+    """`k=v` strings (from --tag) as a dict; InputError names the bad one."""
+    tags: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--tag {item!r}: expected NAME=VALUE, e.g. --tag team=growth")
+        tags[key.strip()] = value.strip()
+    return tags
+
+
+def ingest(
+    inputs: Sequence[str | Path],
+    db: Path | str | None = None,
+    prices: PriceBook | Sequence[str | Path] | None = None,
+    input_format: str | None = None,
+    project: str | None = None,
+    tags: dict[str, str] | None = None,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """Ingest usage logs (files, directories, .gz, "-" for stdin) into the store, atomically.
+
+    Bad records never stop the run: they go to `rejects`. An unreadable input (missing file,
+    corrupt .gz) stops it with InputError and leaves the store unchanged.
+    """
+    started = time.monotonic()
+    run = _Run(
+        inputs=[str(i) for i in inputs],
+        forced=resolve_format(input_format),
+        project=project,
+        tags=tags or {},
+        book=prices if isinstance(prices, PriceBook) else load_price_book(prices),
+        progress=progress,
+    )
+    sources = expand(inputs)
+    with tempfile.TemporaryDirectory(prefix="costkit-ingest-") as spool:
+        sources = spool_stdin(sources, Path(spool))
+        con = open_store(db)
+        try:
+            _configure(con)
+            summary = run.execute(con, sources)
+            summary.unpriced = unpriced_models(con, run.book, summary.ingest_id)
+        finally:
+            con.close()
+    summary.seconds = round(time.monotonic() - started, 3)
+    return summary
+
+
+def _configure(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("SET TimeZone = 'UTC'")  # naive ISO times in logs are UTC
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    # Order is carried by (file, line) columns, so DuckDB may reorder freely (less memory).
+    con.execute("SET preserve_insertion_order = false")
+
+
+@dataclass
+class _Run:
+    """One ingest's options, and the two paths its records take.
+
+    Fast path: every line of every line-oriented file goes through the readers' SQL, and
+    the good records go straight into `usage` (one pass, no staging). A file in which every
+    non-blank line was such a record is done. Any other file (a reject, a stream, an SSE
+    control line) is read again on the staging path, which keeps only what the fast path
+    did not take: rejects, stream parts (stitched into records) and skipped lines.
+    Duplicates are removed at the end, before the commit.
+    """
+
+    inputs: list[str]
+    forced: str | None
+    project: str | None
+    tags: dict[str, str]
+    book: PriceBook
+    progress: Progress | None
+    counts: LineCounts = field(default_factory=LineCounts)
+    optimistic: bool = True
+
+    def execute(self, con, sources: list[Source]) -> IngestSummary:
+        """The whole run in one transaction. The first try parses object-looking lines
+        without TRY (cheaper); if one of them is malformed after all, DuckDB fails the
+        statement, and the run starts over with every parse guarded."""
+        for optimistic in (True, False):
+            self.optimistic = optimistic
+            con.execute("BEGIN TRANSACTION")
+            try:
+                summary = self._execute(con, sources)
+                con.execute("COMMIT")
+                return summary
+            except duckdb.InvalidInputException as exc:
+                con.execute("ROLLBACK")
+                if not (optimistic and MALFORMED in str(exc)):
+                    raise
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        raise AssertionError("unreachable")
+
+    def _execute(self, con, sources: list[Source]) -> IngestSummary:
+        ingest_id = con.execute("SELECT nextval('ingest_ids')").fetchone()[0]
+        started_at = datetime.now(UTC)
+        summary = IngestSummary(ingest_id=ingest_id, files=len(sources))
+        con.execute("CREATE OR REPLACE TEMP TABLE files (file_id INTEGER, name VARCHAR)")
+        con.executemany("INSERT INTO files VALUES (?, ?)", [[s.file_id, s.name] for s in sources])
+        columns = ", ".join(f'"{n}" {t}' for n, t in STAGE_COLUMNS.items())
+        con.execute(f"CREATE OR REPLACE TEMP TABLE stage ({columns})")
+
+        documents = {s.file_id: name for s in sources for name, (recognises, _) in
+                     DOCUMENT_READERS.items()
+                     if self.forced == name or (self.forced is None and recognises(s))}
+        line_sources = [s for s in sources if s.file_id not in documents]
+        for source in sources:
+            if source.file_id in documents:
+                _, select = DOCUMENT_READERS[documents[source.file_id]]
+                con.execute(f"INSERT INTO stage {select(con, source, self.project, self.tags)}")
+
+        fast = self._fast_path(con, ingest_id, line_sources)
+        summary.read = sum(fast.values())
+        summary.duplicates = _drop_duplicates(con, ingest_id)
+        # A file is done when every non-blank line became a record on the fast path.
+        leftovers = [s for s in line_sources
+                     if fast.get(s.file_id, 0) != self.counts.nonblank(s.file_id)]
+        if leftovers:
+            self._stage_lines(con, leftovers)
+        _stitch_streams(con)
+        read, rejected, skipped, valid = con.execute("""
+            SELECT count(*) FILTER (kind = 'record'),
+                   count(*) FILTER (kind = 'record' AND reason IS NOT NULL),
+                   count(*) FILTER (kind = 'skip'),
+                   count(*) FILTER (kind = 'record' AND reason IS NULL)
+            FROM stage
+        """).fetchone()
+        summary.read += read
+        summary.rejected = rejected
+        summary.skipped = skipped
+        _write_rejects(con, ingest_id)
+        staged = _insert_staged(con, ingest_id, self._provider_sql())
+        summary.duplicates += valid - staged
+        summary.inserted = summary.read - summary.rejected - summary.duplicates
+        con.execute(
+            "INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [ingest_id, started_at, datetime.now(UTC), json.dumps(self.inputs),
+             summary.read, summary.inserted, summary.duplicates, summary.rejected],
+        )
+        con.execute("DROP TABLE stage")
+        con.execute("DROP TABLE files")
+        return summary
+
+    def _records(self, source: str, optimistic: bool = False) -> str:
+        forced = self.forced if self.forced not in DOCUMENT_READERS else None
+        return records_sql(FORMATS, source, forced, self.project, self.tags, optimistic)
+
+    def _scan(self, con, sources: list[Source], sql_of, progress: Progress | None) -> None:
+        """Run `sql_of(relation name)` over the lines of `sources`."""
+        errors: list[BaseException] = []
+        con.register("costkit_lines", reader(sources, progress, self.counts, errors))
+        # Pushing the final filter down would inline (so compute twice) the detection and
+        # extraction expressions it depends on.
+        con.execute("SET disabled_optimizers = 'filter_pushdown'")
+        try:
+            con.execute(sql_of("costkit_lines"))
+        except duckdb.Error:
+            if errors:  # the reader stopped on a bad input: that is the error to report
+                raise errors[0] from None
+            raise
+        finally:
+            try:
+                con.unregister("costkit_lines")
+                con.execute("RESET disabled_optimizers")
+            except duckdb.TransactionException:
+                pass  # the statement failed and aborted the transaction: the caller rolls back
+        if errors:
+            raise errors[0]
+
+    def _fast_path(self, con, ingest_id: int, sources: list[Source]) -> dict[int, int]:
+        """Good records straight into `usage`; returns file_id -> records inserted."""
+        self.counts = LineCounts()
+        if not sources:
+            return {}
+        names = ", ".join(f'"{c}"' for c in USAGE_COLUMNS)
+        values = ", ".join(self._provider_sql("r.") if c == "provider" else f'r."{c}"'
+                           for c in USAGE_COLUMNS)
+        self._scan(con, sources, lambda rel: f"""
+            INSERT INTO usage ({names}, source_format, source_file, source_line, ingest_id)
+            SELECT {values}, r.format, f.name, r.line, {int(ingest_id)}
+            FROM ({self._records(rel, self.optimistic)}) r JOIN files f USING (file_id)
+            WHERE r.kind = 'record' AND r.reason IS NULL
+        """, self.progress)
+        rows = con.execute("""
+            SELECT f.file_id, count(*) FROM usage u JOIN files f ON f.name = u.source_file
+            WHERE u.ingest_id = ? GROUP BY f.file_id
+        """, [ingest_id]).fetchall()
+        return dict(rows)
+
+    def _stage_lines(self, con, sources: list[Source]) -> None:
+        """Everything the fast path did not take from these files, into `stage`."""
+        counts = self.counts
+        self.counts = LineCounts()  # already counted; the second read only stages
+        try:
+            self._scan(con, sources, lambda rel: f"""
+                INSERT INTO stage
+                SELECT * FROM ({self._records(rel)})
+                WHERE NOT (kind = 'record' AND reason IS NULL)
+            """, None)
+        finally:
+            self.counts = counts
+
+    def _provider_sql(self, prefix: str = "s.") -> str:
+        """The provider column: the log's own, else the provider of the model's card."""
+        pairs = sorted({(name, card.provider) for card in self.book.cards if card.provider
+                        for name in (card.model, *card.aliases)})
+        if not pairs:
+            return f"{prefix}provider"
+        whens = " ".join(f"WHEN {_sql_string(m)} THEN {_sql_string(p)}" for m, p in pairs)
+        return f"coalesce({prefix}provider, CASE {prefix}model {whens} END)"
+
+
+def _drop_duplicates(con, ingest_id: int) -> int:
+    """Remove this run's fast-path rows whose request the store already had, and all but the
+    first (in input order) of a request seen twice in this run. Returns how many."""
+    before = con.execute("DELETE FROM usage n WHERE n.ingest_id = ? AND EXISTS ("
+                         "SELECT 1 FROM usage o WHERE o.ingest_id <> ? "
+                         "AND o.request_id = n.request_id)",
+                         [ingest_id, ingest_id]).fetchone()[0]
+    repeated = con.execute("""
+        DELETE FROM usage WHERE rowid IN (
+            SELECT u.rowid FROM usage u JOIN files f ON f.name = u.source_file
+            WHERE u.ingest_id = ? AND u.request_id IN (
+                SELECT request_id FROM usage WHERE ingest_id = ?
+                GROUP BY request_id HAVING count(*) > 1)
+            QUALIFY row_number() OVER (PARTITION BY u.request_id
+                                       ORDER BY f.file_id, u.source_line) > 1)
+    """, [ingest_id, ingest_id]).fetchone()[0]
+    return before + repeated
+
+
+def _stitch_streams(con) -> None:
+    """All parts of one stream (same file, format and key) become one record: the part that
+    carries usage (the last one if several), at the line where the stream began. A stream
+    no part of which carries usage is rejected, with its first line's raw text."""
+    no_usage = " ".join(
+        f"WHEN {_sql_string(name)} THEN {_sql_string(why)}" for name, why in NO_USAGE.items())
+    replaced = {
+        "kind": "'record'",
+        "line": "first_line",
+        "reason": (f"CASE WHEN has_usage THEN reason ELSE (CASE replace(format, 'envelope/', '') "
+                   f"{no_usage} ELSE {_sql_string(NO_USAGE_DEFAULT)} END) END"),
+        "raw": "CASE WHEN has_usage AND reason IS NULL THEN NULL ELSE first_raw END",
+    }
+    select = ", ".join(replaced.get(c, f'"{c}"') for c in STAGE_COLUMNS)
+    con.execute(f"""
+        INSERT INTO stage
+        SELECT {select}
+        FROM (
+            SELECT *,
+                min(line) OVER stream AS first_line,
+                arg_min(raw, line) OVER stream AS first_raw,
+                row_number() OVER (PARTITION BY file_id, format, stream_key
+                                   ORDER BY coalesce(has_usage, FALSE) DESC, line DESC) AS pick
+            FROM stage
+            WHERE kind = 'part'
+            WINDOW stream AS (PARTITION BY file_id, format, stream_key)
+        )
+        WHERE pick = 1
+    """)
+    con.execute("DELETE FROM stage WHERE kind = 'part'")
+
+
+def _write_rejects(con, ingest_id: int) -> None:
+    """Rejected records, raw text redacted; one already recorded (same file, line and raw
+    text, by an earlier run) is not recorded twice."""
+    con.execute(f"""
+        INSERT INTO rejects
+        SELECT ?, f.name, s.line, s.format, s.reason, {redact('s.raw')}, now()
+        FROM stage s JOIN files f USING (file_id)
+        WHERE s.kind = 'record' AND s.reason IS NOT NULL
+          AND NOT EXISTS (
+              SELECT 1 FROM rejects x
+              WHERE x.source_file = f.name AND x.line = s.line
+                AND x.raw IS NOT DISTINCT FROM {redact('s.raw')})
+    """, [ingest_id])
+
+
+def _insert_staged(con, ingest_id: int, provider_sql: str) -> int:
+    """Good staged records (stitched streams, whole-file readers) into `usage`: the first of
+    each request_id, unless the store already has it. Returns how many were inserted."""
+    names = ", ".join(f'"{c}"' for c in USAGE_COLUMNS)
+    values = ", ".join(provider_sql if c == "provider" else f's."{c}"' for c in USAGE_COLUMNS)
+    return con.execute(f"""
+        INSERT INTO usage ({names}, source_format, source_file, source_line, ingest_id)
+        SELECT {values}, s.format, f.name, s.line, ?
+        FROM stage s JOIN files f USING (file_id)
+        WHERE s.kind = 'record' AND s.reason IS NULL
+          AND NOT EXISTS (SELECT 1 FROM usage u WHERE u.request_id = s.request_id)
+        QUALIFY row_number() OVER (PARTITION BY s.request_id ORDER BY s.file_id, s.line) = 1
+    """, [ingest_id]).fetchone()[0]
+
+
+def unpriced_models(con, book: PriceBook, ingest_id: int) -> dict[str, int]:
+    """Models of this ingest's rows that no card prices at their time: model -> requests."""
+    register_prices(con, book)
+    rows = con.execute("""
+        SELECT model, count(*) FROM costed_usage
+        WHERE ingest_id = ? AND card_id IS NULL
+        GROUP BY model ORDER BY model
+    """, [ingest_id]).fetchall()
+    return {model: n for model, n in rows}
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# --- the rejects list ----------------------------------------------------------------------
+
+def list_rejects(
+    db: Path | str | None = None,
+    since: date | datetime | None = None,
+    limit: int | None = 50,
+    ingest_id: int | None = None,
+    input_format: str | None = None,
+) -> list[dict]:
+    """Rejected records, newest first: ingest, file, line, format, reason, raw, rejected_at."""
+    where, params = ["TRUE"], []
+    if since is not None:
+        if not isinstance(since, datetime):
+            since = datetime(since.year, since.month, since.day, tzinfo=UTC)
+        where.append("rejected_at >= ?")
+        params.append(since)
+    if ingest_id is not None:
+        where.append("ingest_id = ?")
+        params.append(ingest_id)
+    if input_format is not None:
+        where.append("replace(format, 'envelope/', '') = ?")
+        params.append(resolve_format(input_format))
+    if limit is not None and limit < 0:
+        raise InputError(f"--limit {limit}: must be >= 0")
+    sql = f"""
+        SELECT ingest_id, source_file, line, format, reason, raw, rejected_at
+        FROM rejects WHERE {' AND '.join(where)}
+        ORDER BY rejected_at DESC, ingest_id DESC, source_file, line
+        {'LIMIT ' + str(int(limit)) if limit is not None else ''}
+    """
+    con = open_store(db, read_only=True)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        cursor = con.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        con.close()
+

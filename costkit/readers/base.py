@@ -1,0 +1,151 @@
+"""What a record format is (`RecordFormat`), and the SQL fragments every format shares.
+
+A format module describes its records declaratively: which JSON fields to parse, how to
+recognise a record, and SQL expressions over the parsed record `r` (a DuckDB STRUCT) for
+each canonical column. `costkit.readers.records` composes all formats into one statement,
+so every line is parsed once and nothing runs per record in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Canonical columns a format provides, with their SQL types (the store's `usage` columns
+# that come from the record itself; who/where columns come from envelopes and options).
+CANONICAL = {
+    "request_id": "VARCHAR",
+    "ts": "TIMESTAMPTZ",
+    "model": "VARCHAR",
+    "input_tokens": "BIGINT",
+    "cached_input_tokens": "BIGINT",
+    "cache_write_tokens": "BIGINT",
+    "output_tokens": "BIGINT",
+    "reasoning_tokens": "BIGINT",
+    "search_calls": "BIGINT",
+    "status": "VARCHAR",
+    "user": "VARCHAR",
+}
+
+# Times outside this window are almost always milliseconds taken for seconds, or garbage.
+EARLIEST, LATEST = "2000-01-01", "2100-01-01"
+EARLIEST_S, LATEST_S = 946684800, 4102444800  # the same, in unix seconds
+
+
+@dataclass(frozen=True)
+class Count:
+    """A token (or call) count field of a format: its label in messages, SQL, and whether a
+    record without it is incomplete."""
+
+    label: str
+    sql: str
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class RecordFormat:
+    """One usage-record format, described for the composed SQL.
+
+    name       what `--input-format` accepts and `usage.source_format` stores
+    endpoint   the canonical endpoint (`chat.completions`, `responses`, `messages`) or None
+    structure  json_transform structure fragment (field -> DuckDB type name, or nested dict);
+               type counts "DOUBLE" (see count_invalid), unix-seconds times "DOUBLE"
+    match      SQL over `r`: TRUE when a parsed record is this format (formats are tried in
+               registry order; keep them disjoint)
+    counts     the count fields, validated as whole numbers >= 0 (and required ones present)
+               before a record is accepted; `columns` read them with `count_value()`
+    columns    SQL per canonical column (see CANONICAL); missing ones are NULL (counts: 0)
+    time       SQL (DOUBLE, unix seconds) of the record's own time, and its label; None: no
+               time of its own (then only an envelope's timestamp gives it one)
+    checks     extra (SQL true when bad, SQL reason) pairs, after the count checks
+    labels     canonical column -> label, for the generic "cached > input" style reasons
+    stream_key SQL: when not NULL the record is one part of a stream; all parts of one key
+               in one file are one request (`has_usage` says which part carries the usage)
+    fragment   SQL over `r`: TRUE for lines that belong to this format's streams but are no
+               record and carry no usage (deltas); they are skipped, not rejected
+    no_time_reason  the reject reason when a record has no time (and no envelope gives one)
+    """
+
+    name: str
+    endpoint: str | None
+    structure: dict
+    match: str
+    counts: tuple[Count, ...]
+    columns: dict[str, str]
+    time: tuple[str, str] | None = None
+    checks: tuple[tuple[str, str], ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+    stream_key: str | None = None
+    has_usage: str | None = None
+    fragment: str | None = None
+    no_time_reason: str = "no time field"
+
+
+# --- SQL fragments ------------------------------------------------------------------------
+
+def quote(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def count_value(sql: str) -> str:
+    """BIGINT of a count parsed as DOUBLE (validate with count_invalid first)."""
+    return f"TRY_CAST({sql} AS BIGINT)"
+
+
+def count_invalid(sql: str) -> str:
+    """TRUE when a count is present but not a whole number >= 0.
+
+    Counts are parsed as DOUBLE, the cheapest type that still shows -3 and 1.5 as they are
+    (an integer type would round 1.5 to 2). Below 2**53 a DOUBLE holds integers exactly.
+    A count that is no number at all (an object, "abc") parses as NULL: missing.
+    """
+    return f"({sql} IS NOT NULL AND NOT ({sql} >= 0 AND {sql} = trunc({sql}) AND {sql} < 9e15))"
+
+
+def count_text(sql: str) -> str:
+    """A count as the log wrote it, for a reason message: -3, 1.5."""
+    return (f"(CASE WHEN {sql} = trunc({sql}) AND abs({sql}) < 9e15 "
+            f"THEN CAST({sql} AS BIGINT)::VARCHAR ELSE {sql}::VARCHAR END)")
+
+
+def seconds_time(sql: str) -> str:
+    """TIMESTAMPTZ of unix seconds (DOUBLE); NULL outside [2000, 2100), where a number is
+    milliseconds taken for seconds, or garbage."""
+    return (f"(CASE WHEN {sql} >= {EARLIEST_S} AND {sql} < {LATEST_S} "
+            f"THEN to_timestamp({sql}) END)")
+
+
+def text_time(sql: str) -> str:
+    """TIMESTAMPTZ of a time given as text: ISO 8601 (naive read as UTC, the ingest
+    connection's TimeZone) or unix seconds; NULL when unparseable or outside [2000, 2100)."""
+    iso = f"TRY_CAST({sql} AS TIMESTAMPTZ)"
+    return (f"coalesce({seconds_time(f'TRY_CAST({sql} AS DOUBLE)')}, (CASE WHEN {iso} >= "
+            f"TIMESTAMPTZ '{EARLIEST}' AND {iso} < TIMESTAMPTZ '{LATEST}' THEN {iso} END))")
+
+
+def json_text(sql: str) -> str:
+    """A value as text for a reason message, cut short."""
+    return f"left(({sql})::VARCHAR, 80)"
+
+
+def mask_key(sql: str) -> str:
+    """An api_key_id that looks like a secret becomes `sk-…abcd#1a2b3c4d`; others stay.
+
+    Looks like a secret: a provider-style prefix (sk-, rk-, pk-, key-, sess-, ...) followed
+    by a long tail, or any 24+ character opaque token. The last four characters are what
+    provider dashboards show; the 8-hex hash keeps two keys with the same tail apart.
+    """
+    prefixed = "^(sk|rk|pk|ak|api|key|sess|secret)[-_][A-Za-z0-9_\\-]{12,}$"
+    secret = (f"(regexp_matches({sql}, '{prefixed}', 'i') "
+              f"OR regexp_matches({sql}, '^[A-Za-z0-9_\\-\\.]{{24,}}$'))")
+    masked = (f"(CASE WHEN regexp_matches({sql}, '^[A-Za-z]+[-_]') "
+              f"THEN regexp_extract({sql}, '^([A-Za-z]+[-_])', 1) ELSE '' END) "
+              f"|| '…' || right({sql}, 4) || '#' || left(sha256({sql}), 8)")
+    return f"(CASE WHEN {sql} IS NULL THEN NULL WHEN {secret} THEN {masked} ELSE {sql} END)"
+
+
+def redact(sql: str) -> str:
+    """Raw text kept for a reject, with anything that looks like a secret key blanked."""
+    return (f"regexp_replace(regexp_replace({sql}, "
+            f"'(sk|rk|pk|sess)-[A-Za-z0-9_\\-]{{12,}}', '\\1-…REDACTED', 'g'), "
+            f"'(Bearer\\s+)[A-Za-z0-9_\\-\\.=]{{12,}}', '\\1…REDACTED', 'gi')")

@@ -1,0 +1,291 @@
+"""Inputs to lines: expand paths (files, directories recursively, `-` for stdin), open them
+(gzip detected by its magic bytes), and cut them into Arrow batches of lines for DuckDB.
+
+Lines are found with numpy over large byte chunks and handed to DuckDB as zero-copy Arrow
+string arrays, so a line's number is exact (blank lines count) and no Python runs per
+line. Only a chunk that is not valid UTF-8 takes a slower path, to mark its bad lines.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import mmap
+import shutil
+import sys
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+
+from costkit.errors import InputError
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+CHUNK = 16 << 20  # bytes per batch: ~40k typical records, large enough to amortise
+KEEP_MAPPED = 8  # pieces of a mapped file kept resident behind the one being read
+GZIP_MAGIC = b"\x1f\x8b"
+BOM = b"\xef\xbb\xbf"
+BLANK_BYTES = (9, 13, 32)  # a 2-byte line of one of these and "\n" is blank
+
+SCHEMA = pa.schema([
+    ("file_id", pa.int32()),
+    ("line", pa.int64()),
+    ("text", pa.string()),  # the line with its line end (SQL ignores or trims it)
+    ("bad_utf8", pa.bool_()),
+    ("braced", pa.bool_()),  # starts with "{" and ends with "}": almost surely one JSON object
+])
+
+Progress = Callable[[int, int], None]  # (bytes read so far, total bytes or 0 when unknown)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input. `path` None means stdin (see `spool_stdin`); `name` is what the lineage
+    columns store: the absolute path, or <stdin>."""
+
+    file_id: int
+    path: Path | None
+    name: str
+
+    @property
+    def size(self) -> int:
+        return self.path.stat().st_size if self.path is not None else 0
+
+
+@dataclass
+class LineCounts:
+    """Per file id, the lines read and how many of them were short blank lines."""
+
+    lines: dict[int, int] = field(default_factory=dict)
+    blank: dict[int, int] = field(default_factory=dict)
+
+    def add(self, file_id: int, lines: int, blank: int) -> None:
+        self.lines[file_id] = self.lines.get(file_id, 0) + lines
+        self.blank[file_id] = self.blank.get(file_id, 0) + blank
+
+    def nonblank(self, file_id: int) -> int:
+        return self.lines.get(file_id, 0) - self.blank.get(file_id, 0)
+
+
+def expand(inputs: Sequence[str | Path]) -> list[Source]:
+    """Files as given, directories walked recursively in sorted order (hidden files and
+    directories skipped), `-` for stdin. Missing paths raise InputError before any work."""
+    paths: list[Path | None] = []
+    for item in inputs:
+        if str(item) == STDIN:
+            paths.append(None)
+            continue
+        path = Path(item)
+        if path.is_dir():
+            paths.extend(sorted(
+                p for p in path.rglob("*")
+                if p.is_file() and not any(part.startswith(".")
+                                           for part in p.relative_to(path).parts)
+            ))
+        elif path.is_file():
+            paths.append(path)
+        elif path.exists():
+            raise InputError(f"{path}: not a regular file or directory")
+        else:
+            raise InputError(f"{path}: no such file or directory")
+    if sum(p is None for p in paths) > 1:
+        raise InputError("stdin (-) given more than once")
+    return [Source(i, p, STDIN_NAME if p is None else str(p.resolve()))
+            for i, p in enumerate(paths)]
+
+
+def spool_stdin(sources: Sequence[Source], directory: Path) -> list[Source]:
+    """Copy stdin to a file in `directory` (so it can be read twice), keeping its name."""
+    out = []
+    for source in sources:
+        if source.path is None:
+            spooled = directory / "stdin"
+            with open(spooled, "wb") as f:
+                shutil.copyfileobj(_stdin(), f, CHUNK)
+            source = replace(source, path=spooled)
+        out.append(source)
+    return out
+
+
+def _stdin() -> BinaryIO:
+    return getattr(sys.stdin, "buffer", sys.stdin)  # type: ignore[return-value]
+
+
+def _open(source: Source) -> BinaryIO:
+    if source.path is None:
+        raw: BinaryIO = _stdin()
+    else:
+        try:
+            raw = open(source.path, "rb")  # noqa: SIM115 (closed by batches())
+        except OSError as exc:
+            raise InputError(f"{source.name}: cannot read: {exc.strerror}") from exc
+    if not hasattr(raw, "peek"):
+        raw = io.BufferedReader(raw)  # type: ignore[arg-type]
+    if raw.peek(2)[:2] == GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    return raw
+
+
+def _chunks(stream: BinaryIO, name: str) -> Iterator[bytes]:
+    try:
+        while True:
+            data = stream.read(CHUNK)
+            if not data:
+                return
+            yield data
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"{name}: cannot read: {exc} (a truncated or corrupt .gz?)") from exc
+
+
+def _batch(file_id: int, first_line: int, data: bytes | memoryview, ends: np.ndarray,
+           counts: LineCounts | None) -> pa.RecordBatch:
+    """The lines of `data` (each up to and including its "\\n" at `ends`), zero-copy."""
+    if len(data) >= 2**31:
+        raise InputError(f"line {first_line + len(ends) - 1}: a line longer than 2 GB")
+    n = len(ends)
+    offsets = np.empty(n + 1, dtype=np.int32)
+    offsets[0] = 0
+    offsets[1:] = ends + 1
+    octets = np.frombuffer(data, dtype=np.uint8)
+    firsts = octets[offsets[:-1]]
+    lasts = octets[np.maximum(ends - 1, 0)]
+    before_cr = octets[np.maximum(ends - 2, 0)]
+    lasts = np.where(lasts == 13, before_cr, lasts)
+    braced = (firsts == 123) & (lasts == 125) & (np.diff(offsets) > 2)
+    if counts is not None:
+        lengths = np.diff(offsets)
+        blank = (lengths == 1) | ((lengths == 2) & np.isin(firsts, BLANK_BYTES))
+        counts.add(file_id, n, int(np.count_nonzero(blank)))
+    text = pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    bad = np.zeros(n, dtype=bool)
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        text, bad = _repair_utf8(data, offsets)
+    return pa.RecordBatch.from_arrays(
+        [pa.array(np.full(n, file_id, dtype=np.int32)),
+         pa.array(np.arange(first_line, first_line + n, dtype=np.int64)),
+         text, pa.array(bad), pa.array(braced & ~bad)],
+        schema=SCHEMA,
+    )
+
+
+def _repair_utf8(data: bytes | memoryview, offsets: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """Rare path (a chunk with invalid UTF-8): decode line by line, flag the bad ones and
+    keep their text with replacement characters so the reject shows what was there."""
+    texts, bad = [], []
+    for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
+        piece = bytes(data[start:end])
+        try:
+            texts.append(piece.decode("utf-8"))
+            bad.append(False)
+        except UnicodeDecodeError:
+            texts.append(piece.decode("utf-8", errors="replace"))
+            bad.append(True)
+    return pa.array(texts, type=pa.string()), np.array(bad, dtype=bool)
+
+
+def batches(sources: Sequence[Source], progress: Progress | None = None,
+            counts: LineCounts | None = None) -> Iterator[pa.RecordBatch]:
+    """Every line of every source, in order, as Arrow record batches (SCHEMA)."""
+    total = sum(s.size for s in sources)
+    done = 0  # input bytes (compressed ones for .gz) of the sources finished so far
+    for source in sources:
+        stream = _open(source)
+        try:
+            if source.path is not None and not isinstance(stream, gzip.GzipFile):
+                pieces = _mapped(stream, source)
+            else:
+                pieces = _streamed(stream, source)
+            line = 1
+            for data, ends, position in pieces:
+                yield _batch(source.file_id, line, data, ends, counts)
+                line += len(ends)
+                if progress and source.path is not None:
+                    progress(done + position, total)
+        finally:
+            if source.path is not None:
+                stream.close()
+        done += source.size
+    if progress:
+        progress(total, total)
+
+
+Piece = tuple[bytes | memoryview, np.ndarray, int]  # lines, their "\n" offsets, file position
+
+
+def _mapped(stream: BinaryIO, source: Source) -> Iterator[Piece]:
+    """A plain file, memory-mapped: each piece is a zero-copy view of whole lines. Pages of
+    pieces DuckDB is done with are dropped (re-read from the file if ever touched again),
+    so a file larger than memory streams through in bounded memory."""
+    size = source.size
+    if size == 0:
+        return
+    mapped = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+    view = memoryview(mapped)
+    byte_view = np.frombuffer(mapped, dtype=np.uint8)
+    pos = len(BOM) if mapped[:len(BOM)] == BOM else 0
+    behind: list[int] = []  # start offsets of recent pieces, oldest first
+    while pos < size:
+        end = min(pos + CHUNK, size)
+        ends = np.flatnonzero(byte_view[pos:end] == 10)
+        while len(ends) == 0 and end < size:  # a line longer than CHUNK
+            end = min(end + CHUNK, size)
+            ends = np.flatnonzero(byte_view[pos:end] == 10)
+        if len(ends) == 0:  # the last line, without a newline
+            yield bytes(view[pos:size]) + b"\n", np.array([size - pos]), size
+            break
+        cut = pos + int(ends[-1]) + 1
+        yield view[pos:cut], ends, cut
+        behind.append(pos)
+        if len(behind) > KEEP_MAPPED:
+            old = behind.pop(0)
+            start = old - old % mmap.PAGESIZE
+            mapped.madvise(mmap.MADV_DONTNEED, start, behind[0] - start)
+        pos = cut
+
+
+def _streamed(stream: BinaryIO, source: Source) -> Iterator[Piece]:
+    """A .gz or stdin: read in chunks, a partial last line carried over to the next."""
+    rest = b""
+    first = True
+    position = 0
+    for chunk in _chunks(stream, source.name):
+        if first:
+            chunk = chunk[len(BOM):] if chunk.startswith(BOM) else chunk
+            first = False
+        if source.path is not None and isinstance(stream, gzip.GzipFile):
+            position = stream.fileobj.tell()  # type: ignore[attr-defined]
+        data = rest + chunk if rest else chunk
+        ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+        if len(ends) == 0:
+            rest = data
+            continue
+        cut = int(ends[-1]) + 1
+        yield memoryview(data)[:cut], ends, position
+        rest = data[cut:]
+    if rest:
+        yield rest + b"\n", np.array([len(rest)]), position
+
+
+def reader(sources: Sequence[Source], progress: Progress | None = None,
+           counts: LineCounts | None = None,
+           errors: list[BaseException] | None = None) -> pa.RecordBatchReader:
+    """A RecordBatchReader over `batches()` for DuckDB to scan. An error while reading
+    (unreadable file, corrupt gzip) ends the stream and is appended to `errors`, so the
+    caller can raise it cleanly instead of through DuckDB."""
+
+    def guarded() -> Iterator[pa.RecordBatch]:
+        try:
+            yield from batches(sources, progress, counts)
+        except Exception as exc:  # reported by the caller after the scan
+            if errors is None:
+                raise
+            errors.append(exc)
+
+    return pa.RecordBatchReader.from_batches(SCHEMA, guarded())

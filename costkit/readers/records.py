@@ -1,0 +1,310 @@
+"""Lines to canonical records in one SQL statement: parse once, unwrap, detect, extract,
+validate.
+
+`records_sql(...)` returns a SELECT over a relation of lines (`file_id`, `line`, `text`,
+`bad_utf8`) producing one row per non-blank line with the columns of `STAGE_COLUMNS`:
+`kind` is `record` (one request), `part` (one piece of a stream, stitched later by the
+ingest) or `skip` (SSE control lines, `[DONE]`, stream fragments). `reason` is NULL for a
+good record, else why it is rejected. All the work runs inside DuckDB, vectorised.
+
+Per-format SQL only picks values (a CASE on the detected format); validation is written
+once over generic slots (count 1..n of whatever format), which keeps the statement small:
+DuckDB plans it in milliseconds, and a good record is cleared by one flat test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+
+from costkit.readers import envelope
+from costkit.readers.base import (
+    CANONICAL,
+    RecordFormat,
+    count_invalid,
+    count_text,
+    json_text,
+    quote,
+    seconds_time,
+    text_time,
+)
+
+# The staging row: where it came from, what it is, the canonical values, why rejected.
+STAGE_COLUMNS = {
+    "file_id": "INTEGER",
+    "line": "BIGINT",
+    "kind": "VARCHAR",
+    "format": "VARCHAR",
+    "request_id": "VARCHAR",
+    "stream_key": "VARCHAR",
+    "has_usage": "BOOLEAN",
+    "ts": "TIMESTAMPTZ",
+    "provider": "VARCHAR",
+    "endpoint": "VARCHAR",
+    "model": "VARCHAR",
+    "input_tokens": "BIGINT",
+    "cached_input_tokens": "BIGINT",
+    "cache_write_tokens": "BIGINT",
+    "output_tokens": "BIGINT",
+    "reasoning_tokens": "BIGINT",
+    "search_calls": "BIGINT",
+    "project": "VARCHAR",
+    "api_key_id": "VARCHAR",
+    "user": "VARCHAR",
+    "tags": "JSON",
+    "status": "VARCHAR",
+    "reason": "VARCHAR",
+    "raw": "VARCHAR",
+}
+
+MALFORMED = "Malformed JSON"  # DuckDB's error for text json_transform cannot parse
+RAW_LIMIT = 10_000  # characters of a rejected line kept; a reject is evidence, not a copy
+SSE_CONTROL = ("event:", "id:", "retry:", ":")
+WHITESPACE = "chr(32) || chr(9) || chr(13) || chr(10)"
+COUNT_RULE = "token counts must be whole numbers >= 0"
+TIME_RULE = "expected unix seconds or ISO 8601, within 2000..2099"
+
+
+def merge_structures(parts: Sequence[dict]) -> dict:
+    """Deep-merge json_transform structures; a field typed differently by two formats is a
+    programming error."""
+    out: dict = {}
+    for part in parts:
+        for key, value in part.items():
+            if key not in out:
+                out[key] = value
+            elif isinstance(out[key], dict) and isinstance(value, dict):
+                out[key] = merge_structures([out[key], value])
+            elif out[key] != value:
+                raise ValueError(f"field {key!r} typed {out[key]!r} and {value!r} by two formats")
+    return out
+
+
+class _Formats:
+    """SQL builders over the formats in play (CASE on the detected `fmt`)."""
+
+    def __init__(self, formats: Sequence[RecordFormat]):
+        self.formats = list(formats)
+        self.slots = max((len(f.counts) for f in formats), default=0)
+
+    def case(self, sql_of: Callable[[RecordFormat], str | None], default: str = "NULL") -> str:
+        whens = [(f, sql_of(f)) for f in self.formats]
+        body = " ".join(f"WHEN {quote(f.name)} THEN {sql}" for f, sql in whens if sql is not None)
+        return f"(CASE fmt {body} ELSE {default} END)" if body else default
+
+    def count(self, k: int) -> str:
+        return self.case(lambda f: f.counts[k].sql if k < len(f.counts) else None)
+
+    def label(self, k: int) -> str:
+        return self.case(lambda f: quote(f.counts[k].label) if k < len(f.counts) else None)
+
+    def required(self, k: int) -> str:
+        names = [quote(f.name) for f in self.formats if k < len(f.counts) and f.counts[k].required]
+        return f"fmt IN ({', '.join(names)})" if names else "FALSE"
+
+    def column(self, column: str) -> str:
+        default = "0" if column == "search_calls" else "NULL"
+        return self.case(
+            lambda f: f"CAST({f.columns[column]} AS {CANONICAL[column]})"
+            if column in f.columns else None,
+            default=f"CAST({default} AS {CANONICAL[column]})",
+        )
+
+    def label_of(self, column: str, fallback: str) -> str:
+        return self.case(lambda f: quote(f.labels[column]) if column in f.labels else None,
+                         default=quote(fallback))
+
+
+def _problems(fs: _Formats) -> list[tuple[str, str]]:
+    """(SQL true when bad, SQL reason) in the order they are reported; over `extracted`."""
+    out: list[tuple[str, str]] = []
+    with_required = [quote(f.name) for f in fs.formats if any(c.required for c in f.counts)]
+    if with_required:
+        none_given = " AND ".join(f"(n{k} IS NULL OR NOT ({fs.required(k)}))"
+                                  for k in range(fs.slots))
+        out.append((f"fmt IN ({', '.join(with_required)}) AND {none_given}",
+                    fs.case(lambda f: quote("missing usage: no " + " / ".join(
+                        c.label for c in f.counts if c.required)))))
+    for k in range(fs.slots):
+        out.append((f"n{k} IS NULL AND {fs.required(k)}",
+                     f"'missing usage: no ' || {fs.label(k)}"))
+    for k in range(fs.slots):
+        out.append((count_invalid(f"n{k}"),
+                     f"{fs.label(k)} || ' is ' || {count_text(f'n{k}')} || "
+                     f"{quote('; ' + COUNT_RULE)}"))
+    checks = [f for f in fs.formats if f.checks]
+    for i in range(max((len(f.checks) for f in checks), default=0)):
+        out.append((fs.case(lambda f, i=i: f.checks[i][0] if i < len(f.checks) else None, "FALSE"),
+                    fs.case(lambda f, i=i: f.checks[i][1] if i < len(f.checks) else None)))
+    cached = "c_cached_input_tokens + c_cache_write_tokens"
+    out.append((
+        f"{cached} > c_input_tokens",
+        f"{fs.label_of('cached_input_tokens', 'cached input')} || ' + ' || "
+        f"{fs.label_of('cache_write_tokens', 'cache writes')} || ' (' || ({cached}) || ') > ' || "
+        f"{fs.label_of('input_tokens', 'input')} || ' (' || c_input_tokens || ')'",
+    ))
+    out.append((
+        "c_output_tokens < 0",
+        f"{fs.label_of('reasoning_tokens', 'reasoning')} || ' (' || c_reasoning_tokens || "
+        f"') > ' || {fs.label_of('output_tokens', 'output')} || ' (' || "
+        f"(c_output_tokens + c_reasoning_tokens) || ')'",
+    ))
+    out.extend((f"is_env AND {bad}", why) for bad, why in envelope.CHECKS)
+    out.append(("env_time IS NULL AND t_own IS NULL", fs.case(lambda f: quote(f.no_time_reason))))
+    time_label = (f"(CASE WHEN is_env AND {envelope.TIME} IS NOT NULL THEN 'timestamp' "
+                  f"ELSE {fs.case(lambda f: quote(f.time[1]) if f.time else None)} END)")
+    out.append(("ts IS NULL", f"'unparseable time: ' || {time_label} || ' is ' || "
+                              f"{json_text('coalesce(env_time, t_own::VARCHAR)')} || "
+                              f"{quote('; ' + TIME_RULE)}"))
+    out.append(("c_model IS NULL", quote("missing model")))
+    return out
+
+
+def records_sql(
+    formats: Sequence[RecordFormat],
+    source: str,
+    forced: str | None = None,
+    project: str | None = None,
+    tags: dict[str, str] | None = None,
+    optimistic: bool = False,
+) -> str:
+    """SELECT turning the lines of relation `source` into staging rows (STAGE_COLUMNS).
+
+    `forced`: a format name (every record is read as that format) or "envelope" (every
+    line must be an envelope); None detects each record's format.
+    `optimistic`: parse lines that look like one JSON object (`braced`) without TRY, which
+    is cheaper; a malformed one then fails the whole statement (`MALFORMED` is in the
+    error), and the caller runs it again with optimistic=False, where every bad line is a
+    reject.
+    """
+    # One structure for every line: all formats' fields plus the envelope's. A wrapped
+    # record (`response`) stays JSON text and is parsed again, with the same structure,
+    # only when there is one: a plain line pays for one flat parse.
+    top = merge_structures([*(f.structure for f in formats), envelope.STRUCTURE,
+                            {"response": "JSON", "type": "VARCHAR"}])
+    structure = quote(json.dumps(top))
+
+    def parse(sql: str) -> str:
+        return f"TRY(json_transform({sql}, {structure}))"
+
+    by_name = {f.name: f for f in formats}
+    fs = _Formats([by_name[forced]] if forced in by_name else formats)
+
+    sse = "starts_with(text, 'data:')"
+    control = " OR ".join(f"starts_with(text, {quote(p)})" for p in SSE_CONTROL)
+    fragment = " OR ".join(f"coalesce({f.fragment}, FALSE)" for f in fs.formats if f.fragment)
+    fragment = fragment or "FALSE"
+    detect = " ".join(f"WHEN {f.match} THEN {quote(f.name)}" for f in fs.formats)
+    if forced in by_name:
+        detect = f"WHEN TRUE THEN {quote(forced)}"
+    must_wrap = "NOT is_env" if forced == envelope.NAME else "FALSE"
+    slots = ",\n        ".join(f"{fs.count(k)} AS n{k}" for k in range(fs.slots))
+    columns = ",\n        ".join(
+        f"{'coalesce(' + fs.column(c) + ', env_model)' if c == 'model' else fs.column(c)} AS c_{c}"
+        for c in CANONICAL if c != "ts")
+    own_time = fs.case(lambda f: f.time[0] if f.time else None, "NULL::DOUBLE")
+    problems = _problems(fs)
+    any_problem = " OR ".join(f"({cond})" for cond, _ in problems)
+    first_problem = " ".join(f"WHEN {cond} THEN {why}" for cond, why in problems)
+    names = ", ".join(f.name for f in formats)
+    unknown = quote(f"unknown shape: not one of {names} (nor an envelope of one)")
+    cli_tags = quote(json.dumps(tags, sort_keys=True)) + "::JSON" if tags else "NULL::JSON"
+    cli_project = quote(project) if project is not None else "NULL::VARCHAR"
+    env = "(CASE WHEN is_env THEN {} END)".format
+    merged_tags = f"json_merge_patch({cli_tags}, {envelope.TAGS})" if tags else envelope.TAGS
+    # `json(body)` minifies, so a copy that differs only in whitespace hashes the same.
+    hashed = "'sha256:' || left(sha256(json(body)), 32)"
+
+    return f"""
+WITH bodies AS (
+    -- `text` keeps its line end: JSON parsing ignores it, and trimming every line would copy
+    -- it; only a rejected line's raw text is trimmed.
+    SELECT file_id, line, bad_utf8, braced, text,
+        CASE WHEN {sse} THEN substr(text, 6) ELSE text END AS body,
+        CASE WHEN bad_utf8 THEN 'line'
+             WHEN {sse} THEN (CASE WHEN trim(substr(text, 6), {WHITESPACE}) = '[DONE]'
+                                   THEN 'skip' ELSE 'line' END)
+             WHEN {control} THEN 'skip'
+             ELSE 'line' END AS line_kind
+    FROM {source}
+    -- Blank lines are no records. Only short lines are tested here (testing every line
+    -- would copy it); a longer all-blank line fails to parse and is dropped at the end.
+    WHERE CASE WHEN strlen(text) > 2 THEN TRUE ELSE trim(text, {WHITESPACE}) <> '' END
+), parsed AS (
+    SELECT *,
+        CASE WHEN line_kind <> 'line' OR bad_utf8 THEN NULL
+             {f"WHEN braced THEN json_transform(body, {structure})" if optimistic else ""}
+             ELSE {parse('body')} END AS j
+    FROM bodies
+), unwrapped AS (
+    -- an envelope's record, else the line itself
+    SELECT *, CASE WHEN is_env THEN {parse('j.response')} ELSE j END AS x
+    FROM (SELECT *, coalesce({envelope.MATCH}, FALSE) AS is_env FROM parsed)
+), typed AS (
+    -- a Responses streaming event's response, else the record itself
+    SELECT *, CASE WHEN ev IS NOT NULL THEN {parse('x.response')} ELSE x END AS r
+    FROM (SELECT *, CASE WHEN x.response IS NOT NULL AND starts_with(x.type, 'response.')
+                         THEN x.type END AS ev
+          FROM unwrapped)
+), detected AS (
+    SELECT *,
+        CASE WHEN r IS NULL OR ({must_wrap}) OR ({fragment}) THEN NULL {detect} END AS fmt,
+        coalesce(r IS NOT NULL AND NOT ({must_wrap}) AND ({fragment}), FALSE) AS is_fragment,
+        {env(envelope.MODEL)} AS env_model,
+        CASE WHEN is_env AND {envelope.TIME} IS NOT NULL THEN {envelope.TIME} END AS env_time
+    FROM typed
+), extracted AS (
+    SELECT *,
+        {slots},
+        {columns},
+        {own_time} AS t_own,
+        {fs.case(lambda f: f.stream_key)} AS stream_key,
+        {fs.case(lambda f: f.has_usage)} AS has_usage
+    FROM detected
+), judged AS (
+    SELECT *,
+        CASE WHEN line_kind = 'skip' OR is_fragment THEN NULL
+             WHEN bad_utf8 THEN 'not UTF-8 text'
+             WHEN j IS NULL AND json_valid(body) THEN 'JSON, but not an object'
+             WHEN j IS NULL THEN 'not JSON'
+             WHEN r IS NULL THEN 'envelope or event whose response is not a JSON object'
+             WHEN {must_wrap} THEN 'not an envelope (--input-format envelope): no response object'
+             WHEN fmt IS NULL AND NOT starts_with(ltrim(body, {WHITESPACE}), '{{')
+                  THEN 'JSON, but not an object'
+             WHEN fmt IS NULL THEN {unknown}
+             -- nearly every record is cleared by this one flat test
+             WHEN NOT coalesce({any_problem}, TRUE) THEN NULL
+             ELSE (CASE {first_problem} END) END AS reason
+    FROM (SELECT *, CASE WHEN env_time IS NOT NULL THEN {text_time('env_time')}
+                         ELSE {seconds_time('t_own')} END AS ts
+          FROM extracted)
+)
+SELECT
+    file_id, line,
+    CASE WHEN line_kind = 'skip' OR is_fragment THEN 'skip'
+         WHEN stream_key IS NOT NULL THEN 'part' ELSE 'record' END AS kind,
+    CASE WHEN fmt IS NULL THEN NULL WHEN is_env THEN 'envelope/' || fmt ELSE fmt END AS format,
+    CASE WHEN line_kind = 'skip' OR is_fragment THEN NULL
+         WHEN c_request_id IS NOT NULL THEN c_request_id
+         WHEN is_env AND {envelope.REQUEST_ID} IS NOT NULL THEN {envelope.REQUEST_ID}
+         WHEN j IS NOT NULL THEN {hashed} END AS request_id,
+    stream_key, has_usage, ts,
+    {env(envelope.PROVIDER)} AS provider,
+    {fs.case(lambda f: quote(f.endpoint) if f.endpoint else None)} AS endpoint,
+    c_model AS model,
+    c_input_tokens AS input_tokens, c_cached_input_tokens AS cached_input_tokens,
+    c_cache_write_tokens AS cache_write_tokens, c_output_tokens AS output_tokens,
+    c_reasoning_tokens AS reasoning_tokens, c_search_calls AS search_calls,
+    coalesce({env(envelope.PROJECT)}, {cli_project}) AS project,
+    {env(envelope.API_KEY_ID)} AS api_key_id,
+    coalesce({env(envelope.USER)}, c_user) AS "user",
+    CASE WHEN is_env AND {envelope.TAGS} IS NOT NULL AND json_type({envelope.TAGS}) = 'OBJECT'
+         THEN {merged_tags} ELSE {cli_tags} END AS tags,
+    coalesce({env(envelope.STATUS)}, c_status) AS status,
+    reason,
+    CASE WHEN reason IS NOT NULL OR stream_key IS NOT NULL
+         THEN left(rtrim(text, {WHITESPACE}), {RAW_LIMIT}) END AS raw
+FROM judged
+-- a long all-blank line: not a record (see `bodies`)
+WHERE NOT (j IS NULL AND reason = 'not JSON' AND trim(body, {WHITESPACE}) = '')
+"""
