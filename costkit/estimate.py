@@ -229,11 +229,14 @@ def prepare(
     `cache` (name -> model and card) saves choosing the card again for each line of a batch.
     """
     notes: list[str] = []
-    if isinstance(request, str):
-        body: Mapping[str, Any] = {"messages": [{"role": "user", "content": request}]}
+    if isinstance(request, dict):
+        body: Mapping[str, Any] = request
+        endpoint_name = normalize_endpoint(endpoint) if endpoint else detect_endpoint(body)
+    elif isinstance(request, str):
+        body = {"messages": [{"role": "user", "content": request}]}
         endpoint_name = normalize_endpoint(endpoint) if endpoint else CHAT
     elif isinstance(request, Mapping):
-        body = request if isinstance(request, dict) else dict(request)
+        body = dict(request)
         endpoint_name = normalize_endpoint(endpoint) if endpoint else detect_endpoint(body)
     else:
         raise InputError(f"a request is prompt text or a JSON object, not {type(request).__name__}")
@@ -282,17 +285,14 @@ def _card(
 
 
 def count_prompts(
-    texts: Sequence[str], card: Card, book: PriceBook, num_threads: int = 1
+    texts: Sequence[str], card: Card, book: PriceBook, num_threads: int = 2
 ) -> tuple[list[int], bool, str]:
     """Token counts of rendered prompts with the card's tokenizer (added tokens count one each),
     whether they are exact, and the tokenizer's note ('exact' or its declared approximation)."""
     from costkit.tokens import tokenizer_for_model
 
     tokenizer = tokenizer_for_model(card.model, book)
-    if len(texts) == 1:
-        counts = [tokenizer.count_large(texts[0], num_threads=max(num_threads, 2))]
-    else:
-        counts = tokenizer.count_batch(texts, num_threads=num_threads)
+    counts = [tokenizer.count_large(t, num_threads) for t in texts]
     return counts, tokenizer.exact, tokenizer.note
 
 
@@ -386,11 +386,20 @@ def finish(
     )
 
 
-@lru_cache(maxsize=64)
+_PER_TOKEN: dict[int, tuple[Rates, tuple]] = {}
+
+
 def _per_token(rates: Rates) -> tuple[Decimal, Decimal, Decimal, Decimal | None]:
-    """Input, output and reasoning rates per token (exact: a shift of the decimal point)."""
-    return (rates.input / MILLION, rates.output / MILLION, rates.reasoning / MILLION,
-            rates.web_search)
+    """Input, output and reasoning rates per token (exact: a shift of the decimal point).
+
+    Cached by identity: hashing a Rates of Decimals costs more than the lookup saves."""
+    hit = _PER_TOKEN.get(id(rates))
+    if hit is not None and hit[0] is rates:
+        return hit[1]
+    value = (rates.input / MILLION, rates.output / MILLION, rates.reasoning / MILLION,
+             rates.web_search)
+    _PER_TOKEN[id(rates)] = (rates, value)
+    return value
 
 
 @lru_cache(maxsize=8)

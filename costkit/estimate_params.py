@@ -138,9 +138,10 @@ def _thinking_budget(
 def _search(
     body: Mapping[str, Any], card: Card, opt: Mapping[str, Any], notes: list[str]
 ) -> tuple[bool, int]:
-    tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+    tools = body.get("tools")
     search_tools = [t for t in tools if isinstance(t, dict)
-                    and str(t.get("type", "")).startswith("web_search")]
+                    and str(t.get("type", "")).startswith("web_search")
+                    ] if isinstance(tools, list) else []
     if "search" in opt:
         search = bool(opt["search"])
     elif body.get("enable_search") is not None:
