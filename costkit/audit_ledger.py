@@ -49,7 +49,7 @@ LEDGER_LIST_FIELDS = ("data", "events", "usage", "items", "results")
 SUCCESS_STATUSES = {"success", "succeeded", "successful", "completed", "complete", "ok"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LedgerEvent:
     """One gateway usage event: what was debited for one request, and its token counts.
 
@@ -227,8 +227,10 @@ def _event_time(raw: dict, where: str) -> datetime:
         value = raw.get(name)
         if value is None:
             continue
-        if isinstance(value, int | Decimal) and not isinstance(value, bool):
-            return _from_unix(Decimal(value))
+        if isinstance(value, int) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, tz=UTC)
+        if isinstance(value, Decimal):
+            return _from_unix(value)
         if isinstance(value, str):
             text = value.strip()
             if re.fullmatch(r"\d+(\.\d+)?", text):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -288,8 +289,11 @@ def test_page_objects_give_the_same_events():
     jsonl = read_ledger(AUDIT / "ledger-clean.jsonl")
     page = read_ledger(AUDIT / "ledger-page.json")
     strip = ("source", "line", "where")
-    assert [{k: v for k, v in vars(e).items() if k not in strip} for e in page] == \
-        [{k: v for k, v in vars(e).items() if k not in strip} for e in jsonl]
+
+    def content(e):
+        return {f.name: getattr(e, f.name) for f in fields(e) if f.name not in strip}
+
+    assert [content(e) for e in page] == [content(e) for e in jsonl]
     assert page[3].where.endswith("ledger-page.json data[3] (" + page[3].event_id + ")")
 
 
