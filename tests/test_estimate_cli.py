@@ -315,3 +315,26 @@ def test_expected_learned_from_the_store(cli, tmp_path):
                for a in data["assumptions"])
     data, _ = run_json(cli, HAIKU, "--db", str(db), "--no-history")
     assert data["expected_source"] == "defaults"
+
+
+def test_expected_learned_after_ingesting_fixture_logs(cli, tmp_path):
+    db = str(tmp_path / "usage.duckdb")
+    ingest = cli("ingest", str(BODIES / "history" / "usage.jsonl"), "--db", db, "--format", "json")
+    assert ingest.exit_code == 0, ingest.stderr
+    assert json.loads(ingest.stdout)["inserted"] == 8
+    data, result = run_json(cli, HAIKU, "--search", "--db", db)
+    # visible output 200 300 400 500 600 (chat) and 200 900 (responses): median 400;
+    # reasoning of those that reasoned 500 1000 2000 800: median 900; searches 3 and 1: 2.
+    # The other model's request and the rejected record are not part of it.
+    assert data["expected_source"] == "history" and data["history_requests"] == 7
+    expected = data["expected"]
+    assert (expected["output_tokens"], expected["reasoning_tokens"]) == (400, 900)
+    assert expected["search_calls"] == 2
+    assert expected["total_cost"] == str(
+        Decimal("0.00000684") + (400 + 900) * RATE_OUT + 2 * Decimal("0.015"))
+    assert ("expected: learned from 7 requests in the store: median output 400 tokens, median "
+            "reasoning 900 tokens (of 4 that reasoned), median 2 search calls (of 2 that "
+            "searched)") in data["assumptions"]
+    assert result.stderr == ""
+    table = cli("estimate", HAIKU, "--db", db)
+    assert "learned from 7 requests" in table.stdout
