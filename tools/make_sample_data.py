@@ -244,11 +244,11 @@ def main() -> None:
         "2026-10": [
             '{"id": "chatcmpl-broken", "object": "chat.completion", "created": 17',  # cut short
             json.dumps({"id": "chatcmpl-negative", "object": "chat.completion",
-                        "created": 1760000000, "model": MODEL,
+                        "created": 1791540000, "model": MODEL,
                         "usage": {"prompt_tokens": 120, "completion_tokens": -3,
                                   "total_tokens": 117}}),
             json.dumps({"id": "chatcmpl-cachebug", "object": "chat.completion",
-                        "created": 1760100000, "model": MODEL,
+                        "created": 1791640000, "model": MODEL,
                         "usage": {"prompt_tokens": 100, "completion_tokens": 10,
                                   "total_tokens": 110,
                                   "prompt_tokens_details": {"cached_tokens": 500}}}),
