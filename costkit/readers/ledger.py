@@ -1,0 +1,274 @@
+"""The gateway's account usage events (`object: usage_event`, from GET /v1/account/usage):
+what the gateway debited for each request, as canonical usage rows with `billed_cost`.
+
+Accepted layouts: a JSONL of events; a JSONL of the page objects the endpoint returns (the
+events in a list field: data, events, usage, items or results); one page, or one JSON array
+of events, pretty-printed over many lines. A record inside a page is named `data[i]` (its
+0-based index) in reject reasons; in a one-document file its `line` is its 1-based position.
+
+Fields, read as `costkit.audit_ledger` reads them (the audit of the same file agrees):
+- `id` is the request id (a stable hash of the event when absent); `model`; `endpoint`
+  (`/v1/chat/completions` becomes `chat.completions`, as the other readers name it).
+- `tokens.input` includes `tokens.cached`, unless cached > input and `tokens.total` shows
+  that input excluded it (total >= input + cached + output): then cached is added to input.
+- `tokens.output`: whether it includes reasoning is not documented. `in-output` (default):
+  it does, and is stored whole (reasoning_tokens NULL: unknown, billed as output).
+  `from-total`: reasoning = tokens.total - input - output (never below 0).
+- `cost.amount` is `billed_cost` (parsed from the JSON text itself, exactly; never via a
+  double), `cost.currency` its currency (USD when absent). With a discount,
+  `metadata.list_cost` / `discount_amount` explain the amount; `cost.amount` stays the debit.
+- `metadata.tool_usage.web_search` is `search_calls`.
+- `status` is kept as written (when absent, a `status_code` >= 400 is stored as `error`),
+  so a failed request that was billed stays visible.
+- time: `created_at`, `created` or `timestamp` (the first present; ISO 8601 or unix
+  seconds); an event with none is rejected.
+- `source` (api | playground) becomes the tag `source`, so spend can be split by it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+
+from costkit.errors import InputError
+from costkit.readers.base import json_text, mask_key, quote
+from costkit.readers.documents import (
+    count_bad,
+    count_of,
+    count_reason,
+    load_documents,
+    money_bad_places,
+    money_of,
+    peek,
+    raw_text,
+    stage_select,
+    tags_sql,
+    text_or_null,
+    time_of,
+)
+from costkit.readers.lines import Source
+from costkit.readers.records import TIME_RULE
+
+NAME = "ledger"
+LIST_FIELDS = ("data", "events", "usage", "items", "results")  # as costkit.audit_ledger
+TIME_FIELDS = ("created_at", "created", "timestamp")
+REASONING_MODES = ("in-output", "from-total")
+
+# Counts and amounts are parsed as text: validation shows them as written, and the amount
+# is re-read exactly from the document (see AMOUNT).
+STRUCTURE = {
+    "id": "VARCHAR",
+    "object": "VARCHAR",
+    "model": "VARCHAR",
+    "endpoint": "VARCHAR",
+    "source": "VARCHAR",
+    "status": "VARCHAR",
+    "status_code": "VARCHAR",
+    "tokens": {"input": "VARCHAR", "output": "VARCHAR", "cached": "VARCHAR", "total": "VARCHAR"},
+    "cost": {"amount": "VARCHAR", "currency": "VARCHAR"},
+    "metadata": {"tool_usage": {"web_search": "VARCHAR"}},
+    "created_at": "VARCHAR",
+    "created": "VARCHAR",
+    "timestamp": "VARCHAR",
+    "api_key_id": "VARCHAR",
+    "user": "VARCHAR",
+}
+
+# The `amount` of each `"cost": {...}` object, as written, in document order. DuckDB's JSON
+# parser reads numbers as doubles; this keeps every digit. The k-th match belongs to the
+# k-th event with a cost.amount; each pairing is checked (the same number as a double).
+AMOUNT = ('"cost"\\s*:\\s*\\{[^{}]*?"amount"\\s*:\\s*"?\\s*'
+          '(-?[0-9]+(?:\\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)')
+
+COUNTS = (
+    ("tokens.input", "e.tokens.input", True),
+    ("tokens.output", "e.tokens.output", True),
+    ("tokens.cached", "e.tokens.cached", False),
+    ("tokens.total", "e.tokens.total", False),
+    ("metadata.tool_usage.web_search", "e.metadata.tool_usage.web_search", False),
+)
+
+ENDPOINTS = {
+    "chat/completions": "chat.completions",
+    "chat.completions": "chat.completions",
+    "responses": "responses",
+    "messages": "messages",
+}
+
+
+def recognises(source: Source) -> bool:
+    """A file whose first 64 KB name a usage_event."""
+    head = peek(source)
+    return b'"usage_event"' in head
+
+
+def select_sql(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    project: str | None = None,
+    tags: dict[str, str] | None = None,
+    reasoning: str = "in-output",
+) -> str:
+    """SELECT of staging rows (records.STAGE_COLUMNS) for every event in `source`."""
+    if reasoning not in REASONING_MODES:
+        raise InputError(f"ledger reasoning {reasoning!r}: expected one of "
+                         f"{', '.join(REASONING_MODES)}")
+    docs = load_documents(con, source, NAME)
+    return _sql(docs, project, tags, reasoning)
+
+
+def _sql(docs: str, project: str | None, tags: dict[str, str] | None, reasoning: str) -> str:
+    structure = quote(json.dumps(STRUCTURE))
+    inp, out = count_of("e.tokens.input"), count_of("e.tokens.output")
+    cached = f"coalesce({count_of('e.tokens.cached')}, 0)"
+    total = count_of("e.tokens.total")
+    # Input that excluded cached tokens, as the total shows it: then cached is added back.
+    excluded = f"({cached} > {inp} AND {total} IS NOT NULL AND {total} >= {inp} + {cached} + {out})"
+    input_tokens = f"(CASE WHEN {excluded} THEN {inp} + {cached} ELSE {inp} END)"
+    reasoning_sql = "NULL" if reasoning == "in-output" else (
+        f"(CASE WHEN {total} IS NOT NULL THEN greatest({total} - {input_tokens} - {out}, 0) END)")
+    time_json = "coalesce(" + ", ".join(f"e.{f}" for f in TIME_FIELDS) + ")"
+    time_label = "(CASE " + " ".join(f"WHEN e.{f} IS NOT NULL THEN {quote(f)}"
+                                     for f in TIME_FIELDS) + " END)"
+    endpoint_key = "regexp_replace(lower(trim(e.endpoint)), '^([a-z]+://[^/]+)?/*(v[0-9]+/)?', '')"
+    endpoint = ("(CASE " + " ".join(f"WHEN {endpoint_key} = {quote(k)} THEN {quote(v)}"
+                                    for k, v in ENDPOINTS.items()) + " ELSE e.endpoint END)")
+    status = ("coalesce(e.status, CASE WHEN TRY_CAST(e.status_code AS DOUBLE) >= 400 "
+              "THEN 'error' END)")
+    cli_tags = tags_sql(tags)
+    source_tag = "json_object('source', e.source)"
+    tags_value = (f"(CASE WHEN e.source IS NULL THEN {cli_tags} "
+                  f"ELSE json_merge_patch(coalesce({cli_tags}, '{{}}'::JSON), {source_tag}) END)")
+
+    problems: list[tuple[str, str]] = [
+        ("ev_type <> 'OBJECT'", "'not a usage_event object (JSON ' || lower(ev_type) || ')'"),
+    ]
+    for label, text, required in COUNTS:
+        if required:
+            problems.append((f"{text} IS NULL", quote(f"missing usage: no {label}")))
+    for label, text, _ in COUNTS:
+        problems.append((count_bad(text), count_reason(label, text)))
+    problems += [
+        (f"{cached} > {inp} AND NOT {excluded}",
+         f"'tokens.cached (' || {cached} || ') > tokens.input (' || {inp} || ')'"),
+        ("e.cost.amount IS NULL", "'missing cost.amount (what was debited)'"),
+        ("amount_text IS NULL OR TRY_CAST(amount_text AS DOUBLE) IS DISTINCT FROM "
+         "TRY_CAST(e.cost.amount AS DOUBLE)",
+         f"'cost.amount is ' || {json_text('e.cost.amount')} || "
+         "'; expected a number written as decimal digits'"),
+        (money_bad_places("amount_text"),
+         "'cost.amount ' || amount_text || ' has more than 12 decimal places'"),
+        (f"{time_json} IS NULL",
+         quote("no time field (" + ", ".join(TIME_FIELDS[:-1]) + " or " + TIME_FIELDS[-1] + ")")),
+        ("ts IS NULL", f"'unparseable time: ' || {time_label} || ' is ' || "
+                       f"{json_text(time_json)} || {quote('; ' + TIME_RULE)}"),
+        ("e.model IS NULL OR trim(e.model) = ''", "'missing model'"),
+    ]
+    any_problem = " OR ".join(f"coalesce({cond}, FALSE)" for cond, _ in problems)
+    first_problem = " ".join(f"WHEN coalesce({cond}, FALSE) THEN {why}" for cond, why in problems)
+    list_field = "(CASE " + " ".join(
+        f"WHEN json_type(j, '$.{f}') = 'ARRAY' THEN {quote(f)}" for f in LIST_FIELDS) + " END)"
+    is_event = ("(j->>'object' = 'usage_event' OR json_exists(j, '$.tokens') "
+                "OR json_exists(j, '$.cost'))")
+    events_of = "(CASE " + " ".join(
+        f"WHEN field = {quote(f)} THEN json_extract(j, '$.{f}[*]')" for f in LIST_FIELDS) + " END)"
+    hashed = "'sha256:' || left(sha256(ev::VARCHAR), 32)"
+    own_text = "CASE WHEN shape = 'event' THEN doc ELSE ev END"
+    where = "(CASE WHEN shape = 'event' THEN '' ELSE field || '[' || (pos - 1) || ']: ' END)"
+
+    values = {
+        "file_id": "file_id",
+        "line": "CASE WHEN whole THEN pos ELSE line END",
+        "kind": "'record'",
+        "format": quote(NAME),
+        "request_id": f"coalesce(e.id, {hashed})",
+        "ts": "ts",
+        "endpoint": endpoint,
+        "model": "e.model",
+        "input_tokens": input_tokens,
+        "cached_input_tokens": cached,
+        "cache_write_tokens": "0",
+        "output_tokens": out,
+        "reasoning_tokens": reasoning_sql,
+        "search_calls": f"coalesce({count_of('e.metadata.tool_usage.web_search')}, 0)",
+        "project": text_or_null(project),
+        "api_key_id": mask_key("e.api_key_id"),
+        "user": "e.user",
+        "tags": tags_value,
+        "status": status,
+        "billed_cost": money_of("amount_text"),
+        "billed_currency": "coalesce(e.cost.currency, 'USD')",
+        "reason": f"CASE WHEN {any_problem} THEN {where} || (CASE {first_problem} END) END",
+        "raw": f"CASE WHEN {any_problem} THEN {raw_text(own_text)} END",
+    }
+    doc_reject = {
+        "file_id": "file_id", "line": "line", "kind": "'record'", "format": quote(NAME),
+        "reason": "problem", "raw": raw_text("doc"),
+    }
+    # Good events never reach the long CASE: `reason` and `raw` are NULL when no problem.
+    return f"""
+WITH docs AS ({docs}),
+parsed AS (
+    SELECT *, CASE WHEN NOT bad_utf8 THEN TRY_CAST(doc AS JSON) END AS j FROM docs
+),
+shaped AS (
+    SELECT *,
+        CASE WHEN j IS NULL THEN NULL
+             WHEN json_type(j) = 'ARRAY' THEN 'array'
+             WHEN json_type(j) <> 'OBJECT' THEN NULL
+             WHEN {is_event} THEN 'event'
+             WHEN {list_field} IS NOT NULL THEN 'page' END AS shape,
+        CASE WHEN json_type(j) = 'OBJECT' AND NOT {is_event} THEN {list_field} END AS field
+    FROM parsed
+),
+containers AS (
+    SELECT file_id, line, whole, doc, shape,
+           CASE WHEN shape = 'array' THEN '' ELSE field END AS field,
+           CASE shape WHEN 'event' THEN [j] WHEN 'array' THEN json_extract(j, '$[*]')
+                ELSE {events_of} END AS evs,
+           regexp_extract_all(doc, {quote(AMOUNT)}, 1) AS amounts
+    FROM shaped WHERE shape IS NOT NULL
+),
+events AS (
+    SELECT file_id, line, whole, doc, shape, field, amounts,
+           unnest(evs) AS ev, generate_subscripts(evs, 1) AS pos
+    FROM containers
+),
+typed AS (
+    SELECT *, json_type(ev) AS ev_type, json_transform(ev, {structure}) AS e FROM events
+),
+paired AS (
+    -- the k-th event with a cost.amount has the k-th amount of its document; when that is
+    -- not the same number (another "cost" object in between), the amount that is
+    SELECT * EXCLUDE (k), CASE
+        WHEN e.cost.amount IS NULL THEN NULL
+        WHEN TRY_CAST(amounts[k] AS DOUBLE) = TRY_CAST(e.cost.amount AS DOUBLE) THEN amounts[k]
+        ELSE list_filter(amounts, lambda x: TRY_CAST(x AS DOUBLE)
+                                            = TRY_CAST(e.cost.amount AS DOUBLE))[1]
+        END AS amount_text
+    FROM (
+        SELECT *, 1 AS k FROM typed WHERE shape = 'event'
+        UNION ALL
+        SELECT *, count(e.cost.amount) OVER (PARTITION BY file_id, line ORDER BY pos
+                                             ROWS UNBOUNDED PRECEDING)
+        FROM typed WHERE shape <> 'event'
+    )
+),
+timed AS (
+    SELECT *, {time_of(time_json)} AS ts FROM paired
+)
+SELECT {stage_select(values)}
+FROM timed
+UNION ALL
+SELECT {stage_select(doc_reject)}
+FROM (
+    SELECT *, CASE
+        WHEN bad_utf8 THEN 'not UTF-8 text'
+        WHEN j IS NULL THEN 'not JSON'
+        WHEN json_type(j) NOT IN ('OBJECT', 'ARRAY') THEN 'JSON, but not an object'
+        ELSE {quote('not a usage_event (object, tokens, cost) nor a page of them (a list '
+                    'field: ' + ', '.join(LIST_FIELDS) + ')')} END AS problem
+    FROM shaped WHERE shape IS NULL
+)
+"""

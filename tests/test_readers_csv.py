@@ -1,0 +1,360 @@
+"""The mapped CSV reader (`costkit.readers.csv_mapped`) and saved mappings
+(`costkit.readers.mappings`): columns, constants, times, delimiters, quoting, stable ids,
+rejects with their lines."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from costkit.errors import InputError
+from costkit.readers import csv_mapped, documents, mappings, records
+from costkit.readers.lines import Source
+from costkit.readers.mappings import CsvMapping, build
+from tests.conftest import FIXTURES
+
+CSV = FIXTURES / "logs" / "csv"
+EXPORT = CSV / "gateway-export.csv"
+AZURE = CSV / "azure-conv-slice.csv"
+AZURE_MAP = ["ts=TIMESTAMP", "input_tokens=ContextTokens", "output_tokens=GeneratedTokens"]
+EXPORT_MAP = ["billed_cost=Cost (USD)", "tag:team=Team"]
+
+
+@pytest.fixture(autouse=True)
+def isolated_maps(tmp_path, monkeypatch):
+    monkeypatch.setenv(mappings.ENV_MAPS, str(tmp_path / "config" / "csv-maps.json"))
+    columns = dict(records.STAGE_COLUMNS)
+    columns.setdefault("billed_cost", "DECIMAL(38,12)")
+    columns.setdefault("billed_currency", "VARCHAR")
+    monkeypatch.setattr(documents, "STAGE_COLUMNS", columns)
+
+
+def stage(path: Path, mapping: CsvMapping | None = None, **options) -> list[dict]:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    try:
+        sql = csv_mapped.select_sql(con, Source(0, path, str(path)), mapping, **options)
+        cursor = con.execute(f"SELECT * FROM ({sql}) ORDER BY line")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        con.close()
+
+
+def write(tmp_path: Path, text: str, name: str = "usage.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def at(rows: list[dict], line: int) -> dict:
+    [row] = [r for r in rows if r["line"] == line]
+    return row
+
+
+# --- the semicolon export with quoted fields ----------------------------------------------
+
+def test_export_good_rows():
+    rows = stage(EXPORT, build(EXPORT_MAP), tags={"src": "export"})
+    assert len(rows) == 13  # every data row is a record: good or rejected
+    first = at(rows, 2)
+    assert first["request_id"] == "req-csv-001"
+    assert first["ts"].isoformat() == "2026-10-05T09:30:00+00:00"
+    assert (first["model"], first["project"]) == ("deepseek-v3-2", "search-bot")
+    # output includes reasoning (the default): 420 = 120 visible + 300 reasoning
+    assert (first["input_tokens"], first["cached_input_tokens"], first["output_tokens"],
+            first["reasoning_tokens"], first["search_calls"]) == (1200, 1024, 120, 300, 1)
+    assert first["billed_cost"] == Decimal("0.0164022")
+    assert json.loads(first["tags"]) == {"src": "export", "team": "growth"}
+    assert first["format"] == "csv" and first["reason"] is None
+
+
+def test_quoted_separator_and_escaped_quotes():
+    row = at(stage(EXPORT, build(EXPORT_MAP)), 3)
+    assert row["project"] == 'docs; "beta"'
+    assert row["reasoning_tokens"] is None and row["output_tokens"] == 200
+
+
+def test_times_with_zone_fraction_and_unix_seconds():
+    rows = stage(EXPORT, build(EXPORT_MAP))
+    assert at(rows, 4)["ts"].isoformat() == "2026-10-05T09:00:00+00:00"  # +02:00
+    assert at(rows, 5)["ts"].isoformat() == "2026-10-06T18:17:03.979960+00:00"  # 7 digits
+    assert at(rows, 6)["ts"].isoformat() == "2026-10-06T09:20:00+00:00"  # unix seconds
+
+
+def test_naive_times_read_in_tz(tmp_path):
+    rows = stage(EXPORT, build(EXPORT_MAP, tz="Europe/Berlin"))
+    assert at(rows, 2)["ts"].isoformat() == "2026-10-05T07:30:00+00:00"  # CEST, UTC+2
+    assert at(rows, 4)["ts"].isoformat() == "2026-10-05T09:00:00+00:00"  # its own zone wins
+    assert at(rows, 6)["ts"].isoformat() == "2026-10-06T09:20:00+00:00"  # unix: no zone
+    winter = stage(write(tmp_path, "ts,model,input_tokens,output_tokens\n"
+                                   "2026-12-01 12:00:00,m,1,1\n2026-12-01 12:00:00 UTC,m,1,1\n"),
+                   build(tz="America/New_York"))
+    assert winter[0]["ts"].isoformat() == "2026-12-01T17:00:00+00:00"
+    assert winter[1]["ts"].isoformat() == "2026-12-01T12:00:00+00:00"
+
+
+def test_row_without_request_id_gets_a_hash_of_row_and_line(tmp_path):
+    rows = stage(EXPORT, build(EXPORT_MAP))
+    hashed = at(rows, 4)["request_id"]
+    assert hashed.startswith("sha256:") and len(hashed) == 39
+    copy = tmp_path / "copy.csv"
+    copy.write_bytes(EXPORT.read_bytes())
+    assert at(stage(copy, build(EXPORT_MAP)), 4)["request_id"] == hashed
+    # the mapping is no part of the identity: another mapping, the same requests
+    assert at(stage(copy, build(["tag:team="])), 4)["request_id"] == hashed
+    # two identical rows are two requests: the line tells them apart
+    same = stage(write(tmp_path, "ts,model,input_tokens,output_tokens\n"
+                                 "2026-10-01 00:00:00,m,1,1\n2026-10-01 00:00:00,m,1,1\n"))
+    assert same[0]["request_id"] != same[1]["request_id"]
+
+
+def test_model_constant_fills_empty_cells():
+    rows = stage(EXPORT, build(EXPORT_MAP, model="deepseek-v3-2"))
+    assert at(rows, 7)["model"] == "deepseek-v3-2" and at(rows, 7)["reason"] is None
+    assert at(rows, 2)["model"] == "deepseek-v3-2"
+
+
+EXPORT_REJECTS = {
+    7: "missing model: model (column Model) is empty and no --model was given",
+    8: "input_tokens (column Input tokens) is 1,5; token counts must be whole numbers >= 0",
+    9: "unparseable time: ts (column Time) is next tuesday; expected unix seconds or ISO 8601, "
+       "within 2000..2099",
+    10: "row has a different number of fields than the header (11): Expected Number of "
+        "Columns: 11 Found: 7",
+    11: "reasoning_tokens (column Reasoning tokens) (40) > output_tokens (column Output tokens) "
+        "(10), which includes it (--csv-reasoning in-output)",
+    12: "billed_cost (column Cost (USD)) is about a dollar; expected a decimal number",
+    13: "cached_input_tokens (column Cached input tokens) (200) > input_tokens (column Input "
+        "tokens) (100)",
+}
+
+
+@pytest.mark.parametrize("line", sorted(EXPORT_REJECTS))
+def test_export_rejects(line):
+    row = at(stage(EXPORT, build(EXPORT_MAP)), line)
+    assert row["reason"] == EXPORT_REJECTS[line]
+    assert row["kind"] == "record"
+    assert row["raw"].startswith(EXPORT.read_text().splitlines()[line - 1].split(";")[0])
+
+
+def test_rows_after_a_malformed_row_keep_their_lines():
+    rows = stage(EXPORT, build(EXPORT_MAP))
+    assert [r["line"] for r in rows] == list(range(2, 15))
+    assert at(rows, 14)["request_id"] == "req-csv-last"
+
+
+def test_separate_reasoning_keeps_output_whole():
+    rows = stage(EXPORT, build(EXPORT_MAP, reasoning="separate"))
+    assert (at(rows, 2)["output_tokens"], at(rows, 2)["reasoning_tokens"]) == (420, 300)
+    assert at(rows, 11)["reason"] is None  # 40 reasoning on top of 10 visible is fine
+
+
+# --- the real Azure trace slice ---------------------------------------------------------------
+
+def test_azure_trace_slice():
+    rows = stage(AZURE, build(AZURE_MAP, model="deepseek-v3-2"), project="azure-conv")
+    assert len(rows) == 300 and all(r["reason"] is None for r in rows)
+    first = rows[0]
+    assert first["ts"].isoformat() == "2023-11-16T18:15:46.680590+00:00"
+    assert (first["input_tokens"], first["output_tokens"], first["reasoning_tokens"]) == (
+        374, 44, None)
+    assert (first["model"], first["project"], first["line"]) == ("deepseek-v3-2", "azure-conv", 2)
+    assert len({r["request_id"] for r in rows}) == 300
+    lines = AZURE.read_text().splitlines()[1:]
+    assert sum(r["input_tokens"] for r in rows) == sum(int(x.split(",")[1]) for x in lines)
+    assert sum(r["output_tokens"] for r in rows) == sum(int(x.split(",")[2]) for x in lines)
+
+
+def test_case_insensitive_column_names():
+    rows = stage(AZURE, build(["ts=timestamp", "input_tokens=contexttokens",
+                               "output_tokens=GENERATEDTOKENS"], model="m"))
+    assert len(rows) == 300 and rows[0]["input_tokens"] == 374
+
+
+# --- file-level problems stop the ingest with a clear message ----------------------------
+
+def test_missing_required_columns_name_the_file_and_its_columns():
+    with pytest.raises(InputError) as err:
+        stage(AZURE, build(model="m"))
+    text = str(err.value)
+    assert str(AZURE) in text
+    assert "no column for input_tokens, output_tokens" in text  # TIMESTAMP is found as ts
+    assert "columns: TIMESTAMP, ContextTokens, GeneratedTokens" in text
+    with pytest.raises(InputError, match="no column for model; give --model NAME"):
+        stage(AZURE, build(AZURE_MAP))
+
+
+def test_mapped_column_that_is_not_there():
+    with pytest.raises(InputError, match=r"--map input_tokens=Prompt: no such column"):
+        stage(AZURE, build([*AZURE_MAP, "input_tokens=Prompt"], model="m"))
+
+
+def test_no_header(tmp_path):
+    with pytest.raises(InputError, match="no CSV header"):
+        stage(write(tmp_path, "\n"), build(model="m"))
+
+
+# --- delimiters, quoting, headers ---------------------------------------------------------------
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_delimiter_detected(tmp_path, delimiter):
+    header = delimiter.join(["ts", "model", "input_tokens", "output_tokens", "project"])
+    row = delimiter.join(["2026-10-01T00:00:00Z", "deepseek-v3-2", "10", "5", '"a, b; c| d"'])
+    rows = stage(write(tmp_path, f"{header}\n{row}\n"))
+    assert (rows[0]["input_tokens"], rows[0]["project"]) == (10, "a, b; c| d")
+
+
+def test_delimiter_inside_quoted_header_names(tmp_path):
+    text = '"cost, usd";ts;model;input_tokens;output_tokens\n1.5;2026-10-01;m;3;4\n'
+    assert csv_mapped.detect_delimiter(text.encode()) == ";"
+    rows = stage(write(tmp_path, text), build(["billed_cost=cost, usd"]))
+    assert rows[0]["billed_cost"] == Decimal("1.5")
+
+
+def test_explicit_delimiter(tmp_path):
+    text = "ts:model:input_tokens:output_tokens\n1791800000:m:3:4\n"
+    rows = stage(write(tmp_path, text), build(delimiter=":"))
+    assert (rows[0]["input_tokens"], rows[0]["output_tokens"]) == (3, 4)
+
+
+def test_header_names_repeated_or_empty():
+    assert csv_mapped.read_header(b"a,a,,b\n", ",", "f") == ["a", "a_2", "column3", "b"]
+    assert csv_mapped.read_header(b"\xef\xbb\xbfts,x\n", ",", "f") == ["ts", "x"]
+
+
+def test_bom_crlf_and_multiline_quoted_cell(tmp_path):
+    text = ('\ufeffts,model,input_tokens,output_tokens,user\r\n'
+            '2026-10-01 00:00:00,m,1,2,"two\r\nlines"\r\n'
+            '2026-10-01 00:00:01,m,3,4,plain\r\n')
+    rows = stage(write(tmp_path, text))
+    assert [(r["input_tokens"], r["user"]) for r in rows] == [(1, "two\r\nlines"), (3, "plain")]
+    assert all(r["reason"] is None for r in rows)
+
+
+def test_gzipped_csv(tmp_path):
+    gz = tmp_path / "trace.csv.gz"
+    gz.write_bytes(gzip.compress(AZURE.read_bytes()))
+    assert csv_mapped.recognises(Source(0, gz, str(gz)))
+    rows = stage(gz, build(AZURE_MAP, model="m"))
+    assert len(rows) == 300 and rows[0]["input_tokens"] == 374
+    # spooled stdin has no extension: gzip is found by its magic bytes
+    plain = tmp_path / "stdin"
+    plain.write_bytes(gzip.compress(AZURE.read_bytes()))
+    assert len(stage(plain, build(AZURE_MAP, model="m"))) == 300
+
+
+def test_recognition_by_extension(tmp_path):
+    for name, expected in [("a.csv", True), ("A.TSV", True), ("b.csv.gz", True),
+                           ("c.jsonl", False), ("d.txt", False)]:
+        path = tmp_path / name
+        path.write_text("x\n")
+        assert csv_mapped.recognises(Source(0, path, str(path))) is expected
+
+
+# --- optional columns -------------------------------------------------------------------------
+
+def test_optional_columns_and_tags(tmp_path):
+    text = ("request_id,created_at,model,prompt_tokens,completion_tokens,cache_write_tokens,"
+            "api_key,user,endpoint,provider,status,currency,billed_cost,env\n"
+            "r1,2026-10-01T00:00:00Z,deepseek-v3-2,100,20,10,sk-proj-abcdefghijklmnop1234,u1,"
+            "chat.completions,deepseek,failed,USD,$0.00008,prod\n")
+    rows = stage(write(tmp_path, text), build(["tag:env=env"]), project="fallback")
+    row = rows[0]
+    assert row["reason"] is None
+    assert (row["input_tokens"], row["output_tokens"], row["cache_write_tokens"]) == (100, 20, 10)
+    assert row["api_key_id"].startswith("sk-…1234#")  # masked, never the secret
+    assert (row["user"], row["endpoint"], row["provider"], row["status"]) == (
+        "u1", "chat.completions", "deepseek", "failed")
+    assert (row["billed_cost"], row["billed_currency"]) == (Decimal("0.00008"), "USD")
+    assert row["project"] == "fallback"
+    assert json.loads(row["tags"]) == {"env": "prod"}
+
+
+def test_billed_cost_more_than_12_places_rejected(tmp_path):
+    text = "ts,model,input_tokens,output_tokens,billed_cost\n2026-10-01,m,1,1,0.1234567890123\n"
+    row = stage(write(tmp_path, text))[0]
+    assert row["reason"] == "billed_cost (column billed_cost) 0.1234567890123 has more than 12 " \
+                            "decimal places"
+
+
+def test_empty_counts(tmp_path):
+    text = ("ts,model,input_tokens,output_tokens,reasoning_tokens\n"
+            "2026-10-01,m,,5,\n2026-10-01,m,4,,\n")
+    rows = stage(write(tmp_path, text))
+    assert rows[0]["reason"] == "missing input_tokens (column input_tokens)"
+    assert rows[1]["reason"] == "missing output_tokens (column output_tokens)"
+
+
+def test_time_rejects(tmp_path):
+    text = "ts,model,input_tokens,output_tokens\n,m,1,1\n1791800000000,m,1,1\n2026-13-01,m,1,1\n"
+    rows = stage(write(tmp_path, text))
+    assert rows[0]["reason"] == "missing time: ts (column ts) is empty"
+    assert rows[1]["reason"].startswith("unparseable time: ts (column ts) is 1791800000000;")
+    assert rows[2]["reason"].startswith("unparseable time: ts (column ts) is 2026-13-01;")
+
+
+# --- mappings: parsing, saving, reusing -----------------------------------------------------
+
+def test_parse_items_errors():
+    with pytest.raises(InputError, match="expected FIELD=COLUMN"):
+        mappings.parse_items(["ts"])
+    with pytest.raises(InputError, match="unknown field 'tokens'"):
+        mappings.parse_items(["tokens=X"])
+    with pytest.raises(InputError, match="a tag needs a name"):
+        mappings.parse_items(["tag:=X"])
+    assert mappings.parse_items(["ts = Time ", "tag:team=Team"]) == {"ts": "Time",
+                                                                     "tag:team": "Team"}
+
+
+def test_build_checks_options():
+    with pytest.raises(InputError, match="not a known time zone"):
+        build(tz="Mars/Olympus")
+    with pytest.raises(InputError, match="expected one character"):
+        build(delimiter=";;")
+    with pytest.raises(InputError, match="--csv-reasoning"):
+        build(reasoning="both")
+    assert build(delimiter="tab").delimiter == "\t"
+    assert build(tz="utc").tz == "UTC"
+
+
+def test_save_and_reuse_a_mapping(tmp_path):
+    saved = build(AZURE_MAP, model="deepseek-v3-2", tz="UTC")
+    path = mappings.save("azure", saved)
+    assert path == tmp_path / "config" / "csv-maps.json"
+    assert mappings.load("azure") == saved
+    reused = build(name="azure")
+    assert len(stage(AZURE, reused)) == 300
+    # options given with --map-name override the saved ones
+    overridden = build(["output_tokens=ContextTokens"], name="azure", model="other")
+    assert overridden.columns["output_tokens"] == "ContextTokens"
+    assert overridden.columns["ts"] == "TIMESTAMP" and overridden.model == "other"
+    mappings.save("second", CsvMapping(columns={"ts": "t"}))
+    assert sorted(mappings.saved()) == ["azure", "second"]
+    assert mappings.load("azure") == saved  # saving another kept it
+
+
+def test_unknown_saved_mapping_lists_the_known_ones():
+    with pytest.raises(InputError, match="none saved yet"):
+        build(name="nope")
+    mappings.save("azure", build(AZURE_MAP))
+    with pytest.raises(InputError, match="known: azure"):
+        build(name="nope")
+
+
+def test_bad_mapping_names_and_files(tmp_path):
+    with pytest.raises(InputError, match="--save-map"):
+        mappings.save("../etc", build())
+    path = mappings.maps_path()
+    path.parent.mkdir(parents=True)
+    path.write_text("[1]")
+    with pytest.raises(InputError, match="not a costkit CSV mappings file"):
+        mappings.saved()
+    path.write_text('{"maps": {"x": {"columns": {"nope": "a"}}}}')
+    with pytest.raises(InputError, match="mapping 'x': --map 'nope=a': unknown field"):
+        mappings.load("x")

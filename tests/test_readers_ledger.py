@@ -1,0 +1,298 @@
+"""The gateway ledger reader (`costkit.readers.ledger`): every layout, every field's meaning
+(agreeing with `costkit.audit_ledger`), exact debits, and each rejection reason."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from costkit.audit_ledger import read_ledger
+from costkit.errors import InputError
+from costkit.readers import documents, ledger, records
+from costkit.readers.lines import Source
+from tests.conftest import FIXTURES
+
+LEDGER = FIXTURES / "logs" / "ledger"
+PAGE = LEDGER / "page-discount.json"
+EVENTS = LEDGER / "events.jsonl"
+AUDIT_FIXTURES = FIXTURES / "audit"
+
+
+@pytest.fixture(autouse=True)
+def billed_columns(monkeypatch):
+    """Stage rows with the billed columns, whether or not the shared staging has them yet."""
+    columns = dict(records.STAGE_COLUMNS)
+    columns.setdefault("billed_cost", "DECIMAL(38,12)")
+    columns.setdefault("billed_currency", "VARCHAR")
+    monkeypatch.setattr(documents, "STAGE_COLUMNS", columns)
+
+
+def stage(path: Path, **options) -> list[dict]:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    try:
+        sql = ledger.select_sql(con, Source(0, path, str(path)), **options)
+        cursor = con.execute(f"SELECT * FROM ({sql}) ORDER BY line, request_id")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        con.close()
+
+
+def by_id(rows: list[dict]) -> dict[str, dict]:
+    return {r["request_id"]: r for r in rows if r["request_id"]}
+
+
+def write(tmp_path: Path, name: str, lines: list) -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n")
+    return path
+
+
+def event(**fields) -> dict:
+    base = {"id": "req_x", "object": "usage_event", "model": "deepseek-v3-2",
+            "endpoint": "/v1/chat/completions", "status": "success", "status_code": 200,
+            "tokens": {"input": 100, "output": 50, "cached": 0, "total": 150},
+            "cost": {"amount": 0.0001425, "currency": "USD"}, "metadata": {},
+            "created_at": "2026-10-20T10:00:00Z"}
+    base.update(fields)
+    return base
+
+
+# --- the pretty-printed page with a discount, a search and a failed request ---------------
+
+def test_page_document_every_event_read():
+    rows = stage(PAGE, project="acct", tags={"team": "growth"})
+    assert [r["request_id"] for r in rows] == [
+        "req_ledger_0001", "req_ledger_0002", "req_ledger_0003", "req_ledger_0004"]
+    assert all(r["reason"] is None and r["kind"] == "record" for r in rows)
+    # one document: each event's line is its 1-based position in the page
+    assert [r["line"] for r in rows] == [1, 2, 3, 4]
+    assert {r["format"] for r in rows} == {"ledger"}
+    assert {r["project"] for r in rows} == {"acct"}
+
+
+def test_page_discount_billed_cost_is_the_debit_not_the_list_cost():
+    row = by_id(stage(PAGE))["req_ledger_0001"]
+    assert row["billed_cost"] == Decimal("0.0125685")  # cost.amount = metadata.billed_cost
+    assert row["billed_cost"] != Decimal("0.013965")  # metadata.list_cost
+    assert row["billed_currency"] == "USD"
+    assert (row["input_tokens"], row["cached_input_tokens"], row["output_tokens"]) == (
+        20000, 8000, 1500)
+
+
+def test_page_fields_search_status_endpoint_time_and_source_tag():
+    rows = by_id(stage(PAGE, tags={"team": "growth"}))
+    search = rows["req_ledger_0002"]
+    assert search["search_calls"] == 2
+    assert search["endpoint"] == "responses"
+    assert search["ts"].isoformat() == "2026-10-12T10:13:20+00:00"  # `created`, unix seconds
+    assert json.loads(search["tags"]) == {"team": "growth", "source": "playground"}
+    failed = rows["req_ledger_0003"]
+    assert failed["status"] == "failed"
+    assert failed["billed_cost"] == Decimal("0.00228")  # billed although it failed: kept
+    assert failed["ts"].isoformat() == "2026-10-13T20:01:07.250000+00:00"  # `timestamp`, +02:00
+    messages = rows["req_ledger_0004"]
+    assert messages["endpoint"] == "messages"
+    assert messages["billed_cost"] == Decimal("0.004104")  # an amount written as a string
+    assert rows["req_ledger_0001"]["endpoint"] == "chat.completions"
+
+
+def test_output_includes_reasoning_by_default():
+    rows = stage(PAGE)
+    assert all(r["reasoning_tokens"] is None for r in rows)
+    assert by_id(rows)["req_ledger_0004"]["output_tokens"] == 2100
+
+
+def test_from_total_splits_reasoning_off_the_total(tmp_path):
+    path = write(tmp_path, "r.jsonl", [
+        event(id="a", tokens={"input": 100, "output": 50, "cached": 0, "total": 180}),
+        event(id="b", tokens={"input": 100, "output": 50, "cached": 0}),  # no total: unknown
+        event(id="c", tokens={"input": 100, "output": 50, "cached": 0, "total": 120}),
+    ])
+    rows = by_id(stage(path, reasoning="from-total"))
+    assert (rows["a"]["output_tokens"], rows["a"]["reasoning_tokens"]) == (50, 30)
+    assert rows["b"]["reasoning_tokens"] is None
+    assert rows["c"]["reasoning_tokens"] == 0  # a total short of input + output: none
+    default = by_id(stage(path))
+    assert (default["a"]["output_tokens"], default["a"]["reasoning_tokens"]) == (50, None)
+
+
+def test_unknown_reasoning_mode_is_an_input_error():
+    with pytest.raises(InputError, match="from-total"):
+        stage(PAGE, reasoning="split")
+
+
+# --- JSONL: events and page lines, and every rejection --------------------------------------
+
+def test_jsonl_records_and_lines():
+    rows = stage(EVENTS)
+    good = [r for r in rows if r["reason"] is None]
+    assert [(r["line"], r["request_id"]) for r in good] == [
+        (1, "req_jsonl_0001"), (2, "req_jsonl_0001"),  # a repeat: the ingest dedupes it
+        (4, "req_jsonl_0002"), (4, "req_jsonl_0003"),  # a page on one line: two events
+        (5, "req_jsonl_0004"), (6, "req_jsonl_0005"),
+        (7, good[6]["request_id"]),
+    ]
+    assert 3 not in {r["line"] for r in rows}  # the blank line is no record
+    assert len(rows) == 15
+
+
+def test_input_that_excluded_cached_is_made_whole_when_the_total_says_so():
+    row = by_id(stage(EVENTS))["req_jsonl_0004"]
+    # input 300, cached 400, output 100, total 800 = 300 + 400 + 100
+    assert (row["input_tokens"], row["cached_input_tokens"]) == (700, 400)
+
+
+def test_debit_kept_exactly_beyond_a_doubles_digits():
+    row = by_id(stage(EVENTS))["req_jsonl_0005"]
+    assert row["billed_cost"] == Decimal("98765.432109876543")
+    # through a double it would have been 98765.43210987654
+    assert row["billed_cost"] != Decimal(repr(float("98765.432109876543")))
+    assert row["endpoint"] == "/v1/batch"  # not one of the three: kept as written
+
+
+def test_failed_rate_limited_event_kept_with_its_status():
+    row = by_id(stage(EVENTS))["req_jsonl_0003"]
+    assert row["status"] == "error"
+    assert row["billed_cost"] == Decimal(0)
+
+
+def test_event_without_id_gets_a_stable_hash(tmp_path):
+    rows = stage(EVENTS)
+    hashed = [r for r in rows if r["line"] == 7][0]
+    assert hashed["request_id"].startswith("sha256:") and len(hashed["request_id"]) == 39
+    copy = tmp_path / "copy.jsonl"
+    copy.write_bytes(EVENTS.read_bytes())
+    again = [r for r in stage(copy) if r["line"] == 7][0]
+    assert again["request_id"] == hashed["request_id"]
+    other = write(tmp_path, "other.jsonl", [{**json.loads(EVENTS.read_text().splitlines()[6]),
+                                             "tokens": {"input": 71, "output": 30}}])
+    assert stage(other)[0]["request_id"] != hashed["request_id"]
+
+
+REJECTS = {
+    8: "no time field (created_at, created or timestamp)",
+    9: "unparseable time: created_at is yesterday; expected unix seconds or ISO 8601, "
+       "within 2000..2099",
+    10: "tokens.input is 12.5; token counts must be whole numbers >= 0",
+    11: "missing cost.amount (what was debited)",
+    12: "tokens.cached (300) > tokens.input (100)",
+    13: "cost.amount 0.1234567890123 has more than 12 decimal places",
+    14: "not JSON",
+    15: "missing model",
+}
+
+
+@pytest.mark.parametrize("line", sorted(REJECTS))
+def test_each_rejection_reason(line):
+    rows = [r for r in stage(EVENTS) if r["line"] == line]
+    assert len(rows) == 1
+    assert rows[0]["reason"] == REJECTS[line]
+    assert rows[0]["kind"] == "record"
+    assert rows[0]["raw"] == EVENTS.read_text().splitlines()[line - 1]
+
+
+def test_rejects_inside_a_page_name_their_index(tmp_path):
+    path = write(tmp_path, "page.jsonl", [{"object": "list", "data": [
+        event(id="ok"), event(id="bad", tokens={"input": -3, "output": 1})]}])
+    rows = by_id(stage(path))
+    assert rows["ok"]["reason"] is None
+    assert rows["bad"]["reason"] == ("data[1]: tokens.input is -3; token counts must be whole "
+                                     "numbers >= 0")
+    assert json.loads(rows["bad"]["raw"])["id"] == "bad"
+
+
+def test_missing_counts_and_bad_search_count(tmp_path):
+    path = write(tmp_path, "e.jsonl", [
+        event(id="no-input", tokens={"output": 1}),
+        event(id="no-output", tokens={"input": 1}),
+        event(id="text-count", tokens={"input": "many", "output": 1}),
+        event(id="bad-search", metadata={"tool_usage": {"web_search": 1.5}}),
+        event(id="cost-not-number", cost={"amount": "ten cents"}),
+        event(id="millis", created_at=1791800000000),
+    ])
+    rows = by_id(stage(path))
+    assert rows["no-input"]["reason"] == "missing usage: no tokens.input"
+    assert rows["no-output"]["reason"] == "missing usage: no tokens.output"
+    assert rows["text-count"]["reason"] == ("tokens.input is many; token counts must be whole "
+                                            "numbers >= 0")
+    assert rows["bad-search"]["reason"] == ("metadata.tool_usage.web_search is 1.5; token counts "
+                                            "must be whole numbers >= 0")
+    assert rows["cost-not-number"]["reason"].startswith("cost.amount is ten cents")
+    assert rows["millis"]["reason"].startswith("unparseable time: created_at is 1791800000000")
+
+
+def test_document_level_rejects(tmp_path):
+    path = write(tmp_path, "mixed.jsonl", [
+        event(id="fine"), "[1, 2]", '"just a string"', '{"object": "list", "total": 3}'])
+    reasons = [(r["line"], r["reason"]) for r in stage(path)]
+    assert reasons[0] == (1, None)
+    assert reasons[1:3] == [(2, "[0]: not a usage_event object (JSON ubigint)"),
+                            (2, "[1]: not a usage_event object (JSON ubigint)")]
+    assert reasons[3] == (3, "JSON, but not an object")
+    assert reasons[4][0] == 4
+    assert reasons[4][1].startswith("not a usage_event (object, tokens, cost) nor a page")
+    assert len(reasons) == 5
+
+
+def test_top_level_array_of_events(tmp_path):
+    path = tmp_path / "list.json"
+    path.write_text(json.dumps([event(id="a"), event(id="b", cost={"amount": 0.5})], indent=2))
+    rows = stage(path)
+    assert [(r["request_id"], r["line"], r["billed_cost"]) for r in rows] == [
+        ("a", 1, Decimal("0.0001425")), ("b", 2, Decimal("0.5"))]
+
+
+def test_amount_found_when_another_cost_object_comes_first(tmp_path):
+    path = write(tmp_path, "nested.jsonl", [
+        event(id="a", metadata={"cost": {"amount": 5}}, cost={"amount": 0.25}),
+        {"object": "list", "data": [
+            event(id="b", cost={"amount": 0.5}),
+            event(id="c", metadata={"cost": {"amount": 7}}, cost={"amount": 1.75}),
+            event(id="d", cost={"amount": 1.5})]},
+    ])
+    rows = by_id(stage(path))
+    assert {k: r["billed_cost"] for k, r in rows.items()} == {
+        "a": Decimal("0.25"), "b": Decimal("0.5"), "c": Decimal("1.75"), "d": Decimal("1.5")}
+    assert all(r["reason"] is None for r in rows.values())
+
+
+def test_gzip_and_recognition(tmp_path):
+    gz = tmp_path / "ledger.jsonl.gz"
+    gz.write_bytes(gzip.compress(EVENTS.read_bytes()))
+    assert ledger.recognises(Source(0, gz, str(gz)))
+    assert ledger.recognises(Source(0, PAGE, str(PAGE)))
+    assert len(stage(gz)) == len(stage(EVENTS))
+    chat = write(tmp_path, "chat.jsonl", [{"id": "chatcmpl-1", "object": "chat.completion"}])
+    assert not ledger.recognises(Source(0, chat, str(chat)))
+    assert not ledger.recognises(Source(0, tmp_path / "missing.jsonl", "missing"))
+
+
+# --- agreement with the audit's own reading of the same files --------------------------------
+
+@pytest.mark.parametrize("path", [AUDIT_FIXTURES / "ledger-page.json",
+                                  AUDIT_FIXTURES / "ledger-planted.jsonl", PAGE])
+@pytest.mark.parametrize("mode", ["in-output", "from-total"])
+def test_agrees_with_the_audit_reader(path, mode):
+    events = read_ledger(path, output_includes_reasoning=(mode == "in-output"))
+    rows = stage(path, reasoning=mode)
+    assert len(rows) == len(events)
+    assert all(r["reason"] is None for r in rows)
+    for row, ev in zip(sorted(rows, key=lambda r: r["line"]), events, strict=True):
+        assert row["request_id"] == ev.event_id
+        assert row["ts"] == ev.ts
+        assert row["model"] == ev.model
+        assert row["input_tokens"] == ev.input_tokens
+        assert row["cached_input_tokens"] == ev.cached_tokens
+        assert row["output_tokens"] == ev.output_tokens
+        assert (row["reasoning_tokens"] or 0) == ev.reasoning_tokens
+        assert row["search_calls"] == ev.search_calls
+        assert row["billed_cost"] == ev.amount
+        assert row["billed_currency"] == ev.currency
+        assert (row["status"] in (None, "success")) == (not ev.failed)
