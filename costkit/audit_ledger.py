@@ -21,7 +21,9 @@ and `cost.amount` = list_cost - discount_amount).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import json
 import re
 from dataclasses import dataclass
@@ -97,33 +99,50 @@ def read_ledger(path: Path, output_includes_reasoning: bool = True) -> list[Ledg
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError(f"{path}:{line}: not UTF-8 text") from None
+    del data
     lines = text.splitlines()
     first = next((i for i, s in enumerate(lines) if s.strip()), None)
     if first is None:
         return []
-    records: list[tuple[Any, int, str]] = []
+    source = str(path)
     try:
         json.loads(lines[first])
         per_line = True
     except json.JSONDecodeError:
         per_line = False  # one JSON document over many lines
-    if per_line:
-        for number, raw in enumerate(lines, start=1):
-            if not raw.strip():
-                continue
+    events: list[LedgerEvent] = []
+    with _no_gc():
+        if per_line:
+            for number, raw in enumerate(lines, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    value = json.loads(raw, parse_float=Decimal)
+                except json.JSONDecodeError as exc:
+                    raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+                for record, line, where in _unpack(value, number, f"{source}:{number}"):
+                    events.append(_event(record, source, line, where, output_includes_reasoning))
+        else:
             try:
-                value = json.loads(raw, parse_float=Decimal)
+                value = json.loads(text, parse_float=Decimal)
             except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-            records.extend(_unpack(value, number, f"{path}:{number}"))
-    else:
-        try:
-            value = json.loads(text, parse_float=Decimal)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-        records.extend(_unpack(value, 1, str(path)))
-    return [_event(raw, str(path), line, where, output_includes_reasoning)
-            for raw, line, where in records]
+                raise InputError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+            for record, line, where in _unpack(value, 1, source):
+                events.append(_event(record, source, line, where, output_includes_reasoning))
+    return events
+
+
+@contextlib.contextmanager
+def _no_gc():
+    """Many small live objects and no cycles: the cyclic GC would rescan them all, again and
+    again, as the list grows (3x slower on 200k events). Reference counting still frees."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _unpack(value: Any, line: int, where: str) -> list[tuple[Any, int, str]]:
@@ -401,6 +420,7 @@ def audit_ledger(
     events = read_ledger(Path(path), output_includes_reasoning)
     if not events:
         raise InputError(f"{path}: no usage events to audit")
-    result = reconcile_ledger(events, book, rounding, source=str(path))
+    with _no_gc():
+        result = reconcile_ledger(events, book, rounding, source=str(path))
     result.summary["output_includes_reasoning"] = output_includes_reasoning
     return result
