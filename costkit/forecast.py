@@ -399,7 +399,7 @@ def forecast_spend(
             c_actual = sum((history.components[c][i] for i in actual_idx), ZERO)
             c_rest = _money(float(comp_paths[c][lo:hi].sum()))
             components[c] = {"actual": c_actual, "forecast": c_rest,
-                             "projected": _money(float(c_actual) + float(c_rest))}
+                             "projected": c_actual.quantize(QUANTUM, ROUND_HALF_EVEN) + c_rest}
         expected_rest = _money(rest)
         projected = actual.quantize(QUANTUM, ROUND_HALF_EVEN) + expected_rest
         lows_highs = [actual.quantize(QUANTUM, ROUND_HALF_EVEN) + _money(v) for v in q]
