@@ -25,9 +25,23 @@ RATE_PLACES = 6
 RATE_NAMES = ("input", "cached_input", "cache_write", "output", "reasoning", "web_search")
 REQUIRED_RATES = ("input", "output")
 CARD_FIELDS = {
-    "model", "provider", "gateway", "display_name", "region", "currency", "tokenizer",
-    "endpoints", "source", "notes", "aliases", "effective_from", "effective_to",
-    "rates", "limits", "parameters", "tiers",
+    "model",
+    "provider",
+    "gateway",
+    "display_name",
+    "region",
+    "currency",
+    "tokenizer",
+    "endpoints",
+    "source",
+    "notes",
+    "aliases",
+    "effective_from",
+    "effective_to",
+    "rates",
+    "limits",
+    "parameters",
+    "tiers",
 }
 LIMIT_FIELDS = {"context_window", "max_output"}
 PARAMETER_FIELDS = {"type", "default", "min", "max", "values", "description"}
@@ -50,7 +64,7 @@ class Rates:
 
 @dataclass(frozen=True)
 class Tier:
-    """Long-context tier: a request whose input exceeds `above_input_tokens` bills all at `rates`."""
+    """A long-context tier: a request whose input exceeds the threshold bills all at `rates`."""
 
     above_input_tokens: int
     rates: Rates
@@ -196,8 +210,12 @@ class Cost:
     @property
     def total(self) -> Decimal:
         return (
-            self.input + self.cached_input + self.cache_write
-            + self.output + self.reasoning + self.web_search
+            self.input
+            + self.cached_input
+            + self.cache_write
+            + self.output
+            + self.reasoning
+            + self.web_search
         )
 
     def as_dict(self) -> dict[str, str]:
@@ -305,11 +323,15 @@ def parse_cards(text: str, origin: str, builtin: bool = False) -> list[Card]:
         raise CardError(f"{origin}: not valid TOML: {exc}") from exc
     unknown = set(doc) - {"card"}
     if unknown:
-        raise CardError(f"{origin}: unknown top-level field {sorted(unknown)[0]!r}; expected [[card]]")
+        raise CardError(
+            f"{origin}: unknown top-level field {sorted(unknown)[0]!r}; expected [[card]]"
+        )
     raw_cards = doc.get("card")
     if not isinstance(raw_cards, list) or not raw_cards:
         raise CardError(f"{origin}: no [[card]] tables")
-    cards = [_parse_card(raw, f"{origin}: card[{i}]", origin, builtin) for i, raw in enumerate(raw_cards)]
+    cards = [
+        _parse_card(raw, f"{origin}: card[{i}]", origin, builtin) for i, raw in enumerate(raw_cards)
+    ]
     _check_overlaps(cards)
     return cards
 
@@ -357,7 +379,9 @@ def _parse_card(raw: dict, where: str, origin: str, builtin: bool) -> Card:
         effective_from=start,
         effective_to=end,
         tiers=tiers,
-        context_window=_positive_int(limits.get("context_window"), f"{where}.limits.context_window"),
+        context_window=_positive_int(
+            limits.get("context_window"), f"{where}.limits.context_window"
+        ),
         max_output=_positive_int(limits.get("max_output"), f"{where}.limits.max_output"),
         parameters=parameters,
         origin=origin,
@@ -368,7 +392,9 @@ def _parse_card(raw: dict, where: str, origin: str, builtin: bool) -> Card:
 def _parse_rates(raw: dict, where: str, base: Rates | None) -> Rates:
     unknown = set(raw) - set(RATE_NAMES)
     if unknown:
-        raise CardError(f"{where}: unknown rate {sorted(unknown)[0]!r}; known: {', '.join(RATE_NAMES)}")
+        raise CardError(
+            f"{where}: unknown rate {sorted(unknown)[0]!r}; known: {', '.join(RATE_NAMES)}"
+        )
     values: dict[str, Decimal | None] = {}
     for name in RATE_NAMES:
         if name in raw:
@@ -422,7 +448,9 @@ def _parse_parameter(name: str, spec: Any, where: str) -> Parameter:
         raise CardError(f"{where}: unknown field {sorted(unknown)[0]!r}")
     kind = spec.get("type")
     if kind not in PARAMETER_TYPES:
-        raise CardError(f"{where}.type: {kind!r}; expected one of {', '.join(sorted(PARAMETER_TYPES))}")
+        raise CardError(
+            f"{where}.type: {kind!r}; expected one of {', '.join(sorted(PARAMETER_TYPES))}"
+        )
     low = spec.get("min")
     high = spec.get("max")
     return Parameter(
@@ -466,7 +494,9 @@ def _parse_instant(value: Any, where: str) -> datetime | None:
             return _utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
         except ValueError:
             pass
-    raise CardError(f"{where}: {value!r} is not a date; use ISO 8601, e.g. 2026-01-01 or 2026-01-01T00:00:00Z")
+    raise CardError(
+        f"{where}: {value!r} is not a date; use ISO 8601, e.g. 2026-01-01 or 2026-01-01T00:00:00Z"
+    )
 
 
 def _utc(at: datetime) -> datetime:
@@ -502,5 +532,7 @@ def _builtin_cards() -> list[Card]:
     cards: list[Card] = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):
-            cards.extend(parse_cards(entry.read_text(encoding="utf-8"), f"builtin:{entry.name}", True))
+            cards.extend(
+                parse_cards(entry.read_text(encoding="utf-8"), f"builtin:{entry.name}", True)
+            )
     return cards

@@ -36,8 +36,12 @@ ENV_DB = "COSTKIT_DB"
 MONEY = "DECIMAL(38,12)"
 PER_TOKEN = "DECIMAL(38,18)"
 TOKEN_COLUMNS = (
-    "input_tokens", "cached_input_tokens", "cache_write_tokens",
-    "output_tokens", "reasoning_tokens", "search_calls",
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "search_calls",
 )
 # Cost column -> (token expression over costed_usage, rate column).
 COST_COMPONENTS = {
@@ -110,6 +114,7 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
 
 
 # --- migrations: an ordered list; each runs once, in its own transaction --------------------
+
 
 def _m001_initial(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"""
@@ -207,6 +212,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 # --- price cards as a table, and the costed view ---------------------------------------------
 
+
 def register_prices(con: duckdb.DuckDBPyConnection, book: PriceBook) -> None:
     """(Re)create the TEMP `price_rates` table and `costed_usage` view for this run's cards.
 
@@ -216,8 +222,10 @@ def register_prices(con: duckdb.DuckDBPyConnection, book: PriceBook) -> None:
     """
     rows = []
     for card in book.cards:
-        bands = [(-1, card.rates)] + [(t.above_input_tokens, t.rates)
-                                      for t in sorted(card.tiers, key=lambda t: t.above_input_tokens)]
+        bands = [(-1, card.rates)] + [
+            (t.above_input_tokens, t.rates)
+            for t in sorted(card.tiers, key=lambda t: t.above_input_tokens)
+        ]
         for i, (above, rates) in enumerate(bands):
             upto = bands[i + 1][0] if i + 1 < len(bands) else None
             per_token = [
@@ -225,10 +233,19 @@ def register_prices(con: duckdb.DuckDBPyConnection, book: PriceBook) -> None:
                 for name in RATE_NAMES
             ]
             for name in (card.model, *card.aliases):
-                rows.append((
-                    name, card.model, card.card_id, card.currency,
-                    card.effective_from, card.effective_to, above, upto, *per_token,
-                ))
+                rows.append(
+                    (
+                        name,
+                        card.model,
+                        card.card_id,
+                        card.currency,
+                        card.effective_from,
+                        card.effective_to,
+                        above,
+                        upto,
+                        *per_token,
+                    )
+                )
     rate_columns = ", ".join(f"rate_{name} {PER_TOKEN}" for name in RATE_NAMES)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE price_rates (
@@ -239,9 +256,10 @@ def register_prices(con: duckdb.DuckDBPyConnection, book: PriceBook) -> None:
     """)
     if rows:
         placeholders = ", ".join("?" for _ in rows[0])
-        con.executemany(f"INSERT INTO price_rates VALUES ({placeholders})", [
-            [_decimal_or_value(v) for v in row] for row in rows
-        ])
+        con.executemany(
+            f"INSERT INTO price_rates VALUES ({placeholders})",
+            [[_decimal_or_value(v) for v in row] for row in rows],
+        )
     rates = ", ".join(f"r.rate_{name}" for name in RATE_NAMES)
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW costed_usage AS

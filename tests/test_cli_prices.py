@@ -9,11 +9,32 @@ def test_prices_show_prints_every_seed_number(cli):
     result = cli("prices", "show", "deepseek-v3-2")
     assert result.exit_code == 0, result.stderr
     out = result.stdout
-    for text in ("$0.57", "$1.71", "$0.015", "131,072", "32,768", "Singapore", "USD",
-                 "/v1/chat/completions", "/v1/responses", "/v1/messages",
-                 "0..2", "0.7", "0..1", "0.9", "4096", "1..65536", "32768", "1..393216",
-                 "none|low|medium|high|max", "medium", "enable_search", "false", "true",
-                 "cached input bills at the input rate"):
+    for text in (
+        "$0.57",
+        "$1.71",
+        "$0.015",
+        "131,072",
+        "32,768",
+        "Singapore",
+        "USD",
+        "/v1/chat/completions",
+        "/v1/responses",
+        "/v1/messages",
+        "0..2",
+        "0.7",
+        "0..1",
+        "0.9",
+        "4096",
+        "1..65536",
+        "32768",
+        "1..393216",
+        "none|low|medium|high|max",
+        "medium",
+        "enable_search",
+        "false",
+        "true",
+        "cached input bills at the input rate",
+    ):
         assert text in out, text
 
 
@@ -21,8 +42,14 @@ def test_prices_show_json(cli):
     result = cli("prices", "show", "deepseek-v3-2", "--format", "json")
     assert result.exit_code == 0
     [card] = json.loads(result.stdout)
-    assert card["rates"] == {"input": "0.57", "cached_input": "0.57", "cache_write": "0.57",
-                             "output": "1.71", "reasoning": "1.71", "web_search": "0.015"}
+    assert card["rates"] == {
+        "input": "0.57",
+        "cached_input": "0.57",
+        "cache_write": "0.57",
+        "output": "1.71",
+        "reasoning": "1.71",
+        "web_search": "0.015",
+    }
     assert card["limits"] == {"context_window": 131072, "max_output": 32768}
     assert card["parameters"]["thinking_budget"]["max"] == "393216"
 

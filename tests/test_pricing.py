@@ -46,7 +46,10 @@ def test_builtin_card_has_every_seed_number():
     assert card.endpoints == ("/v1/chat/completions", "/v1/responses", "/v1/messages")
     p = card.parameters
     assert (p["temperature"].default, p["temperature"].min, p["temperature"].max) == (
-        Decimal("0.7"), 0, 2)
+        Decimal("0.7"),
+        0,
+        2,
+    )
     assert (p["top_p"].default, p["top_p"].min, p["top_p"].max) == (Decimal("0.9"), 0, 1)
     assert (p["max_tokens"].default, p["max_tokens"].min, p["max_tokens"].max) == (4096, 1, 65536)
     assert p["enable_thinking"].default is True
@@ -69,8 +72,13 @@ def test_seed_example_input_cost():
 
 
 def test_every_component_priced():
-    usage = Usage(input_tokens=1_000_000, cached_input_tokens=200_000, output_tokens=300_000,
-                  reasoning_tokens=100_000, search_calls=3)
+    usage = Usage(
+        input_tokens=1_000_000,
+        cached_input_tokens=200_000,
+        output_tokens=300_000,
+        reasoning_tokens=100_000,
+        search_calls=3,
+    )
     cost = price(usage, deepseek())
     assert cost.input == Decimal("0.456")  # 800k uncached
     assert cost.cached_input == Decimal("0.114")
@@ -88,20 +96,32 @@ def test_unknown_model_lists_known_ones():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('[[card]]\nmodel = "m"\n[card.rates]\noutput = 2\n', r"card\[0\] \(m\)\.rates: missing rate 'input'"),
+        (
+            '[[card]]\nmodel = "m"\n[card.rates]\noutput = 2\n',
+            r"card\[0\] \(m\)\.rates: missing rate 'input'",
+        ),
         ('[[card]]\nmodel = "m"\n[card.rates]\ninput = 1\n', "missing rate 'output'"),
         (BASE.replace("input = 1.0", "input = -1.0"), r"rates\.input: -1\.0 is negative"),
         (BASE.replace('model = "m"', 'model = "m"\ncolour = "red"'), "unknown field 'colour'"),
         (BASE.replace("output = 2.0", "output = 2.0\nvideo = 1"), "unknown rate 'video'"),
-        (BASE.replace('model = "m"', 'model = "m"\neffective_from = "next tuesday"'),
-         r"effective_from: 'next tuesday' is not a date"),
-        (BASE.replace('model = "m"', 'model = "m"\neffective_from = 2026-02-01\neffective_to = 2026-01-01'),
-         "effective_to .* is not after effective_from"),
-        ('[[card]]\n[card.rates]\ninput = 1\noutput = 2\n', "missing field 'model'"),
+        (
+            BASE.replace('model = "m"', 'model = "m"\neffective_from = "next tuesday"'),
+            r"effective_from: 'next tuesday' is not a date",
+        ),
+        (
+            BASE.replace(
+                'model = "m"', 'model = "m"\neffective_from = 2026-02-01\neffective_to = 2026-01-01'
+            ),
+            "effective_to .* is not after effective_from",
+        ),
+        ("[[card]]\n[card.rates]\ninput = 1\noutput = 2\n", "missing field 'model'"),
         ('[[card]]\nmodel = "m"\n', "missing table 'rates'"),
-        ('not toml [', "not valid TOML"),
+        ("not toml [", "not valid TOML"),
         (BASE.replace("input = 1.0", 'input = "cheap"'), "'cheap' is not a number"),
-        (BASE + '[card.limits]\ncontext_window = -5\n', "context_window: -5; must be a whole number > 0"),
+        (
+            BASE + "[card.limits]\ncontext_window = -5\n",
+            "context_window: -5; must be a whole number > 0",
+        ),
         (BASE + '[card.parameters.temperature]\ntype = "colour"\n', "type: 'colour'"),
     ],
 )
@@ -112,8 +132,9 @@ def test_validation_errors(tmp_path, text, message):
 
 
 def test_overlapping_periods_rejected(tmp_path):
-    text = (BASE.replace('model = "m"', 'model = "m"\neffective_to = 2026-03-01')
-            + BASE.replace('model = "m"', 'model = "m"\neffective_from = 2026-02-01'))
+    text = BASE.replace('model = "m"', 'model = "m"\neffective_to = 2026-03-01') + BASE.replace(
+        'model = "m"', 'model = "m"\neffective_from = 2026-02-01'
+    )
     with pytest.raises(CardError, match="cards for 'm' overlap"):
         book_from(tmp_path, text)
 
@@ -126,7 +147,8 @@ def test_two_open_ended_cards_overlap(tmp_path):
 def test_effective_date_boundary_instant(tmp_path):
     old = BASE.replace('model = "m"', 'model = "m"\neffective_to = 2026-03-01T00:00:00Z')
     new = BASE.replace('model = "m"', 'model = "m"\neffective_from = 2026-03-01T00:00:00Z').replace(
-        "input = 1.0", "input = 3.0")
+        "input = 1.0", "input = 3.0"
+    )
     book = book_from(tmp_path, old + new)
     boundary = datetime(2026, 3, 1, tzinfo=UTC)
     just_before = datetime(2026, 2, 28, 23, 59, 59, 999999, tzinfo=UTC)
@@ -137,13 +159,17 @@ def test_effective_date_boundary_instant(tmp_path):
 
 
 def test_no_card_in_effect_before_first(tmp_path):
-    book = book_from(tmp_path, BASE.replace('model = "m"', 'model = "m"\neffective_from = 2026-01-01'))
+    book = book_from(
+        tmp_path, BASE.replace('model = "m"', 'model = "m"\neffective_from = 2026-01-01')
+    )
     with pytest.raises(NoCardInEffectError, match="no card for 'm' is in effect"):
         book.card_for("m", datetime(2025, 12, 31, tzinfo=UTC))
 
 
 def test_user_cards_add_models_and_override_builtins(tmp_path):
-    override = BASE.replace('model = "m"', 'model = "deepseek-v3-2"').replace("input = 1.0", "input = 0.50")
+    override = BASE.replace('model = "m"', 'model = "deepseek-v3-2"').replace(
+        "input = 1.0", "input = 0.50"
+    )
     (tmp_path / "a.toml").write_text(override)
     (tmp_path / "b.toml").write_text(BASE)
     book = load_price_book([tmp_path])
@@ -170,7 +196,11 @@ def test_aliases_resolve(tmp_path):
 
 
 def test_long_context_tier_bills_all_tokens_at_tier_rates(tmp_path):
-    text = BASE + "[[card.tiers]]\nabove_input_tokens = 1000\n[card.tiers.rates]\ninput = 2.0\noutput = 3.0\n"
+    text = (
+        BASE
+        + "[[card.tiers]]\nabove_input_tokens = 1000\n"
+        + "[card.tiers.rates]\ninput = 2.0\noutput = 3.0\n"
+    )
     card = book_from(tmp_path, text).card_for("m")
     at_threshold = price(Usage(input_tokens=1000, output_tokens=1_000_000), card)
     above = price(Usage(input_tokens=1001, output_tokens=1_000_000), card)
@@ -184,10 +214,15 @@ def test_long_context_tier_bills_all_tokens_at_tier_rates(tmp_path):
 def test_cache_write_rate(tmp_path):
     text = BASE.replace("output = 2.0", "output = 2.0\ncache_write = 1.25\ncached_input = 0.1")
     card = book_from(tmp_path, text).card_for("m")
-    cost = price(Usage(input_tokens=3_000_000, cached_input_tokens=1_000_000,
-                       cache_write_tokens=1_000_000), card)
+    cost = price(
+        Usage(input_tokens=3_000_000, cached_input_tokens=1_000_000, cache_write_tokens=1_000_000),
+        card,
+    )
     assert (cost.input, cost.cached_input, cost.cache_write) == (
-        Decimal("1.0"), Decimal("0.1"), Decimal("1.25"))
+        Decimal("1.0"),
+        Decimal("0.1"),
+        Decimal("1.25"),
+    )
 
 
 def test_search_without_rate_is_an_error_not_zero(tmp_path):
@@ -213,7 +248,9 @@ def test_parameter_check_messages():
     card = deepseek()
     with pytest.raises(InputError, match=r"temperature is 2.5; it must be in 0..2"):
         card.check_parameter("temperature", 2.5)
-    with pytest.raises(InputError, match=r"reasoning_effort is 'extreme'; it must be one of none\|low"):
+    with pytest.raises(
+        InputError, match=r"reasoning_effort is 'extreme'; it must be one of none\|low"
+    ):
         card.check_parameter("reasoning_effort", "extreme")
     with pytest.raises(InputError, match="max_tokens is 70000; it must be in 1..65536"):
         card.check_parameter("max_tokens", 70000)
@@ -228,9 +265,13 @@ counts = st.integers(min_value=0, max_value=10**12)
 def usages(draw):
     input_tokens = draw(counts)
     cached = draw(st.integers(min_value=0, max_value=input_tokens))
-    return Usage(input_tokens=input_tokens, cached_input_tokens=cached,
-                 output_tokens=draw(counts), reasoning_tokens=draw(counts),
-                 search_calls=draw(st.integers(min_value=0, max_value=10**6)))
+    return Usage(
+        input_tokens=input_tokens,
+        cached_input_tokens=cached,
+        output_tokens=draw(counts),
+        reasoning_tokens=draw(counts),
+        search_calls=draw(st.integers(min_value=0, max_value=10**6)),
+    )
 
 
 @given(usages(), usages())

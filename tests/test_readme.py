@@ -1,4 +1,4 @@
-"""The README's CLI reference is the commands' own --help, and its two commands are the real ones."""
+"""The README's CLI reference is the commands' own --help; its test command is what CI runs."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from costkit.cli.reference import BEGIN, END, render
 
 def test_cli_reference_matches_help():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = text[text.index(BEGIN): text.index(END) + len(END)]
-    assert block == render(), "README CLI reference is stale: run python -m costkit.cli.reference --write"
+    block = text[text.index(BEGIN) : text.index(END) + len(END)]
+    assert block == render(), (
+        "README CLI reference is stale: run python -m costkit.cli.reference --write"
+    )
 
 
 def test_readme_test_command_is_what_ci_runs():

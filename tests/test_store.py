@@ -32,7 +32,9 @@ INSERT = (
 def costs(con):
     exprs = cost_expressions()
     select = ", ".join(f"{sql} AS {name}" for name, sql in exprs.items())
-    return con.execute(f"SELECT request_id, {select} FROM costed_usage ORDER BY request_id").fetchall()
+    return con.execute(
+        f"SELECT request_id, {select} FROM costed_usage ORDER BY request_id"
+    ).fetchall()
 
 
 def test_migrations_run_once(tmp_path):
@@ -64,15 +66,23 @@ def test_costs_match_python_pricing_exactly(tmp_path):
     con.execute(INSERT, ["c", at, "unknown-model", 10, 0, 0, 5, 0, 0])
     register_prices(con, load_price_book([]))
     rows = {r[0]: r[1:] for r in costs(con)}
-    assert rows["a"] == (Decimal("0.456"), Decimal("0.114"), 0, Decimal("0.513"),
-                         Decimal("0.171"), Decimal("0.045"), Decimal("1.299"))
+    assert rows["a"] == (
+        Decimal("0.456"),
+        Decimal("0.114"),
+        0,
+        Decimal("0.513"),
+        Decimal("0.171"),
+        Decimal("0.045"),
+        Decimal("1.299"),
+    )
     assert rows["b"][-1] == Decimal("2.11110957")
     assert rows["c"] == (None,) * 7  # unpriced: never $0
 
 
 def test_effective_periods_and_tiers_in_sql(tmp_path):
     cards = tmp_path / "cards.toml"
-    cards.write_text(textwrap.dedent("""
+    cards.write_text(
+        textwrap.dedent("""
         [[card]]
         model = "m"
         aliases = ["m-alias"]
@@ -93,7 +103,8 @@ def test_effective_periods_and_tiers_in_sql(tmp_path):
         input = 3
         output = 4
         web_search = 0.5
-    """))
+    """)
+    )
     con = open_store(tmp_path / "s.duckdb")
     before = datetime(2026, 2, 28, 23, 59, 59, tzinfo=UTC)
     boundary = datetime(2026, 3, 1, tzinfo=UTC)
@@ -114,10 +125,16 @@ def test_second_writer_waits_then_fails_clearly(tmp_path, monkeypatch):
     path = tmp_path / "locked.duckdb"
     open_store(path).close()
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         f"import duckdb, time, sys; c = duckdb.connect({str(path)!r}); print('held', flush=True); "
-         "sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; c = duckdb.connect({str(path)!r}); "
+            "print('held', flush=True); "
+            "sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "held"

@@ -57,8 +57,16 @@ def daily_volume(day: date, base: float, growth: float, rng: random.Random) -> i
 def instant(day: date, rng: random.Random) -> datetime:
     # Office-hours heavy, in UTC.
     hour = min(23, max(0, int(rng.gauss(13, 4))))
-    return datetime(day.year, day.month, day.day, hour, rng.randrange(60), rng.randrange(60),
-                    rng.randrange(1_000_000), tzinfo=UTC)
+    return datetime(
+        day.year,
+        day.month,
+        day.day,
+        hour,
+        rng.randrange(60),
+        rng.randrange(60),
+        rng.randrange(1_000_000),
+        tzinfo=UTC,
+    )
 
 
 def iso(ts: datetime) -> str:
@@ -83,8 +91,13 @@ def chat_completion(rng, ts, prompt, cached, visible, reasoning):
         "object": "chat.completion",
         "created": int(ts.timestamp()),
         "model": MODEL,
-        "choices": [{"index": 0, "finish_reason": "stop",
-                     "message": {"role": "assistant", "content": "..."}}],
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": "..."},
+            }
+        ],
         "usage": {
             "prompt_tokens": prompt,
             "completion_tokens": visible + reasoning,
@@ -105,33 +118,69 @@ def support(rng, day, lines, sse):
         cached = 3000 if rng.random() < 0.85 else 0
         visible = int(rng.lognormvariate(5.8, 0.5))
         reasoning = int(rng.lognormvariate(6.5, 0.6)) if thinking else 0
-        request = {"model": MODEL, "messages": [{"role": "user", "content": "..."}],
-                   "enable_thinking": thinking}
+        request = {
+            "model": MODEL,
+            "messages": [{"role": "user", "content": "..."}],
+            "enable_thinking": thinking,
+        }
         if rng.random() < 0.25:
             sse.append(stream(rng, ts, prompt, cached, visible, reasoning))
             continue
         body = chat_completion(rng, ts, prompt, cached, visible, reasoning)
-        lines.append(envelope(ts, "support-assistant", rng, request, body,
-                              {"team": "cx", "channel": rng.choice(["chat", "email"])}))
+        lines.append(
+            envelope(
+                ts,
+                "support-assistant",
+                rng,
+                request,
+                body,
+                {"team": "cx", "channel": rng.choice(["chat", "email"])},
+            )
+        )
 
 
 def stream(rng, ts, prompt, cached, visible, reasoning, cut=False):
     ident = rid(rng, "chatcmpl-")
-    base = {"id": ident, "object": "chat.completion.chunk", "created": int(ts.timestamp()),
-            "model": MODEL}
-    chunks = [dict(base, choices=[{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                   "finish_reason": None}], usage=None)]
+    base = {
+        "id": ident,
+        "object": "chat.completion.chunk",
+        "created": int(ts.timestamp()),
+        "model": MODEL,
+    }
+    chunks = [
+        dict(
+            base,
+            choices=[
+                {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+            ],
+            usage=None,
+        )
+    ]
     for piece in ("Thanks", " for", " asking", "."):
-        chunks.append(dict(base, choices=[{"index": 0, "delta": {"content": piece},
-                                           "finish_reason": None}], usage=None))
+        chunks.append(
+            dict(
+                base,
+                choices=[{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
+                usage=None,
+            )
+        )
     if not cut:
-        chunks.append(dict(base, choices=[{"index": 0, "delta": {}, "finish_reason": "stop"}],
-                           usage=None))
-        chunks.append(dict(base, choices=[], usage={
-            "prompt_tokens": prompt, "completion_tokens": visible + reasoning,
-            "total_tokens": prompt + visible + reasoning,
-            "prompt_tokens_details": {"cached_tokens": cached},
-            "completion_tokens_details": {"reasoning_tokens": reasoning}}))
+        chunks.append(
+            dict(base, choices=[{"index": 0, "delta": {}, "finish_reason": "stop"}], usage=None)
+        )
+        chunks.append(
+            dict(
+                base,
+                choices=[],
+                usage={
+                    "prompt_tokens": prompt,
+                    "completion_tokens": visible + reasoning,
+                    "total_tokens": prompt + visible + reasoning,
+                    "prompt_tokens_details": {"cached_tokens": cached},
+                    "completion_tokens_details": {"reasoning_tokens": reasoning},
+                },
+            )
+        )
     text = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks)
     return text + ("" if cut else "data: [DONE]\n\n")
 
@@ -144,21 +193,45 @@ def search_bot(rng, day, lines):
         visible = int(rng.lognormvariate(6.0, 0.4))
         reasoning = int(rng.lognormvariate(6.8, 0.5))
         cached = int(prompt * rng.choice([0, 0, 0.3]))
-        output = [{"type": "web_search_call", "id": rid(rng, "ws_"), "status": "completed",
-                   "action": {"type": "search", "query": "..."}} for _ in range(searches)]
-        output.append({"type": "message", "id": rid(rng, "msg_"), "role": "assistant",
-                       "status": "completed",
-                       "content": [{"type": "output_text", "text": "...", "annotations": []}]})
+        output = [
+            {
+                "type": "web_search_call",
+                "id": rid(rng, "ws_"),
+                "status": "completed",
+                "action": {"type": "search", "query": "..."},
+            }
+            for _ in range(searches)
+        ]
+        output.append(
+            {
+                "type": "message",
+                "id": rid(rng, "msg_"),
+                "role": "assistant",
+                "status": "completed",
+                "content": [{"type": "output_text", "text": "...", "annotations": []}],
+            }
+        )
         response = {
-            "id": rid(rng, "resp_"), "object": "response", "created_at": int(ts.timestamp()),
-            "status": "completed", "model": MODEL, "output": output,
-            "usage": {"input_tokens": prompt, "input_tokens_details": {"cached_tokens": cached},
-                      "output_tokens": visible + reasoning,
-                      "output_tokens_details": {"reasoning_tokens": reasoning},
-                      "total_tokens": prompt + visible + reasoning},
+            "id": rid(rng, "resp_"),
+            "object": "response",
+            "created_at": int(ts.timestamp()),
+            "status": "completed",
+            "model": MODEL,
+            "output": output,
+            "usage": {
+                "input_tokens": prompt,
+                "input_tokens_details": {"cached_tokens": cached},
+                "output_tokens": visible + reasoning,
+                "output_tokens_details": {"reasoning_tokens": reasoning},
+                "total_tokens": prompt + visible + reasoning,
+            },
         }
-        request = {"model": MODEL, "input": "...", "tools": [{"type": "web_search"}],
-                   "enable_search": True}
+        request = {
+            "model": MODEL,
+            "input": "...",
+            "tools": [{"type": "web_search"}],
+            "enable_search": True,
+        }
         lines.append(envelope(ts, "search-bot", rng, request, response, {"team": "growth"}))
 
 
@@ -171,19 +244,41 @@ def code_review(rng, day, lines):
         thinking = int(rng.lognormvariate(7.2, 0.5))
         visible = int(rng.lognormvariate(6.2, 0.5))
         response = {
-            "id": rid(rng, "msg_"), "type": "message", "role": "assistant", "model": MODEL,
-            "content": [{"type": "thinking", "thinking": "...", "signature": "..."},
-                        {"type": "text", "text": "..."}],
-            "stop_reason": "end_turn", "stop_sequence": None,
-            "usage": {"input_tokens": fresh, "output_tokens": visible + thinking,
-                      "cache_creation_input_tokens": write, "cache_read_input_tokens": read,
-                      "output_tokens_details": {"thinking_tokens": thinking},
-                      "service_tier": "standard"},
+            "id": rid(rng, "msg_"),
+            "type": "message",
+            "role": "assistant",
+            "model": MODEL,
+            "content": [
+                {"type": "thinking", "thinking": "...", "signature": "..."},
+                {"type": "text", "text": "..."},
+            ],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {
+                "input_tokens": fresh,
+                "output_tokens": visible + thinking,
+                "cache_creation_input_tokens": write,
+                "cache_read_input_tokens": read,
+                "output_tokens_details": {"thinking_tokens": thinking},
+                "service_tier": "standard",
+            },
         }
-        request = {"model": MODEL, "max_tokens": 8192, "messages": [{"role": "user", "content": "..."}],
-                   "thinking": {"type": "enabled", "budget_tokens": 4096}}
-        lines.append(envelope(ts, "code-review", rng, request, response,
-                              {"team": "platform", "repo": rng.choice(["api", "web", "infra"])}))
+        request = {
+            "model": MODEL,
+            "max_tokens": 8192,
+            "messages": [{"role": "user", "content": "..."}],
+            "thinking": {"type": "enabled", "budget_tokens": 4096},
+        }
+        lines.append(
+            envelope(
+                ts,
+                "code-review",
+                rng,
+                request,
+                response,
+                {"team": "platform", "repo": rng.choice(["api", "web", "infra"])},
+            )
+        )
 
 
 def pipeline(rng, day, lines):
@@ -191,8 +286,9 @@ def pipeline(rng, day, lines):
     if day == date(2026, 10, 20):
         n = 2500  # one-off backfill batch
     for _ in range(n):
-        ts = datetime(day.year, day.month, day.day, 2, rng.randrange(60), rng.randrange(60),
-                      tzinfo=UTC)
+        ts = datetime(
+            day.year, day.month, day.day, 2, rng.randrange(60), rng.randrange(60), tzinfo=UTC
+        )
         prompt = int(rng.lognormvariate(7.0, 0.3))
         lines.append(chat_completion(rng, ts, prompt, 0, int(rng.lognormvariate(5.0, 0.3)), 0))
 
@@ -203,10 +299,19 @@ def docs_qa(rng, day, lines):
     for _ in range(daily_volume(day, 120, 0.0, rng)):
         ts = instant(day, rng)
         prompt = int(rng.lognormvariate(7.8, 0.4))
-        body = chat_completion(rng, ts, prompt, int(prompt * 0.5) if rng.random() < 0.6 else 0,
-                               int(rng.lognormvariate(5.5, 0.4)), 0)
-        request = {"model": MODEL, "messages": [{"role": "user", "content": "..."}],
-                   "enable_thinking": False}
+        body = chat_completion(
+            rng,
+            ts,
+            prompt,
+            int(prompt * 0.5) if rng.random() < 0.6 else 0,
+            int(rng.lognormvariate(5.5, 0.4)),
+            0,
+        )
+        request = {
+            "model": MODEL,
+            "messages": [{"role": "user", "content": "..."}],
+            "enable_thinking": False,
+        }
         lines.append(envelope(ts, "docs-qa", rng, request, body, {"team": "docs"}))
 
 
@@ -243,15 +348,29 @@ def main() -> None:
     bad = {
         "2026-10": [
             '{"id": "chatcmpl-broken", "object": "chat.completion", "created": 17',  # cut short
-            json.dumps({"id": "chatcmpl-negative", "object": "chat.completion",
-                        "created": 1791540000, "model": MODEL,
-                        "usage": {"prompt_tokens": 120, "completion_tokens": -3,
-                                  "total_tokens": 117}}),
-            json.dumps({"id": "chatcmpl-cachebug", "object": "chat.completion",
-                        "created": 1791640000, "model": MODEL,
-                        "usage": {"prompt_tokens": 100, "completion_tokens": 10,
-                                  "total_tokens": 110,
-                                  "prompt_tokens_details": {"cached_tokens": 500}}}),
+            json.dumps(
+                {
+                    "id": "chatcmpl-negative",
+                    "object": "chat.completion",
+                    "created": 1791540000,
+                    "model": MODEL,
+                    "usage": {"prompt_tokens": 120, "completion_tokens": -3, "total_tokens": 117},
+                }
+            ),
+            json.dumps(
+                {
+                    "id": "chatcmpl-cachebug",
+                    "object": "chat.completion",
+                    "created": 1791640000,
+                    "model": MODEL,
+                    "usage": {
+                        "prompt_tokens": 100,
+                        "completion_tokens": 10,
+                        "total_tokens": 110,
+                        "prompt_tokens_details": {"cached_tokens": 500},
+                    },
+                }
+            ),
         ],
     }
     for month, projects in months.items():
@@ -263,12 +382,16 @@ def main() -> None:
             elif project == "code-review":
                 write_jsonl(OUT / project / f"messages-{month}.jsonl.gz", records)
             elif records:
-                write_jsonl(OUT / project / f"gateway-{month}.jsonl.gz", records,
-                            bad.get(month, ()) if project == "support-assistant" else ())
+                write_jsonl(
+                    OUT / project / f"gateway-{month}.jsonl.gz",
+                    records,
+                    bad.get(month, ()) if project == "support-assistant" else (),
+                )
         captures = sse.get(month, [])
         if month == "2026-10":
-            captures.append(stream(rng, datetime(2026, 10, 14, 9, 30, tzinfo=UTC), 900, 0, 50, 0,
-                                   cut=True))
+            captures.append(
+                stream(rng, datetime(2026, 10, 14, 9, 30, tzinfo=UTC), 900, 0, 50, 0, cut=True)
+            )
         path = OUT / "support-assistant" / f"stream-{month}.sse.gz"
         write_text(path, "".join(captures))
     total = sum(len(r) for p in months.values() for r in p.values()) + sum(map(len, sse.values()))

@@ -18,13 +18,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 DbOption = Annotated[
     Path | None,
-    typer.Option("--db", metavar="PATH", help="DuckDB store file (else $COSTKIT_DB, else the user data dir).",
-                 show_default=False),
+    typer.Option(
+        "--db",
+        metavar="PATH",
+        help="DuckDB store file (else $COSTKIT_DB, else the user data dir).",
+        show_default=False,
+    ),
 ]
 PricesOption = Annotated[
     list[Path] | None,
-    typer.Option("--prices", metavar="PATH", help="Price card file or directory (repeatable; else $COSTKIT_PRICES).",
-                 show_default=False),
+    typer.Option(
+        "--prices",
+        metavar="PATH",
+        help="Price card file or directory (repeatable; else $COSTKIT_PRICES).",
+        show_default=False,
+    ),
 ]
 
 

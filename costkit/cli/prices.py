@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -19,7 +19,7 @@ prices_app = typer.Typer(
 app.add_typer(prices_app, name="prices")
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
 
@@ -28,8 +28,10 @@ def card_dict(card: Card) -> dict:
     """A card as plain JSON-ready data; money and limits as decimal strings / ints."""
 
     def rates(r) -> dict:
-        return {name: (None if getattr(r, name) is None else plain(getattr(r, name)))
-                for name in RATE_NAMES}
+        return {
+            name: (None if getattr(r, name) is None else plain(getattr(r, name)))
+            for name in RATE_NAMES
+        }
 
     return {
         "model": card.model,
@@ -46,7 +48,8 @@ def card_dict(card: Card) -> dict:
         "rates_unit": {"tokens": "per 1M tokens", "web_search": "per call"},
         "rates": rates(card.rates),
         "tiers": [
-            {"above_input_tokens": t.above_input_tokens, "rates": rates(t.rates)} for t in card.tiers
+            {"above_input_tokens": t.above_input_tokens, "rates": rates(t.rates)}
+            for t in card.tiers
         ],
         "limits": {"context_window": card.context_window, "max_output": card.max_output},
         "parameters": {
@@ -96,13 +99,27 @@ def prices(
         typer.echo(dumps([card_dict(c) for c in book.cards]))
         return
     table = Table(title="Price cards in effect (USD per 1M tokens; web search per call)")
-    for column in ("model", "effective", "input", "cached in", "output", "reasoning",
-                   "web search", "context", "source"):
+    for column in (
+        "model",
+        "effective",
+        "input",
+        "cached in",
+        "output",
+        "reasoning",
+        "web search",
+        "context",
+        "source",
+    ):
         table.add_column(column)
     for c in book.cards:
         table.add_row(
-            c.model, _period(c), _rate(c.rates.input), _rate(c.rates.cached_input),
-            _rate(c.rates.output), _rate(c.rates.reasoning), _rate(c.rates.web_search),
+            c.model,
+            _period(c),
+            _rate(c.rates.input),
+            _rate(c.rates.cached_input),
+            _rate(c.rates.output),
+            _rate(c.rates.reasoning),
+            _rate(c.rates.web_search),
             f"{c.context_window:,}" if c.context_window else "-",
             "built-in" if c.builtin else c.origin,
         )
@@ -124,8 +141,10 @@ def show(
         return
     console = Console(width=120)
     for c in cards:
-        console.print(f"[bold]{c.display_name}[/bold] ({c.model})  {c.provider} via "
-                      f"{c.gateway or '-'}, region {c.region or '-'}, {c.currency}")
+        console.print(
+            f"[bold]{c.display_name}[/bold] ({c.model})  {c.provider} via "
+            f"{c.gateway or '-'}, region {c.region or '-'}, {c.currency}"
+        )
         console.print(f"effective: {_period(c)}   source: {c.source or c.origin}")
         if c.endpoints:
             console.print("endpoints: " + ", ".join(c.endpoints))
@@ -138,11 +157,15 @@ def show(
             rates.add_row(name, _rate(getattr(c.rates, name)), unit)
         console.print(rates)
         for tier in c.tiers:
-            console.print(f"tier above {tier.above_input_tokens:,} input tokens: " + ", ".join(
-                f"{n} {_rate(getattr(tier.rates, n))}" for n in RATE_NAMES))
+            console.print(
+                f"tier above {tier.above_input_tokens:,} input tokens: "
+                + ", ".join(f"{n} {_rate(getattr(tier.rates, n))}" for n in RATE_NAMES)
+            )
         console.print(
-            f"context window: {c.context_window:,} tokens" if c.context_window else
-            "context window: -")
+            f"context window: {c.context_window:,} tokens"
+            if c.context_window
+            else "context window: -"
+        )
         console.print(f"max output: {c.max_output:,} tokens" if c.max_output else "max output: -")
         if c.parameters:
             params = Table(title="Request parameters")

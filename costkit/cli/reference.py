@@ -29,8 +29,9 @@ def render() -> str:
     root = typer.main.get_command(app)
     parts = [BEGIN]
     for path, command in _walk(root, ["costkit"]):
-        ctx = click.Context(command, info_name=" ".join(path), terminal_width=100,
-                            max_content_width=100)
+        ctx = click.Context(
+            command, info_name=" ".join(path), terminal_width=100, max_content_width=100
+        )
         help_text = command.get_help(ctx).rstrip()
         parts.append(f"### `{' '.join(path)}`\n\n```\n{help_text}\n```")
     parts.append(END)
