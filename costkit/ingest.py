@@ -33,6 +33,7 @@ from costkit.store import open_store, register_prices
 # DuckDB's own memory cap for an ingest; beyond it, staging spills to disk. Python and the
 # Arrow batches in flight come on top (a few chunks of lines.CHUNK bytes).
 MEMORY_LIMIT = os.environ.get("COSTKIT_MEMORY_LIMIT", "1GB")
+SMALL_INPUT = 4 << 20  # bytes
 
 USAGE_COLUMNS = (
     "request_id", "ts", "provider", "endpoint", "model", "input_tokens",
@@ -107,7 +108,7 @@ def ingest(
         sources = spool_stdin(sources, Path(spool))
         con = open_store(db)
         try:
-            _configure(con)
+            _configure(con, sum(s.size for s in sources))
             summary = run.execute(con, sources)
             summary.unpriced = unpriced_models(con, run.book, summary.ingest_id)
         finally:
@@ -116,8 +117,12 @@ def ingest(
     return summary
 
 
-def _configure(con: duckdb.DuckDBPyConnection) -> None:
+def _configure(con: duckdb.DuckDBPyConnection, input_bytes: int) -> None:
     con.execute("SET TimeZone = 'UTC'")  # naive ISO times in logs are UTC
+    if input_bytes < SMALL_INPUT:
+        # Each thread sets up the readers' (large) expressions; for a few records one
+        # thread is faster than two.
+        con.execute("SET threads = 1")
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     # Order is carried by (file, line) columns, so DuckDB may reorder freely (less memory).
     con.execute("SET preserve_insertion_order = false")
@@ -143,6 +148,7 @@ class _Run:
     progress: Progress | None
     counts: LineCounts = field(default_factory=LineCounts)
     optimistic: bool = True
+    ingest_id: int | None = None
 
     def execute(self, con, sources: list[Source]) -> IngestSummary:
         """The whole run in one transaction. The first try parses object-looking lines
@@ -165,7 +171,10 @@ class _Run:
         raise AssertionError("unreachable")
 
     def _execute(self, con, sources: list[Source]) -> IngestSummary:
-        ingest_id = con.execute("SELECT nextval('ingest_ids')").fetchone()[0]
+        # A retry keeps the id it drew: sequences do not roll back, and ids should not skip.
+        if self.ingest_id is None:
+            self.ingest_id = con.execute("SELECT nextval('ingest_ids')").fetchone()[0]
+        ingest_id = self.ingest_id
         started_at = datetime.now(UTC)
         summary = IngestSummary(ingest_id=ingest_id, files=len(sources))
         con.execute("CREATE OR REPLACE TEMP TABLE files (file_id INTEGER, name VARCHAR)")
@@ -214,9 +223,10 @@ class _Run:
         con.execute("DROP TABLE files")
         return summary
 
-    def _records(self, source: str, optimistic: bool = False) -> str:
+    def _records(self, source: str, optimistic: bool = False, detailed: bool = True) -> str:
         forced = self.forced if self.forced not in DOCUMENT_READERS else None
-        return records_sql(FORMATS, source, forced, self.project, self.tags, optimistic)
+        return records_sql(FORMATS, source, forced, self.project, self.tags, optimistic,
+                           detailed)
 
     def _scan(self, con, sources: list[Source], sql_of, progress: Progress | None) -> None:
         """Run `sql_of(relation name)` over the lines of `sources`."""
@@ -251,7 +261,8 @@ class _Run:
         self._scan(con, sources, lambda rel: f"""
             INSERT INTO usage ({names}, source_format, source_file, source_line, ingest_id)
             SELECT {values}, r.format, f.name, r.line, {int(ingest_id)}
-            FROM ({self._records(rel, self.optimistic)}) r JOIN files f USING (file_id)
+            FROM ({self._records(rel, self.optimistic, detailed=False)}) r
+            JOIN files f USING (file_id)
             WHERE r.kind = 'record' AND r.reason IS NULL
         """, self.progress)
         rows = con.execute("""

@@ -62,7 +62,8 @@ class RecordFormat:
                in one file are one request (`has_usage` says which part carries the usage)
     fragment   SQL over `r`: TRUE for lines that belong to this format's streams but are no
                record and carry no usage (deltas); they are skipped, not rejected
-    no_time_reason  the reject reason when a record has no time (and no envelope gives one)
+    no_time_reason  the reject reason when a record has no time (and no envelope gives one);
+               default: names the `time` field
     """
 
     name: str
@@ -77,7 +78,7 @@ class RecordFormat:
     stream_key: str | None = None
     has_usage: str | None = None
     fragment: str | None = None
-    no_time_reason: str = "no time field"
+    no_time_reason: str | None = None
 
 
 # --- SQL fragments ------------------------------------------------------------------------

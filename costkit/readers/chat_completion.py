@@ -68,8 +68,8 @@ CHECKS = (
 
 LABELS = {
     "input_tokens": "usage.prompt_tokens",
-    "cached_input_tokens": "cached tokens (prompt_tokens_details.cached_tokens / "
-                           "prompt_cache_hit_tokens)",
+    "cached_input_tokens": "usage.prompt_tokens_details.cached_tokens "
+                           "(or prompt_cache_hit_tokens)",
     "cache_write_tokens": "usage.prompt_tokens_details.cache_write_tokens",
     "output_tokens": "usage.completion_tokens",
     "reasoning_tokens": "usage.completion_tokens_details.reasoning_tokens",

@@ -127,7 +127,7 @@ def _problems(fs: _Formats) -> list[tuple[str, str]]:
                         c.label for c in f.counts if c.required)))))
     for k in range(fs.slots):
         out.append((f"n{k} IS NULL AND {fs.required(k)}",
-                     f"'missing usage: no ' || {fs.label(k)}"))
+                     f"'missing usage: ' || {fs.label(k)} || ' is absent or not a number'"))
     for k in range(fs.slots):
         out.append((count_invalid(f"n{k}"),
                      f"{fs.label(k)} || ' is ' || {count_text(f'n{k}')} || "
@@ -139,9 +139,11 @@ def _problems(fs: _Formats) -> list[tuple[str, str]]:
     cached = "c_cached_input_tokens + c_cache_write_tokens"
     out.append((
         f"{cached} > c_input_tokens",
-        f"{fs.label_of('cached_input_tokens', 'cached input')} || ' + ' || "
-        f"{fs.label_of('cache_write_tokens', 'cache writes')} || ' (' || ({cached}) || ') > ' || "
-        f"{fs.label_of('input_tokens', 'input')} || ' (' || c_input_tokens || ')'",
+        f"{fs.label_of('cached_input_tokens', 'cached input')} || ' (' || c_cached_input_tokens "
+        f"|| ')' || (CASE WHEN c_cache_write_tokens > 0 THEN ' + ' || "
+        f"{fs.label_of('cache_write_tokens', 'cache writes')} || ' (' || c_cache_write_tokens "
+        f"|| ')' ELSE '' END) || ' > ' || {fs.label_of('input_tokens', 'input')} || ' (' || "
+        f"c_input_tokens || ')'",
     ))
     out.append((
         "c_output_tokens < 0",
@@ -150,11 +152,14 @@ def _problems(fs: _Formats) -> list[tuple[str, str]]:
         f"(c_output_tokens + c_reasoning_tokens) || ')'",
     ))
     out.extend((f"is_env AND {bad}", why) for bad, why in envelope.CHECKS)
-    out.append(("env_time IS NULL AND t_own IS NULL", fs.case(lambda f: quote(f.no_time_reason))))
+    out.append(("env_time IS NULL AND t_own IS NULL", fs.case(lambda f: quote(
+        f.no_time_reason or f"no time: {f.time[1] if f.time else 'time'} is missing "
+                            "(or not a number of unix seconds)"))))
+    given_time = f"coalesce(env_time, {count_text('t_own')})"
     time_label = (f"(CASE WHEN is_env AND {envelope.TIME} IS NOT NULL THEN 'timestamp' "
                   f"ELSE {fs.case(lambda f: quote(f.time[1]) if f.time else None)} END)")
     out.append(("ts IS NULL", f"'unparseable time: ' || {time_label} || ' is ' || "
-                              f"{json_text('coalesce(env_time, t_own::VARCHAR)')} || "
+                              f"{json_text(given_time)} || "
                               f"{quote('; ' + TIME_RULE)}"))
     out.append(("c_model IS NULL", quote("missing model")))
     return out
@@ -167,6 +172,7 @@ def records_sql(
     project: str | None = None,
     tags: dict[str, str] | None = None,
     optimistic: bool = False,
+    detailed: bool = True,
 ) -> str:
     """SELECT turning the lines of relation `source` into staging rows (STAGE_COLUMNS).
 
@@ -176,6 +182,8 @@ def records_sql(
     is cheaper; a malformed one then fails the whole statement (`MALFORMED` is in the
     error), and the caller runs it again with optimistic=False, where every bad line is a
     reject.
+    `detailed=False`: a rejected row's reason is just 'rejected' and its raw text NULL; for
+    a caller that keeps only the good records (a smaller statement, planned faster).
     """
     # One structure for every line: all formats' fields plus the envelope's. A wrapped
     # record (`response`) stays JSON text and is parsed again, with the same structure,
@@ -206,6 +214,8 @@ def records_sql(
     problems = _problems(fs)
     any_problem = " OR ".join(f"({cond})" for cond, _ in problems)
     first_problem = " ".join(f"WHEN {cond} THEN {why}" for cond, why in problems)
+    if not detailed:
+        first_problem = "WHEN TRUE THEN 'rejected'"
     names = ", ".join(f.name for f in formats)
     unknown = quote(f"unknown shape: not one of {names} (nor an envelope of one)")
     cli_tags = quote(json.dumps(tags, sort_keys=True)) + "::JSON" if tags else "NULL::JSON"
@@ -302,8 +312,8 @@ SELECT
          THEN {merged_tags} ELSE {cli_tags} END AS tags,
     coalesce({env(envelope.STATUS)}, c_status) AS status,
     reason,
-    CASE WHEN reason IS NOT NULL OR stream_key IS NOT NULL
-         THEN left(rtrim(text, {WHITESPACE}), {RAW_LIMIT}) END AS raw
+    {f"CASE WHEN reason IS NOT NULL OR stream_key IS NOT NULL THEN left(rtrim(text, "
+     f"{WHITESPACE}), {RAW_LIMIT}) END" if detailed else "NULL::VARCHAR"} AS raw
 FROM judged
 -- a long all-blank line: not a record (see `bodies`)
 WHERE NOT (j IS NULL AND reason = 'not JSON' AND trim(body, {WHITESPACE}) = '')
