@@ -39,6 +39,16 @@ def enc():
     return get_encoding()
 
 
+@pytest.fixture(scope="module")
+def plain(enc):
+    """The same encoding as a plain tiktoken.Encoding (every added token handed to Rust)."""
+    import tiktoken
+
+    return tiktoken.Encoding(name="plain", pat_str=enc._pat_str,
+                             mergeable_ranks=enc._mergeable_ranks,
+                             special_tokens=enc._special_tokens)
+
+
 def test_encoding_has_the_whole_vocabulary(enc):
     assert enc.name == DEEPSEEK_V3_2
     assert enc.n_vocab == 128_815
@@ -94,12 +104,7 @@ def test_added_tokens_never_contain_a_newline_nor_start_with_a_letter(enc):
     "<｜DSML｜>", "｜DSML｜DSML｜", "<｜bogus｜><｜User｜>", "<｜User<｜Assistant｜>", "",
     "<｜place▁holder▁no▁12｜>" * 3, "a\ud800<think>",
 ])
-def test_fast_added_token_path_equals_allowing_all(enc, text):
-    import tiktoken
-
-    plain = tiktoken.Encoding(name="plain", pat_str=enc._pat_str,
-                              mergeable_ranks=enc._mergeable_ranks,
-                              special_tokens=enc._special_tokens)
+def test_fast_added_token_path_equals_allowing_all(enc, plain, text):
     expected = plain.encode(text, allowed_special="all")
     assert enc.encode(text, allowed_special="all") == expected
     assert enc.encode_batch([text, text], allowed_special="all") == [expected, expected]

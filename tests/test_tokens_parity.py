@@ -70,14 +70,10 @@ def test_vocabulary_matches_the_reference(enc, hf, reference_json):
     assert len(vocab) == enc.n_vocab == 128_815
     added = {a["content"]: a["id"] for a in ref["added_tokens"]}
     assert added == enc._special_tokens
-    # every merge-ranked token decodes to the bytes the reference maps to the same id
-    wrong = []
-    for text, token_id in ref["model"]["vocab"].items():
-        if token_id in added.values():
-            continue
-        if enc.decode_single_token_bytes(token_id) != _byte_level(text):
-            wrong.append(token_id)
-    assert not wrong, f"{len(wrong)} ids decode differently, e.g. {wrong[:5]}"
+    # every merge-ranked token is the bytes the reference maps to the same id
+    expected = {_byte_level(text): token_id for text, token_id in ref["model"]["vocab"].items()
+                if token_id not in added.values()}
+    assert expected == enc._mergeable_ranks
 
 
 def _byte_level(text: str) -> bytes:
@@ -190,13 +186,13 @@ tricky_text = st.lists(st.sampled_from(TRICKY), max_size=40).map("".join)
 any_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=60)
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts=st.lists(tricky_text, min_size=1, max_size=20))
 def test_property_tricky_sequences(enc, hf, texts):
     assert _ours(enc, texts) == _theirs(hf, texts)
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts=st.lists(any_text, min_size=1, max_size=20))
 def test_property_any_unicode(enc, hf, texts):
     assert _ours(enc, texts) == _theirs(hf, texts)
