@@ -22,7 +22,6 @@ Endpoint detection (`detect_endpoint`), when the caller does not name one:
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -45,7 +44,7 @@ _ANTHROPIC_BLOCKS = {"tool_use", "tool_result", "thinking", "redacted_thinking",
 _TEXT_PARTS = {"text", "input_text", "output_text"}
 
 
-@dataclass
+@dataclass(slots=True)
 class Conversation:
     """A request's prompt in the encoder's terms, plus what rendering could not count."""
 
@@ -53,13 +52,15 @@ class Conversation:
     turns: list[Turn]
     tools: list[dict[str, Any]] = field(default_factory=list)
     server_tools: list[dict[str, Any]] = field(default_factory=list)
-    skipped: Counter = field(default_factory=Counter)  # "image part" -> how many
+    skipped: dict[str, int] = field(default_factory=dict)  # "image part" -> how many
     notes: list[str] = field(default_factory=list)
 
     def skip(self, what: str) -> None:
-        self.skipped[what] += 1
+        self.skipped[what] = self.skipped.get(what, 0) + 1
 
     def assumptions(self) -> list[str]:
+        if not self.notes and not self.skipped:
+            return []
         out = list(self.notes)
         for what, n in sorted(self.skipped.items()):
             out.append(
@@ -220,11 +221,11 @@ def _chat(body: Mapping[str, Any]) -> Conversation:
             if not isinstance(calls, list):
                 raise InputError(f"{where}.tool_calls must be a list")
             for j, call in enumerate(calls):
-                turn.tool_calls.append(_chat_tool_call(call, f"{where}.tool_calls[{j}]"))
+                turn.add_call(_chat_tool_call(call, f"{where}.tool_calls[{j}]"))
             legacy = msg.get("function_call")
             if isinstance(legacy, dict):
                 call = _chat_tool_call({"function": legacy}, f"{where}.function_call")
-                turn.tool_calls.append(call)
+                turn.add_call(call)
         conv.turns.append(turn)
     for i, tool in enumerate(_optional_list(body, "tools")):
         where = f"tools[{i}]"
@@ -340,7 +341,7 @@ def _response_items(items: list, conv: Conversation) -> None:
             if not isinstance(name, str):
                 raise InputError(f"{where}: missing field 'name'")
             call = ToolCall(name, _arguments(item.get("arguments"), f"{where}.arguments"))
-            assistant_turn(where).tool_calls.append(call)
+            assistant_turn(where).add_call(call)
         elif kind == "function_call_output":
             if "output" not in item:
                 raise InputError(f"{where}: missing field 'output'")
@@ -412,7 +413,7 @@ def _messages(body: Mapping[str, Any]) -> Conversation:
                 if not isinstance(name, str):
                     raise InputError(f"{bw}: missing field 'name'")
                 arguments = _arguments(block.get("input", {}), f"{bw}.input")
-                turn.tool_calls.append(ToolCall(name, arguments))
+                turn.add_call(ToolCall(name, arguments))
             elif kind == "tool_result":
                 result = block.get("content", "")
                 if isinstance(result, list):

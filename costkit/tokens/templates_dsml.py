@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from costkit.errors import InputError
@@ -65,7 +65,7 @@ Here are the functions available in JSONSchema format:
 """  # noqa: E501  (the model's own prompt text, kept byte for byte)
 
 
-@dataclass
+@dataclass(slots=True)
 class ToolCall:
     """One function call an assistant turn made; `arguments` is the parsed JSON object."""
 
@@ -73,29 +73,49 @@ class ToolCall:
     arguments: dict[str, Any]
 
 
-@dataclass
+@dataclass(slots=True)
 class Turn:
-    """One message of a conversation in the shape the encoder reads (any endpoint maps to it)."""
+    """One message of a conversation in the shape the encoder reads (any endpoint maps to it).
+
+    `tool_calls` is None for a turn without calls (most of them; no list is made for those).
+    """
 
     role: str  # system | developer | user | assistant | tool
     content: str = ""
     reasoning: str = ""
-    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_calls: list[ToolCall] | None = None
     where: str = ""  # e.g. "messages[3]", for error messages
+
+    def add_call(self, call: ToolCall) -> None:
+        if self.tool_calls is None:
+            self.tool_calls = [call]
+        else:
+            self.tool_calls.append(call)
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps would build one per call
+_TOOLS_BLOCKS: dict[str, str] = {}  # repr of the schemas -> their block (a batch repeats them)
 
 
 def to_json(value: Any) -> str:
     """JSON as DeepSeek's encoder writes it: Python's default separators, non-ASCII kept."""
-    return json.dumps(value, ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def render_tools(schemas: Sequence[dict[str, Any]]) -> str:
-    return TOOLS_BLOCK.format(
-        dsml=DSML,
-        think_start=THINK_START,
-        think_end=THINK_END,
-        schemas="\n".join(to_json(s) for s in schemas),
-    )
+    # Values read from JSON with equal reprs write equal JSON, so the repr is a safe key.
+    key = repr(schemas)
+    block = _TOOLS_BLOCKS.get(key)
+    if block is None:
+        if len(_TOOLS_BLOCKS) >= 256:
+            _TOOLS_BLOCKS.clear()
+        block = _TOOLS_BLOCKS[key] = TOOLS_BLOCK.format(
+            dsml=DSML,
+            think_start=THINK_START,
+            think_end=THINK_END,
+            schemas="\n".join(to_json(s) for s in schemas),
+        )
+    return block
 
 
 def _render_tool_calls(calls: Sequence[ToolCall]) -> str:
@@ -162,7 +182,8 @@ def _render_tool_result(turns: list[Turn], i: int, last_user: int, thinking: boo
     while caller >= 0 and turns[caller].role == "tool":
         caller -= 1
     order = i - caller  # 1 for the first result after the assistant turn
-    calls = turns[caller].tool_calls if caller >= 0 and turns[caller].role == "assistant" else []
+    calls = turns[caller].tool_calls if caller >= 0 and turns[caller].role == "assistant" else None
+    calls = calls or []
     if len(calls) < order:
         raise InputError(
             f"{turns[i].where or f'message {i}'}: tool result #{order} follows an assistant "
