@@ -439,7 +439,7 @@ def forecast_spend(
         periods=periods,
         daily=daily,
         scenario=tuple(scenario) + tuple(what_if.describe()),
-        workload_per_day=_money(extra_total) if extra_total else None,
+        workload_per_day=sum((extra_per_day or {}).values(), ZERO) if extra_total else None,
         sims=n_sims,
     )
 

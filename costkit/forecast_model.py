@@ -5,8 +5,9 @@ lives in `costkit.forecast`). The model is meant to be read and explained:
 
 1. **Weekly profile.** With two weeks or more, each weekday's factor is the median ratio
    of that weekday to its centred 7-day mean (to the mean of the whole weeks, under four
-   weeks), kept only when the weekdays differ clearly
-   more than their noise, and then shrunk towards 1 by that noise (empirical Bayes).
+   weeks), kept only when the weekdays differ clearly more than their noise (an F test),
+   then shrunk towards 1 by that noise (empirical Bayes). After a level shift, the weeks
+   since are checked again: a new mix of weekdays replaces the old one.
 2. **Spikes.** A deseasonalised day far above its neighbours' median (robust z above 4)
    is set aside for fitting the level; its excess still counts in the noise the future is
    simulated with, so expected batch jobs are in the mean and the intervals.
@@ -16,10 +17,10 @@ lives in `costkit.forecast`). The model is meant to be read and explained:
    the last shift wins).
 4. **Level and growth.** Over the days since the last shift (at most 13 weeks, recent
    weeks weigh more), a weighted log-linear fit gives the growth rate, shrunk towards 0
-   by its noise (dropped within 2 standard errors; that share of simulated futures do not
-   grow) and damped so multi-month horizons do not run away; the level is the
-   weighted mean of the days brought forward to the last day at that rate. Histories too
-   short to show their weekly cycle use the plain mean of their last whole weeks.
+   by its noise (dropped within 2 standard errors; the share shrunk away is the share of
+   simulated futures that do not grow) and damped so multi-month horizons do not run
+   away; the level is the weighted mean of the days brought forward to the last day at
+   that rate. Under four weeks, the plain mean of the last whole weeks, no growth.
 5. **Intervals.** Futures are simulated: the level and growth drawn from their sampling
    error (Student t for short histories), a random-walk drift sized from how weekly means
    wander, new level shifts at the rate and size the history shows (pooled with a prior
@@ -65,7 +66,7 @@ class ModelFit:
     level: float                     # deseasonalised daily spend at the last history day
     level_se: float                  # its standard error
     growth: float                    # log growth per day; 0.0 when there is no trend
-    growth_raw: float                # the estimate before shrinking (futures are drawn around it)
+    growth_raw: float                # the estimate before shrinking
     growth_se: float                 # its standard error (also when no trend is kept)
     centroid: float                  # days before the last one where the level is best known
     trend: bool
@@ -76,7 +77,7 @@ class ModelFit:
     shift_rate: float                # chance per future day of a new level shift
     shift_sd: float                  # sd of a future shift's log ratio
     residuals: np.ndarray            # relative residuals the noise is drawn from
-    uplift: float                    # mean residual: expected spikes as a share of the level
+    uplift: float                    # what spike days added, as a share of the cleaned level
     spike_days: int
     shift_index: int | None          # first day of the last level shift, if any
     shift_ratio: float | None        # level after / level before
