@@ -76,8 +76,13 @@ def best(repeat: int, fn):
 def cold_loads(runs: int) -> list[tuple[float, ...]]:
     out = []
     for _ in range(runs):
-        proc = subprocess.run([sys.executable, "-c", LOAD_SNIPPET], capture_output=True,
-                              text=True, check=True, cwd="/")
+        proc = subprocess.run(
+            [sys.executable, "-c", LOAD_SNIPPET],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd="/",
+        )
         out.append(tuple(float(x) for x in proc.stdout.split()))
     return out
 
@@ -102,9 +107,11 @@ def main() -> None:
     docs = documents(args.mb, args.doc_kb)
     nbytes = sum(len(d.encode("utf-8", "surrogatepass")) for d in docs)
     mb = nbytes / 1e6
-    print(f"text: {mb:.1f} MB in {len(docs):,} documents of ~{args.doc_kb:g} KB; "
-          f"{os.cpu_count()} CPUs; python {platform.python_version()}, tiktoken "
-          f"{tiktoken.__version__}, tokenizers {tokenizers.__version__}")
+    print(
+        f"text: {mb:.1f} MB in {len(docs):,} documents of ~{args.doc_kb:g} KB; "
+        f"{os.cpu_count()} CPUs; python {platform.python_version()}, tiktoken "
+        f"{tiktoken.__version__}, tokenizers {tokenizers.__version__}"
+    )
 
     hf = Tokenizer.from_str(lzma.decompress(REFERENCE.read_bytes()).decode("utf-8"))
     tok = tokenizer_for_model("deepseek-v3-2", load_price_book())
@@ -112,37 +119,47 @@ def main() -> None:
     hf.encode("warm up", add_special_tokens=False)
 
     rows = []
-    wall, cpu, ref_counts = best(args.repeat, lambda: [
-        len(hf.encode(d, add_special_tokens=False).ids) for d in docs])
+    wall, cpu, ref_counts = best(
+        args.repeat, lambda: [len(hf.encode(d, add_special_tokens=False).ids) for d in docs]
+    )
     rows.append(("baseline  tokenizers encode, 1 thread", wall, cpu, sum(ref_counts)))
-    wall, cpu, ref_batch = best(args.repeat, lambda: [len(e.ids) for e in hf.encode_batch(
-        docs, add_special_tokens=False)])
-    rows.append((f"baseline  tokenizers encode_batch, {args.threads} threads", wall, cpu,
-                 sum(ref_batch)))
+    wall, cpu, ref_batch = best(
+        args.repeat, lambda: [len(e.ids) for e in hf.encode_batch(docs, add_special_tokens=False)]
+    )
+    rows.append(
+        (f"baseline  tokenizers encode_batch, {args.threads} threads", wall, cpu, sum(ref_batch))
+    )
     wall, cpu, ours = best(args.repeat, lambda: [tok.count(d) for d in docs])
     rows.append(("costkit   count, 1 thread", wall, cpu, sum(ours)))
-    wall, cpu, ours_batch = best(args.repeat, lambda: tok.count_batch(
-        docs, num_threads=args.threads))
+    wall, cpu, ours_batch = best(
+        args.repeat, lambda: tok.count_batch(docs, num_threads=args.threads)
+    )
     rows.append((f"costkit   count_batch, {args.threads} threads", wall, cpu, sum(ours_batch)))
 
     # CPU seconds are shown because the wall clock of a shared machine is noisy; on one
     # thread they are the fairer comparison, on two the wall clock is the point
     for label, wall, cpu, tokens in rows:
-        print(f"{label:<44} {wall:7.2f} s wall ({cpu:6.2f} s CPU)  {mb / wall:6.2f} MB/s  "
-              f"{tokens / wall / 1e6:5.2f} M tokens/s")
-    print(f"speed-up vs baseline, 1 thread: {rows[0][1] / rows[2][1]:.2f}x wall, "
-          f"{rows[0][2] / rows[2][2]:.2f}x CPU (target >= 4x); "
-          f"batch: {rows[1][1] / rows[3][1]:.2f}x wall")
+        print(
+            f"{label:<44} {wall:7.2f} s wall ({cpu:6.2f} s CPU)  {mb / wall:6.2f} MB/s  "
+            f"{tokens / wall / 1e6:5.2f} M tokens/s"
+        )
+    print(
+        f"speed-up vs baseline, 1 thread: {rows[0][1] / rows[2][1]:.2f}x wall, "
+        f"{rows[0][2] / rows[2][2]:.2f}x CPU (target >= 4x); "
+        f"batch: {rows[1][1] / rows[3][1]:.2f}x wall"
+    )
     same = ours == ref_counts == ref_batch == ours_batch
-    print(f"same token counts per document: {'yes' if same else 'NO'} "
-          f"({sum(ours):,} tokens)")
+    print(f"same token counts per document: {'yes' if same else 'NO'} ({sum(ours):,} tokens)")
 
     loads = cold_loads(args.loads)
     imp, build, total, cpu = (statistics.median(x[i] for x in loads) for i in range(4))
     ranks = resources.files("costkit.tokens").joinpath("data", "deepseek-v3-2.ranks")
-    print(f"encoding cold load (fresh interpreter, median of {args.loads}): {total:.3f} s wall "
-          f"= import {imp:.3f} s + build {build:.3f} s; {cpu:.3f} s CPU (target < 0.3 s); "
-          f"rank data {len(ranks.read_bytes()) / 1e6:.2f} MB compressed")
+    print(
+        f"encoding cold load (fresh interpreter, median of {args.loads}): {total:.3f} s wall "
+        f"= import {imp:.3f} s + build {build:.3f} s; {cpu:.3f} s CPU (target < 0.3 s); "
+        f"rank data {len(ranks.read_bytes()) / 1e6:.2f} MB compressed"
+    )
+
 
 if __name__ == "__main__":
     main()

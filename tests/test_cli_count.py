@@ -87,16 +87,19 @@ def test_stdin_not_utf8_is_one_line_error(cli):
     result = cli("count", "-", input=b"abc\n\xff\xfe")
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr == "costkit: error: stdin:2: not UTF-8 text (byte 4 is 0xff); " \
-                            "save it as UTF-8\n"
+    assert (
+        result.stderr == "costkit: error: stdin:2: not UTF-8 text (byte 4 is 0xff); "
+        "save it as UTF-8\n"
+    )
 
 
 def test_unknown_model_lists_known_models(cli):
     result = cli("count", "hi", "--model", "gpt-9")
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr == ("costkit: error: unknown model 'gpt-9': no price card for it; "
-                             "known models: deepseek-v3-2\n")
+    assert result.stderr == (
+        "costkit: error: unknown model 'gpt-9': no price card for it; known models: deepseek-v3-2\n"
+    )
 
 
 def test_missing_file_is_one_line_error(cli, tmp_path):
@@ -134,8 +137,9 @@ output = "10.00"
     assert "gpt-4o tokens (approximate)" in table.stdout
     assert "approximate: tokenizer 'o200k_base'" in table.stdout
     assert table.stderr == ""
-    js = cli("count", "hello world", "--model", "gpt-4o", "--prices", str(cards),
-             "--format", "json")
+    js = cli(
+        "count", "hello world", "--model", "gpt-4o", "--prices", str(cards), "--format", "json"
+    )
     data = json.loads(js.stdout)
     assert data["exact"] is False and data["approximate"] is True
     assert data["tokenizer"] == "o200k_base" and data["encoding"] == "deepseek-v3-2"
@@ -153,8 +157,9 @@ tokenizer = "deepseek-v3-2"
 input = "0.57"
 output = "1.71"
 """)
-    result = cli("count", "hi there", "-m", "deepseek-chat", "--prices", str(cards),
-                 "--format", "json")
+    result = cli(
+        "count", "hi there", "-m", "deepseek-chat", "--prices", str(cards), "--format", "json"
+    )
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["model"] == "deepseek-v3-2" and data["exact"] is True

@@ -44,9 +44,12 @@ def plain(enc):
     """The same encoding as a plain tiktoken.Encoding (every added token handed to Rust)."""
     import tiktoken
 
-    return tiktoken.Encoding(name="plain", pat_str=enc._pat_str,
-                             mergeable_ranks=enc._mergeable_ranks,
-                             special_tokens=enc._special_tokens)
+    return tiktoken.Encoding(
+        name="plain",
+        pat_str=enc._pat_str,
+        mergeable_ranks=enc._mergeable_ranks,
+        special_tokens=enc._special_tokens,
+    )
 
 
 def test_encoding_has_the_whole_vocabulary(enc):
@@ -79,8 +82,19 @@ def test_seed_example_renders_to_twelve_tokens(enc):
     assert costkit.count_tokens(HAIKU_PROMPT, model="deepseek-v3-2") == 12
 
 
-@pytest.mark.parametrize("token", [BOS, USER, ASSISTANT, "<think>", "</think>",
-                                   "<｜end▁of▁sentence｜>", "｜DSML｜", "<｜tool▁sep｜>"])
+@pytest.mark.parametrize(
+    "token",
+    [
+        BOS,
+        USER,
+        ASSISTANT,
+        "<think>",
+        "</think>",
+        "<｜end▁of▁sentence｜>",
+        "｜DSML｜",
+        "<｜tool▁sep｜>",
+    ],
+)
 def test_every_added_token_in_text_counts_as_one(enc, token):
     assert count_tokens(token) == 1
     assert count_tokens(f"a{token}b") == 3
@@ -99,11 +113,24 @@ def test_added_tokens_never_contain_a_newline_nor_start_with_a_letter(enc):
         assert not ("A" <= token[0] <= "Z" or "a" <= token[0] <= "z"), token
 
 
-@pytest.mark.parametrize("text", [
-    "plain text", "a < b", "<｜User｜>hi", "x<think>y</think>z", "<dsml:invoke>", "<|EOT|>",
-    "<｜DSML｜>", "｜DSML｜DSML｜", "<｜bogus｜><｜User｜>", "<｜User<｜Assistant｜>", "",
-    "<｜place▁holder▁no▁12｜>" * 3, "a\ud800<think>",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "plain text",
+        "a < b",
+        "<｜User｜>hi",
+        "x<think>y</think>z",
+        "<dsml:invoke>",
+        "<|EOT|>",
+        "<｜DSML｜>",
+        "｜DSML｜DSML｜",
+        "<｜bogus｜><｜User｜>",
+        "<｜User<｜Assistant｜>",
+        "",
+        "<｜place▁holder▁no▁12｜>" * 3,
+        "a\ud800<think>",
+    ],
+)
 def test_fast_added_token_path_equals_allowing_all(enc, plain, text):
     expected = plain.encode(text, allowed_special="all")
     assert enc.encode(text, allowed_special="all") == expected
@@ -123,9 +150,13 @@ def test_every_added_token_matches_the_shape(enc):
 
     assert all(DEEPSEEK_ADDED_SHAPE.fullmatch(t) for t in enc._special_tokens)
     with pytest.raises(ValueError, match="does not match the shape"):
-        AddedTokenEncoding(name="x", pat_str=r"\S+|\s+",
-                           mergeable_ranks={bytes([b]): b for b in range(256)},
-                           special_tokens={"[SEP]": 256}, shape=DEEPSEEK_ADDED_SHAPE)
+        AddedTokenEncoding(
+            name="x",
+            pat_str=r"\S+|\s+",
+            mergeable_ranks={bytes([b]): b for b in range(256)},
+            special_tokens={"[SEP]": 256},
+            shape=DEEPSEEK_ADDED_SHAPE,
+        )
 
 
 def test_default_encode_still_refuses_added_tokens(enc):
@@ -137,7 +168,7 @@ def test_default_encode_still_refuses_added_tokens(enc):
 
 
 def test_decode_round_trips(enc):
-    text = "Grüße, 世界! 12345 🙂\r\n\tcode = {\"a\": [1, 2]}"
+    text = 'Grüße, 世界! 12345 🙂\r\n\tcode = {"a": [1, 2]}'
     assert enc.decode(enc.encode(text, allowed_special="all")) == text
 
 
@@ -248,8 +279,9 @@ def test_unknown_model_lists_the_known_ones():
 
 def test_batch_counts_equal_single_counts():
     rng = random.Random(7)
-    texts = ["".join(rng.choice("ab 1\n世<>") for _ in range(rng.randint(0, 40)))
-             for _ in range(300)] + [HAIKU_PROMPT, ""]
+    texts = [
+        "".join(rng.choice("ab 1\n世<>") for _ in range(rng.randint(0, 40))) for _ in range(300)
+    ] + [HAIKU_PROMPT, ""]
     single = [count_tokens(t) for t in texts]
     assert count_tokens_batch(texts) == single
     assert count_tokens_batch(texts, num_threads=1) == single
@@ -259,8 +291,23 @@ def test_batch_counts_equal_single_counts():
 
 def test_split_text_cuts_only_where_counts_add_up(enc):
     rng = random.Random(3)
-    words = ["alpha", " beta", "\n", "\n\n", "  \n", "x = 1;", "\n\t", "日本語", "<think>",
-             ". ", "123456", "\r\n", "Zed", "\u200d", "😀"]
+    words = [
+        "alpha",
+        " beta",
+        "\n",
+        "\n\n",
+        "  \n",
+        "x = 1;",
+        "\n\t",
+        "日本語",
+        "<think>",
+        ". ",
+        "123456",
+        "\r\n",
+        "Zed",
+        "\u200d",
+        "😀",
+    ]
     text = "".join(rng.choice(words) for _ in range(20_000))
     parts = split_text(text, 16)
     assert "".join(parts) == text and len(parts) > 8

@@ -22,7 +22,8 @@ REFERENCE = FIXTURES / "tokens" / "deepseek-v3.2-tokenizer.json.xz"
 @pytest.fixture(scope="module")
 def tool():
     spec = importlib.util.spec_from_file_location(
-        "build_tokenizer_data", ROOT / "tools" / "build_tokenizer_data.py")
+        "build_tokenizer_data", ROOT / "tools" / "build_tokenizer_data.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -49,18 +50,24 @@ def test_rebuilding_reproduces_the_shipped_data(tool, raw_json, tmp_path, capsys
     code = tool.main(["--tokenizer-json", str(src), "--data-dir", str(out_dir), "--no-test-copy"])
     assert code == 0
     assert capsys.readouterr().out.startswith(
-        "wrote deepseek-v3-2: 127997 ranked tokens + 818 added tokens")
+        "wrote deepseek-v3-2: 127997 ranked tokens + 818 added tokens"
+    )
     assert sorted(p.name for p in out_dir.iterdir()) == [
-        "LICENSE-deepseek-v3-2.txt", "deepseek-v3-2.json", "deepseek-v3-2.ranks"]
+        "LICENSE-deepseek-v3-2.txt",
+        "deepseek-v3-2.json",
+        "deepseek-v3-2.ranks",
+    ]
     assert unpack_ranks((out_dir / "deepseek-v3-2.ranks").read_bytes()) == unpack_ranks(
-        _shipped("deepseek-v3-2.ranks"))
+        _shipped("deepseek-v3-2.ranks")
+    )
     built = json.loads((out_dir / "deepseek-v3-2.json").read_text(encoding="utf-8"))
     shipped = json.loads(_shipped("deepseek-v3-2.json"))
     built.pop("ranks_sha256")
     shipped.pop("ranks_sha256")  # zlib's bytes may differ between zlib versions
     assert built == shipped
     assert (out_dir / "LICENSE-deepseek-v3-2.txt").read_bytes() == _shipped(
-        "LICENSE-deepseek-v3-2.txt")
+        "LICENSE-deepseek-v3-2.txt"
+    )
 
 
 def test_reads_the_tokenizer_from_the_wheel_layout(tool, raw_json, tmp_path):

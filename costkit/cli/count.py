@@ -26,18 +26,28 @@ class Format(StrEnum):
 @app.command("count")
 @handle_errors
 def count(
-    text: Annotated[str | None, typer.Argument(
-        help="Text to count; '-' (or nothing, with text piped in) reads stdin.",
-        show_default=False)] = None,
-    files: Annotated[list[Path] | None, typer.Option(
-        "--file", "-f", metavar="PATH",
-        help="A UTF-8 text file to count, exactly as stored (repeatable).",
-        show_default=False)] = None,
-    model: Annotated[str, typer.Option(
-        "--model", "-m", help="Model (or alias) whose tokenizer counts.")] = "deepseek-v3-2",
+    text: Annotated[
+        str | None,
+        typer.Argument(
+            help="Text to count; '-' (or nothing, with text piped in) reads stdin.",
+            show_default=False,
+        ),
+    ] = None,
+    files: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--file",
+            "-f",
+            metavar="PATH",
+            help="A UTF-8 text file to count, exactly as stored (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Model (or alias) whose tokenizer counts.")
+    ] = "deepseek-v3-2",
     prices_path: PricesOption = None,
-    threads: Annotated[int, typer.Option(
-        "--threads", min=1, help="Threads for large inputs.")] = 2,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="Threads for large inputs.")] = 2,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
 ) -> None:
     """Count tokens the way the model does (added tokens such as <think> count one each).
@@ -76,10 +86,10 @@ def _print_table(result: CountResult) -> None:
     for column in ("tokens", "characters", "bytes"):
         table.add_column(column, justify="right")
     for item in result.inputs:
-        table.add_row(Text(item.source), f"{item.tokens:,}", f"{item.characters:,}",
-                      f"{item.bytes:,}")
+        table.add_row(
+            Text(item.source), f"{item.tokens:,}", f"{item.characters:,}", f"{item.bytes:,}"
+        )
     if len(result.inputs) > 1:
         table.add_section()
-        table.add_row("total", f"{result.tokens:,}", f"{result.characters:,}",
-                      f"{result.bytes:,}")
+        table.add_row("total", f"{result.tokens:,}", f"{result.characters:,}", f"{result.bytes:,}")
     Console(width=100).print(table)

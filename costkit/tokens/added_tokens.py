@@ -57,4 +57,5 @@ class AddedTokenEncoding(tiktoken.Encoding):
                 return super().encode(text, allowed_special=present, disallowed_special=())
             allowed_special = "all"
         return super().encode(
-            text, allowed_special=allowed_special, disallowed_special=disallowed_special)
+            text, allowed_special=allowed_special, disallowed_special=disallowed_special
+        )

@@ -47,8 +47,10 @@ class Tokenizer:
         if self.exact:
             return "exact"
         named = f"tokenizer {self.tokenizer!r}" if self.tokenizer else "no tokenizer named"
-        return (f"approximate: {named} on {self.model}'s card has no offline copy; "
-                f"counted with {self.encoding_name}")
+        return (
+            f"approximate: {named} on {self.model}'s card has no offline copy; "
+            f"counted with {self.encoding_name}"
+        )
 
     def count(self, text: str) -> int:
         """Tokens of `text`, added tokens (`<think>`, `<｜User｜>`, ...) counting one each."""
@@ -61,7 +63,7 @@ class Tokenizer:
         # a few chunks per thread rather than one future per text: futures cost more than
         # encoding a short prompt
         size = -(-len(texts) // (num_threads * 4))
-        chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
+        chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
         with ThreadPoolExecutor(num_threads) as pool:
             return [n for counts in pool.map(self._count_all, chunks) for n in counts]
 
@@ -97,7 +99,7 @@ def split_text(text: str, parts: int) -> list[str]:
         match = _SAFE_CUT.search(text, start + step)
         if match is None:
             break
-        pieces.append(text[start:match.end()])
+        pieces.append(text[start : match.end()])
         start = match.end()
     pieces.append(text[start:])
     return pieces
@@ -189,8 +191,12 @@ class CountResult:
             "characters": self.characters,
             "bytes": self.bytes,
             "inputs": [
-                {"source": i.source, "tokens": i.tokens, "characters": i.characters,
-                 "bytes": i.bytes}
+                {
+                    "source": i.source,
+                    "tokens": i.tokens,
+                    "characters": i.characters,
+                    "bytes": i.bytes,
+                }
                 for i in self.inputs
             ],
         }
@@ -206,8 +212,9 @@ def count_inputs(
     tok = tokenizer_for_model(model, book)
     counted = []
     for source, text in inputs:
-        counted.append(InputCount(
-            source, tok.count_large(text, num_threads), len(text), _utf8_len(text)))
+        counted.append(
+            InputCount(source, tok.count_large(text, num_threads), len(text), _utf8_len(text))
+        )
     return CountResult(tok, tuple(counted))
 
 

@@ -53,11 +53,11 @@ def unpack_ranks(blob: bytes) -> dict[bytes, int]:
     if magic != MAGIC:
         raise RankFileError(f"bad magic {magic!r}; expected {MAGIC!r}")
     start = _HEADER.size + count
-    lengths = raw[_HEADER.size:start]
+    lengths = raw[_HEADER.size : start]
     ends = list(accumulate(lengths, initial=start))
     if len(lengths) != count or ends[-1] != len(raw):
         raise RankFileError(
             f"size mismatch: header says {count} tokens ending at byte {ends[-1]}, "
             f"file has {len(raw)} bytes"
         )
-    return {raw[ends[i]:ends[i + 1]]: first + i for i in range(count)}
+    return {raw[ends[i] : ends[i + 1]]: first + i for i in range(count)}
