@@ -7,6 +7,8 @@ import random
 import zlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import costkit
 from costkit.errors import CostkitError, InputError, UnknownModelError
@@ -365,3 +367,42 @@ def test_decode_text_names_the_source():
 
 def test_lone_surrogates_are_counted_not_crashed():
     assert count_tokens("a\ud800b") >= 2
+
+
+_SPLIT_ALPHABET = [
+    "a",
+    "Zed",
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    "\r\n",
+    "\n\n",
+    "12",
+    "日本",
+    "あ",
+    ".",
+    "!",
+    "\u0301",
+    "\u200d",
+    "\x00",
+    "😀",
+    "<think>",
+    "<｜User｜>",
+    "\u00a0",
+    "\u3000",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pieces=st.lists(st.sampled_from(_SPLIT_ALPHABET), max_size=200),
+    parts=st.integers(min_value=1, max_value=12),
+)
+def test_property_split_text_counts_add_up(pieces, parts):
+    enc = get_encoding()
+    text = "".join(pieces)
+    cut = split_text(text, parts)
+    assert "".join(cut) == text
+    whole = len(enc.encode(text, allowed_special="all"))
+    assert sum(len(enc.encode(p, allowed_special="all")) for p in cut) == whole
