@@ -1,12 +1,8 @@
 """Spend queries over the store: grouped breakdowns, unpriced usage, per-request costs.
 
-Costs come from the store's price-card table (`register_prices`), joined to each request
-exactly as the store's `costed_usage` view joins it, and priced with the store's
-`cost_expressions`, so `costkit report`, the monthly HTML page and anything else that shows
-spend agree to the last digit. The one difference from the view: rates are read as
-DECIMAL(38,12), which holds every per-token rate exactly (a card's per-1M rates have at most
-6 decimal places), so each cost is a plain multiplication; with the view's DECIMAL(38,18)
-every cost needs a 128-bit division, and pricing 10M requests takes 14x longer.
+Every cost here comes from `costkit.costed`: each request joined to the price card in effect
+at its time, priced with the store's cost SQL, so `costkit report`, the monthly HTML page and
+anything else that shows spend agree to the last digit.
 
 Money rule: a breakdown groups by (group keys, rate row) summing tokens, multiplies each token
 sum by its rate once, then sums those products per group. A group holding any usage that
@@ -25,30 +21,44 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 import duckdb
 import polars as pl
 
+from costkit.costed import (
+    RATE_COLUMNS,
+    UNPRICED,
+    Scope,
+    check_tz,
+    cost_columns_sql,
+    costed_sql,
+    frame,
+    join_on,
+    literal,
+    money,
+    prepare,
+    quote,
+    rates_sql,
+    with_units,
+)
 from costkit.errors import InputError
-from costkit.pricing import RATE_NAMES, RATE_PLACES, PriceBook, load_price_book
-from costkit.store import TOKEN_COLUMNS, cost_expressions, register_prices
+from costkit.pricing import PriceBook
+from costkit.store import TOKEN_COLUMNS, cost_expressions
 
 TIME_DIMENSIONS = ("day", "week", "month")
 DIMENSIONS = (*TIME_DIMENSIONS, "model", "project", "api_key", "user", "endpoint")
 TAG_PREFIX = "tag:"
 VALID_BY = (*DIMENSIONS, "tag:NAME")
 COST_COLUMNS = tuple(cost_expressions())
-RATE_COLUMNS = tuple(f"rate_{name}" for name in RATE_NAMES)
 REQUEST_COLUMNS = ("requests", *TOKEN_COLUMNS)
 SPEND_COLUMNS = (*REQUEST_COLUMNS, *COST_COLUMNS, "currency")
-# Per-token rates: per-1M rates of at most RATE_PLACES places, divided by 10^6.
-EXACT_RATE = f"DECIMAL(38,{RATE_PLACES + 6})"
 QUARTER_HOUR_US = 900_000_000
 DAY_US = 86_400_000_000
 MAX_OFFSET_SCAN = 20 * 366 * 96  # quarter hours: past 20 years of data, convert every row
+__all__ = ["UnpricedUsageWarning", "check_tz", "concentration", "cost_quantiles", "parse_by",
+           "requests", "spend", "totals", "unpriced"]
 # Usage columns behind the plain dimensions ("user" is a reserved word in SQL).
 _COLUMN_OF = {"project": "project", "api_key": "api_key_id", "user": '"user"',
               "endpoint": "endpoint"}
@@ -56,35 +66,6 @@ _COLUMN_OF = {"project": "project", "api_key": "api_key_id", "user": '"user"',
 
 class UnpricedUsageWarning(UserWarning):
     """Some usage in a breakdown has no price: its groups' costs are null, its tokens kept."""
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Which usage a query reads: [since, until) as instants, logged model names, projects."""
-
-    tz: str
-    since: datetime | None
-    until: datetime | None
-    model_names: tuple[str, ...]
-    projects: tuple[str, ...]
-    filtered_models: bool
-
-    def where(self) -> tuple[str, list]:
-        """A WHERE clause over usage rows and its parameters."""
-        clauses, params = ["TRUE"], []
-        if self.since is not None:
-            clauses.append("ts >= ?")
-            params.append(self.since)
-        if self.until is not None:
-            clauses.append("ts < ?")
-            params.append(self.until)
-        if self.filtered_models:
-            clauses.append(f"model IN ({', '.join('?' for _ in self.model_names)})")
-            params.extend(self.model_names)
-        if self.projects:
-            clauses.append(f"project IN ({', '.join('?' for _ in self.projects)})")
-            params.extend(self.projects)
-        return " AND ".join(clauses), params
 
 
 def spend(
@@ -107,12 +88,12 @@ def spend(
     A model is matched and grouped under the card model its logged name is an alias of.
     """
     keys = parse_by(by)
-    book, scope = _prepare(con, book, since, until, tz, models, projects)
+    book, scope = prepare(con, book, since, until, tz, models, projects)
     sql, params = _spend_sql(con, keys, scope, book)
-    frame = _frame(con, sql, params)
-    if frame.height and frame["total_cost"].null_count():
-        _warn_unpriced(con, scope, frame)
-    return frame
+    result = frame(con, sql, params)
+    if result.height and result["total_cost"].null_count():
+        _warn_unpriced(con, scope, result)
+    return result
 
 
 def parse_by(by: list[str] | tuple[str, ...]) -> list[str]:
@@ -126,17 +107,6 @@ def parse_by(by: list[str] | tuple[str, ...]) -> list[str]:
         if key not in keys:
             keys.append(key)
     return keys
-
-
-def check_tz(con: duckdb.DuckDBPyConnection, tz: str) -> None:
-    """InputError unless DuckDB's ICU time zones know `tz`."""
-    try:
-        con.execute("SELECT timezone(?, TIMESTAMP '2000-01-01')", [tz]).fetchall()
-    except duckdb.Error:
-        raise InputError(
-            f"unknown time zone {tz!r}; use an IANA name such as UTC, Europe/Berlin "
-            "or America/New_York"
-        ) from None
 
 
 def totals(frame: pl.DataFrame) -> dict[str, int | Decimal | str | None]:
@@ -172,7 +142,7 @@ def unpriced(
     no web_search rate'. Columns: model, reason, requests, the token sums, first_ts and
     last_ts (UTC). Empty when everything is priced.
     """
-    _, scope = _prepare(con, book, since, until, tz, models, projects)
+    _, scope = prepare(con, book, since, until, tz, models, projects)
     where, params = scope.where()
     sums = ", ".join(f"CAST(coalesce(sum({c}), 0) AS BIGINT) AS {c}" for c in TOKEN_COLUMNS)
     sql = f"""
@@ -184,14 +154,14 @@ def unpriced(
                 WHEN model IN (SELECT name FROM price_rates)
                     THEN 'no card in effect at the request time'
                 ELSE 'no price card' END AS reason
-            FROM {_costed_sql()}
-            WHERE ({where}) AND {_UNPRICED}
+            FROM {costed_sql()}
+            WHERE ({where}) AND {UNPRICED}
         )
         GROUP BY model, reason
         ORDER BY model, reason
     """
-    frame = _frame(con, sql, params)
-    return frame.with_columns(pl.col("first_ts", "last_ts").dt.replace_time_zone("UTC"))
+    result = frame(con, sql, params)
+    return result.with_columns(pl.col("first_ts", "last_ts").dt.replace_time_zone("UTC"))
 
 
 def requests(
@@ -210,24 +180,39 @@ def requests(
     Columns: request_id, ts (UTC), model (as logged), priced_model, endpoint, project,
     api_key, user, tags (JSON text), the token columns, the cost components, total_cost
     (null when unpriced; those sort last), currency, card_id, source_file, source_line.
+    Ties sort by time, then request id.
     """
     if limit is not None and limit < 0:
         raise InputError(f"limit is {limit}; it must be >= 0")
-    _, scope = _prepare(con, book, since, until, tz, models, projects)
-    order = "total_cost DESC NULLS LAST, ts, request_id" if order_by_cost else "ts, request_id"
-    costs = ", ".join(f"{sql} AS {name}" for name, sql in cost_expressions().items())
+    _, scope = prepare(con, book, since, until, tz, models, projects)
     where, params = scope.where()
+    order = "total_cost DESC NULLS LAST, ts, request_id" if order_by_cost else "ts, request_id"
+    chosen = ""
+    if limit is not None:
+        # Rank by the integer total first, then price only the chosen requests in full.
+        def top(source: str) -> list:
+            rank = "_units DESC NULLS LAST, ts, request_id" if order_by_cost else "ts, request_id"
+            return con.execute(
+                f"SELECT request_id FROM ({source}) WHERE {where} ORDER BY {rank} "
+                f"LIMIT {int(limit)}", params
+            ).fetchall()
+
+        ids = [row[0] for row in
+               (with_units(top) if order_by_cost else top("SELECT * FROM usage"))]
+        chosen = f"AND request_id IN ({', '.join('?' for _ in ids)})" if ids else "AND FALSE"
+        params = [*params, *ids]
     sql = f"""
         SELECT request_id, timezone('UTC', ts) AS ts, model, priced_model, endpoint, project,
                api_key_id AS api_key, "user", CAST(tags AS VARCHAR) AS tags,
-               {', '.join(TOKEN_COLUMNS)}, {costs}, currency, card_id, source_file, source_line
-        FROM {_costed_sql()}
-        WHERE {where}
+               {', '.join(TOKEN_COLUMNS)}, {cost_columns_sql()}, currency, card_id,
+               source_file, source_line
+        FROM {costed_sql()}
+        WHERE {where} {chosen}
         ORDER BY {order}
         {'' if limit is None else f'LIMIT {int(limit)}'}
     """
-    frame = _frame(con, sql, params)
-    return frame.with_columns(pl.col("ts").dt.replace_time_zone("UTC"))
+    result = frame(con, sql, params)
+    return result.with_columns(pl.col("ts").dt.replace_time_zone("UTC"))
 
 
 def cost_quantiles(
@@ -248,13 +233,14 @@ def cost_quantiles(
     levels = [float(q) for q in quantiles]
     if not levels or any(not 0 <= q <= 1 for q in levels):
         raise InputError(f"quantiles {list(quantiles)}: each must be in 0..1")
-    _, scope = _prepare(con, book, since, until, tz, models, projects)
+    _, scope = prepare(con, book, since, until, tz, models, projects)
     where, params = scope.where()
-    row = con.execute(
-        f"SELECT quantile_disc(cost, ?::DOUBLE[]) FROM ({_priced_costs_sql(where)})",
+    [(found,)] = with_units(lambda units: con.execute(
+        f"SELECT quantile_disc(_units, ?::DOUBLE[]) FROM ({units}) "
+        f"WHERE ({where}) AND _units IS NOT NULL",
         [levels, *params],
-    ).fetchall()[0]
-    values = row[0] if row and row[0] is not None else []
+    ).fetchall())
+    values = [money(v) for v in found or []]
     return pl.DataFrame(
         {"quantile": levels[: len(values)], "cost": values},
         schema={"quantile": pl.Float64, "cost": pl.Decimal(38, 12)},
@@ -279,20 +265,22 @@ def concentration(
     fraction = Decimal(str(fraction))
     if not 0 < fraction <= 1:
         raise InputError(f"fraction is {fraction}; it must be in (0, 1]")
-    _, scope = _prepare(con, book, since, until, tz, models, projects)
+    _, scope = prepare(con, book, since, until, tz, models, projects)
     where, params = scope.where()
     # Counting needs only the join; the costs are then computed in one pass, which keeps
     # the top N in a heap (max(cost, N)) instead of sorting every request.
     count = con.execute(
-        f"SELECT count(*) FROM {_costed_sql()} WHERE ({where}) AND NOT {_UNPRICED}", params
+        f"SELECT count(*) FROM {costed_sql()} WHERE ({where}) AND NOT {UNPRICED}", params
     ).fetchall()[0][0]
     top_n = math.ceil(fraction * count)
     spent = top_cost = Decimal(0)
     if count:
-        spent, top_cost = con.execute(
-            f"SELECT sum(cost), list_sum(max(cost, {top_n})) FROM ({_priced_costs_sql(where)})",
+        [(total, top)] = with_units(lambda units: con.execute(
+            f"SELECT sum(_units), list_sum(max(_units, {top_n})) FROM ({units}) "
+            f"WHERE ({where}) AND _units IS NOT NULL",
             params,
-        ).fetchall()[0]
+        ).fetchall())
+        spent, top_cost = money(total), money(top)
     return {
         "requests": count,
         "top_requests": top_n,
@@ -302,82 +290,11 @@ def concentration(
     }
 
 
-# --- shared preparation and SQL -------------------------------------------------------------
+# --- the breakdown's SQL ---------------------------------------------------------------------
 
-_UNPRICED = "(card_id IS NULL OR (search_calls > 0 AND rate_web_search IS NULL))"
-
-
-def _prepare(
-    con: duckdb.DuckDBPyConnection,
-    book: PriceBook | None,
-    since: date | datetime | None,
-    until: date | datetime | None,
-    tz: str,
-    models: list[str] | None,
-    projects: list[str] | None,
-) -> tuple[PriceBook, Scope]:
-    """Load the cards into this connection and resolve the filters into a Scope."""
-    book = book if book is not None else load_price_book()
-    check_tz(con, tz)
-    start, end = _instant(con, since, tz), _instant(con, until, tz)
-    if start is not None and end is not None and start >= end:
-        raise InputError(f"since ({since}) is not before until ({until}): the period is empty")
-    aliases = book.aliases()
-    names: list[str] = []
-    for wanted in models or []:
-        model = aliases.get(wanted, wanted)
-        names += [wanted, model, *(n for n, m in aliases.items() if m == model)]
-    register_prices(con, book)
-    return book, Scope(tz, start, end, tuple(dict.fromkeys(names)),
-                       tuple(dict.fromkeys(projects or [])), bool(models))
-
-
-def _instant(con: duckdb.DuckDBPyConnection, value: date | datetime | None, tz: str):
-    """A date (local midnight) or naive datetime (local time) in `tz` as an instant."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            return value
-        local = value
-    elif isinstance(value, date):
-        local = datetime(value.year, value.month, value.day)
-    else:
-        raise InputError(f"{value!r} is not a date or datetime")
-    return con.execute("SELECT timezone(?, ?::TIMESTAMP)", [tz, local]).fetchall()[0][0]
-
-
-def _join_on(ts: str, input_tokens: str, model: str) -> str:
-    """The `costed_usage` view's join of a request to its rate row `r`."""
-    return (
-        f"r.name = {model}"
-        f" AND {ts} >= coalesce(r.effective_from, '-infinity'::TIMESTAMPTZ)"
-        f" AND {ts} < coalesce(r.effective_to, 'infinity'::TIMESTAMPTZ)"
-        f" AND {input_tokens} > r.above_input_tokens"
-        f" AND (r.upto_input_tokens IS NULL OR {input_tokens} <= r.upto_input_tokens)"
-    )
-
-
-def _rates_sql() -> str:
-    casts = ", ".join(f"CAST({c} AS {EXACT_RATE}) AS {c}" for c in RATE_COLUMNS)
-    return f"(SELECT * REPLACE ({casts}) FROM price_rates)"
-
-
-def _costed_sql() -> str:
-    """`costed_usage` with exact DECIMAL(38,12) rates (see the module docstring)."""
-    rates = ", ".join(f"r.{c}" for c in RATE_COLUMNS)
-    return f"""(
-        SELECT u.*, r.priced_model, r.card_id, r.currency, {rates}
-        FROM usage u LEFT JOIN {_rates_sql()} r ON {_join_on('u.ts', 'u.input_tokens', 'u.model')}
-    )"""
-
-
-def _priced_costs_sql(where: str) -> str:
-    total = cost_expressions()["total_cost"]
-    return f"SELECT {total} AS cost FROM {_costed_sql()} WHERE ({where}) AND ({total}) IS NOT NULL"
-
-
-def _spend_sql(con, keys: list[str], scope: Scope, book: PriceBook) -> tuple[str, list]:
+def _spend_sql(
+    con: duckdb.DuckDBPyConnection, keys: list[str], scope: Scope, book: PriceBook
+) -> tuple[str, list]:
     """Stage 1 sums tokens per (fine keys, price keys); stage 2 prices and labels each
     aggregate; stage 3 sums the labelled rows per group."""
     where, params = scope.where()
@@ -408,7 +325,7 @@ def _spend_sql(con, keys: list[str], scope: Scope, book: PriceBook) -> tuple[str
     )
     request_sums = ", ".join(f"CAST(coalesce(sum({c}), 0) AS BIGINT) AS {c}"
                              for c in REQUEST_COLUMNS)
-    outer_keys = "".join(f"{label} AS {_quote(key)}, "
+    outer_keys = "".join(f"{label} AS {quote(key)}, "
                          for key, label in zip(keys, labels, strict=True))
     group = f"GROUP BY {', '.join(labels)}" if labels else "HAVING count(*) > 0"
     order = f"ORDER BY {', '.join(f'{label} NULLS LAST' for label in labels)}" if labels else ""
@@ -422,7 +339,7 @@ def _spend_sql(con, keys: list[str], scope: Scope, book: PriceBook) -> tuple[str
         ),
         priced AS (
             SELECT f.*, r.card_id, r.currency, {rates}
-            FROM fine f LEFT JOIN {_rates_sql()} r ON {_join_on('f._ts', 'f._in', 'f.model')}
+            FROM fine f LEFT JOIN {rates_sql()} r ON {join_on('f._ts', 'f._in', 'f.model')}
         ),
         costed AS (
             SELECT {label_cols}requests, {', '.join(TOKEN_COLUMNS)}, currency, {costs}
@@ -444,7 +361,7 @@ def _local_day_sql(con: duckdb.DuckDBPyConnection, tz: str, where: str, params: 
     Each quarter hour's offset is read at its first and last second; if an offset changes
     inside a quarter hour (or the data spans decades), every row's time is converted.
     """
-    zone = _literal(tz)
+    zone = literal(tz)
     exact = _floor_div(f"epoch_us(timezone({zone}, ts))", DAY_US)
     lo, hi = con.execute(
         f"SELECT min(epoch_us(ts)), max(epoch_us(ts)) FROM usage WHERE {where}", params
@@ -497,12 +414,12 @@ def _label_sql(key: str, book: PriceBook) -> str:
         renamed = sorted((n, m) for n, m in book.aliases().items() if n != m)
         if not renamed:
             return "model"
-        whens = " ".join(f"WHEN {_literal(n)} THEN {_literal(m)}" for n, m in renamed)
+        whens = " ".join(f"WHEN {literal(n)} THEN {literal(m)}" for n, m in renamed)
         return f"(CASE model {whens} ELSE model END)"
     if key.startswith(TAG_PREFIX):
         name = key[len(TAG_PREFIX):]
         pointer = "/" + name.replace("~", "~0").replace("/", "~1")
-        return f"json_extract_string(_tags, {_literal(pointer)})"
+        return f"json_extract_string(_tags, {literal(pointer)})"
     return f"_{key}"
 
 
@@ -527,27 +444,27 @@ def _tier_bounds(book: PriceBook) -> dict[str, list]:
     return {name: sorted(points) for name, points in bounds.items()}
 
 
-def _index_sql(bounds: dict[str, list], test: str, literal) -> str:
+def _index_sql(bounds: dict[str, list], test: str, render) -> str:
     """How many of its model's bounds a request is past: requests with one index share a
     card and a tier, so one of them prices them all."""
     if not bounds:
         return "0"
     whens = []
     for name, points in sorted(bounds.items()):
-        steps = " ".join(f"WHEN {test.format(literal(p))} THEN {i}"
+        steps = " ".join(f"WHEN {test.format(render(p))} THEN {i}"
                          for i, p in reversed(list(enumerate(points, start=1))))
-        whens.append(f"WHEN {_literal(name)} THEN CASE {steps} ELSE 0 END")
+        whens.append(f"WHEN {literal(name)} THEN CASE {steps} ELSE 0 END")
     return f"(CASE model {' '.join(whens)} ELSE 0 END)"
 
 
-def _warn_unpriced(con: duckdb.DuckDBPyConnection, scope: Scope, frame: pl.DataFrame) -> None:
+def _warn_unpriced(con: duckdb.DuckDBPyConnection, scope: Scope, result: pl.DataFrame) -> None:
     where, params = scope.where()
     rows = con.execute(
-        f"SELECT model, count(*) FROM {_costed_sql()} WHERE ({where}) AND {_UNPRICED} "
+        f"SELECT model, count(*) FROM {costed_sql()} WHERE ({where}) AND {UNPRICED} "
         "GROUP BY model ORDER BY model",
         params,
     ).fetchall()
-    groups = frame["total_cost"].null_count()
+    groups = result["total_cost"].null_count()
     held = f"{groups} group{'s' if groups != 1 else ''}"
     if rows:
         parts = ", ".join(f"{model} ({n:,} request{'s' if n != 1 else ''})" for model, n in rows)
@@ -558,22 +475,5 @@ def _warn_unpriced(con: duckdb.DuckDBPyConnection, scope: Scope, frame: pl.DataF
     warnings.warn(UnpricedUsageWarning(message), stacklevel=3)
 
 
-def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> pl.DataFrame:
-    """A query's result as polars (through Arrow, Decimals kept).
-
-    `con.sql` refuses to run while another result of the connection is unread; every query
-    here reads its results whole, and `_prepare`'s first `execute` discards a caller's.
-    """
-    return con.sql(sql, params=params).pl()
-
-
 def _timestamp_literal(at: datetime) -> str:
     return f"TIMESTAMPTZ '{at.isoformat()}'"
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

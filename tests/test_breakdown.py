@@ -519,7 +519,7 @@ def test_the_fast_price_join_matches_the_store_view_row_for_row(con, tmp_path):
         f"SELECT request_id, card_id, {select} FROM costed_usage ORDER BY request_id"
     ).fetchall()
     ours = con.execute(
-        f"SELECT request_id, card_id, {select} FROM {breakdown._costed_sql()} ORDER BY request_id"
+        f"SELECT request_id, card_id, {select} FROM {breakdown.costed_sql()} ORDER BY request_id"
     ).fetchall()
     assert ours == view and len(view) == 36
     listed = requests(con, book=book, order_by_cost=False, limit=None)
@@ -541,3 +541,62 @@ def test_time_buckets_use_offsets_unless_one_changes_inside_a_quarter_hour(con):
     assert "timezone" in breakdown._local_day_sql(old, "Africa/Monrovia", where, params)
     frame = quiet_spend(old, ["day"], tz="Africa/Monrovia", book=BUILTIN)
     assert frame.select("day", "output_tokens").rows() == [("1972-01-06", 3), ("1972-01-07", 4)]
+
+
+def test_per_request_rankings_agree_with_the_store_cost_sql(con, tmp_path):
+    # Quantiles, concentration and the top N rank in integer units; each must equal the
+    # decimal costs of requests(), which are the store's cost SQL.
+    book = write_cards(tmp_path, """
+        [[card]]
+        model = "m"
+        effective_to = 2026-10-10T10:10:10Z
+        [card.rates]
+        input = 0.123456
+        cached_input = 0.000001
+        output = 2
+        [[card.tiers]]
+        above_input_tokens = 500
+        [card.tiers.rates]
+        input = 10
+        output = 20.5
+
+        [[card]]
+        model = "m"
+        effective_from = 2026-10-10T10:10:10Z
+        [card.rates]
+        input = 3
+        output = 4
+        web_search = 0.5
+    """)
+    add(con, *({"request_id": f"q{i:03d}", "model": "m", "ts": at(2026, 10, 1 + i % 20, i % 24),
+                "input_tokens": 37 * i, "cached_input_tokens": 11 * i, "output_tokens": 101 * i,
+                "reasoning_tokens": 7 * i if i % 3 else None, "search_calls": i % 4}
+               for i in range(120)))
+    every = requests(con, book=book, limit=None)
+    costs = [c for c in every["total_cost"].to_list() if c is not None]
+    assert 0 < len(costs) < 120  # searches under the old card are unpriced
+    ranked = sorted(costs)
+    levels = [0.0, 0.5, 1.0]
+    got = cost_quantiles(con, levels, book=book)["cost"].to_list()
+    assert got == [ranked[0], ranked[(len(ranked) - 1) // 2], ranked[-1]]
+    share = concentration(con, "0.1", book=book)
+    top_n = -(-len(costs) // 10)
+    assert share["top_cost"] == sum(ranked[-top_n:]) and share["total_cost"] == sum(costs)
+    top = requests(con, book=book, limit=7)
+    assert top.rows() == every.head(7).rows()
+    first = requests(con, book=book, order_by_cost=False, limit=3)
+    by_time = requests(con, book=book, order_by_cost=False, limit=None)
+    assert first.rows() == by_time.head(3).rows()
+    assert requests(con, book=book, limit=0).height == 0
+
+
+def test_a_cost_too_large_for_64_bit_units_is_still_exact(con):
+    # 10^15 output tokens at $1.71 per 1M: 1.71e21 units of 10^-12 overflow 64 bits.
+    add(con, {"request_id": "huge", "output_tokens": 10**15}, {"request_id": "small",
+                                                              "output_tokens": 1})
+    assert cost_quantiles(con, [1.0], book=BUILTIN)["cost"].to_list() == [Decimal("1710000000")]
+    c = concentration(con, "0.5", book=BUILTIN)
+    assert c["top_cost"] == Decimal("1710000000")
+    assert c["total_cost"] == Decimal("1710000000.00000171")
+    assert requests(con, book=BUILTIN, limit=1)["request_id"].to_list() == ["huge"]
+    assert quiet_spend(con, [], book=BUILTIN)["total_cost"].item() == Decimal("1710000000.00000171")
