@@ -34,8 +34,7 @@ import duckdb
 from costkit.errors import InputError
 from costkit.readers.base import mask_key, quote
 from costkit.readers.documents import (
-    count_bad,
-    count_of,
+    in_range,
     is_gzip,
     money_bad_places,
     money_of,
@@ -43,7 +42,7 @@ from costkit.readers.documents import (
     stage_select,
     tags_sql,
     text_or_null,
-    time_of,
+    time_unchecked,
 )
 from costkit.readers.lines import Source
 from costkit.readers.mappings import FIELDS, REQUIRED, TAG_PREFIX, CsvMapping
@@ -152,32 +151,42 @@ def select_sql(
 ) -> str:
     """SELECT of staging rows (records.STAGE_COLUMNS) for every row of the CSV `source`.
 
-    Reads the file twice: first to collect the rows DuckDB cannot split into the header's
-    fields (they become rejects, and fix the line numbers of the rows after them), then,
-    in the returned SELECT, every good row."""
+    One scan copies the rows into a TEMP table in file order (DuckDB reads in parallel and
+    keeps the order, so a row's rowid is its position) and sets aside the rows it cannot
+    split into the header's fields: they become rejects, and fix the line numbers of the
+    rows after them. The returned SELECT then works on every row in parallel."""
     mapping = mapping or CsvMapping()
     if source.path is None:
         raise InputError(f"{source.name}: a CSV must be a file")
-    delimiter = mapping.delimiter or detect_delimiter(peek(source))
-    path = quote(str(source.path))
-    options = f"delim = {quote(delimiter)}, {CSV_OPTIONS}"
-    if is_gzip(source):
-        options += ", compression = 'gzip'"
-    header = read_header(peek(source), delimiter, source.name)
+    head = peek(source)
+    delimiter = mapping.delimiter or detect_delimiter(head)
+    header = read_header(head, delimiter, source.name)
     columns = resolve_columns(mapping, header, source.name)
     spec = "{" + ", ".join(f"{quote(h)}: 'VARCHAR'" for h in header) + "}"
-    read = f"read_csv({path}, {options}, columns = {spec}"
+    options = f"delim = {quote(delimiter)}, {CSV_OPTIONS}, columns = {spec}"
+    if is_gzip(source):
+        options += ", compression = 'gzip'"
+    renamed = ", ".join(f"{_ident(h)} AS c{i}" for i, h in enumerate(header, start=1))
 
     n = source.file_id
-    rejects, scans = f"costkit_csv_rejects_{n}", f"costkit_csv_scans_{n}"
-    con.execute(f"DROP TABLE IF EXISTS {rejects}")
-    con.execute(f"DROP TABLE IF EXISTS {scans}")
+    rows, rejects, scans = (f"costkit_csv_rows_{n}", f"costkit_csv_rejects_{n}",
+                            f"costkit_csv_scans_{n}")
+    for table in (rejects, scans):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    kept = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    con.execute("SET preserve_insertion_order = true")
     try:
-        con.execute(f"SELECT count(*) FROM {read}, store_rejects = true, "
-                    f"rejects_table = {quote(rejects)}, rejects_scan = {quote(scans)})").fetchall()
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {rows} AS
+            SELECT {renamed}
+            FROM read_csv({quote(str(source.path))}, {options}, store_rejects = true,
+                          rejects_table = {quote(rejects)}, rejects_scan = {quote(scans)})
+        """)
     except duckdb.Error as exc:
         raise InputError(f"{source.name}: cannot read as CSV: "
                          f"{str(exc).splitlines()[0]}") from None
+    finally:
+        con.execute(f"SET preserve_insertion_order = {str(bool(kept)).lower()}")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE costkit_csv_bad_{n} AS
         SELECT line, row_number() OVER (ORDER BY line) AS i, any_value(error_type) AS error_type,
@@ -185,63 +194,87 @@ def select_sql(
         FROM {rejects} GROUP BY line
     """)
     bad_rows = con.execute(f"SELECT count(*) FROM costkit_csv_bad_{n}").fetchall()[0][0]
-    return _sql(n, f"{read}, ignore_errors = true)", f"costkit_csv_bad_{n}", bad_rows > 0,
+    return _sql(n, rows, f"costkit_csv_bad_{n}", bad_rows > 0,
                 header, columns, mapping, delimiter, project, tags)
 
 
-def _sql(file_id: int, read: str, bad: str, has_bad: bool, header: list[str],
+COUNT_FIELDS = ("input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens",
+                "reasoning_tokens", "search_calls")
+TEXT_FIELDS = ("request_id", "ts", "model", "project", "user", "api_key_id", "billed_cost",
+               "billed_currency", "endpoint", "provider", "status")
+
+
+def _sql(file_id: int, rows: str, bad: str, has_bad: bool, header: list[str],
          columns: dict[str, str], mapping: CsvMapping, delimiter: str, project: str | None,
          tags: dict[str, str] | None) -> str:
-    def cell(key: str) -> str:
-        """The field's cell, trimmed, NULL when empty or unmapped."""
-        if key not in columns:
-            return "NULL::VARCHAR"
-        return f"nullif(trim(c.{_ident(columns[key])}), '')"
+    """The SELECT, in layers so each cell is trimmed, parsed and tested once per row: the
+    header's columns renamed c1..cN (no clash with ours), mapped cells (f_*), numbers (n_*)
+    and the time, then one flat validity test; reasons are built only for bad rows."""
+    position = {name: i for i, name in enumerate(header, start=1)}
 
     def label(key: str) -> str:
         return f"{key} (column {columns[key]})" if key in columns else key
 
-    inp, out = count_of(cell("input_tokens")), count_of(cell("output_tokens"))
-    cached = f"coalesce({count_of(cell('cached_input_tokens'))}, 0)"
-    written = f"coalesce({count_of(cell('cache_write_tokens'))}, 0)"
-    reasoning = count_of(cell("reasoning_tokens"))
-    output = out if mapping.reasoning == "separate" else f"{out} - coalesce({reasoning}, 0)"
-    model = f"coalesce({cell('model')}, {text_or_null(mapping.model)})"
-    money = f"ltrim({cell('billed_cost')}, '$')"
-    ts = time_of(cell("ts"), mapping.tz)
+    # Numbers and times are cast, which ignores surrounding blanks: only text is trimmed
+    # (trim is not free over millions of cells).
+    cells = [f"nullif(trim(c{position[columns[k]]}), '') AS f_{k}" for k in TEXT_FIELDS
+             if k in columns and k != "ts"]
+    cells += [f"nullif(c{position[columns[k]]}, '') AS f_{k}" for k in ("ts", *COUNT_FIELDS)
+              if k in columns]
+    numbers = [f"TRY_CAST(f_{k} AS DOUBLE) AS n_{k}" for k in COUNT_FIELDS if k in columns]
+    present = set(columns)
+
+    def f(key: str) -> str:
+        return f"f_{key}" if key in present else "NULL::VARCHAR"
+
+    def n(key: str) -> str:
+        """A count as BIGINT (0 when optional and absent)."""
+        if key not in present:
+            return "NULL::BIGINT" if key in ("input_tokens", "output_tokens",
+                                             "reasoning_tokens") else "0"
+        value = f"CAST(n_{key} AS BIGINT)"
+        return value if key in ("input_tokens", "output_tokens", "reasoning_tokens") \
+            else f"coalesce({value}, 0)"
+
+    money = f"ltrim({f('billed_cost')}, '$')"
+    model = f"coalesce({f('model')}, {text_or_null(mapping.model)})"
     zone = "" if mapping.tz == "UTC" else f" (times without a zone read in {mapping.tz})"
     time_rule = f"; expected unix seconds or ISO 8601{zone}, within 2000..2099"
+    reasoning_inside = mapping.reasoning == "in-output" and "reasoning_tokens" in present
 
     problems: list[tuple[str, str]] = []
     for key in ("input_tokens", "output_tokens"):
-        problems.append((f"{cell(key)} IS NULL", quote(f"missing {label(key)}")))
-    for key in ("input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens",
-                "reasoning_tokens", "search_calls"):
-        if key in columns:
-            problems.append((count_bad(cell(key)),
-                             f"{quote(label(key) + ' is ')} || left({cell(key)}, 80) || "
-                             f"{quote('; ' + COUNT_RULE)}"))
-    parts = [label(k) for k in ("cached_input_tokens", "cache_write_tokens") if k in columns]
-    problems.append((f"{cached} + {written} > {inp}",
-                     f"{quote(' + '.join(parts))} || ' (' || ({cached} + {written}) || ') > ' || "
-                     f"{quote(label('input_tokens'))} || ' (' || {inp} || ')'"))
-    if mapping.reasoning == "in-output" and "reasoning_tokens" in columns:
-        problems.append((f"{reasoning} > {out}",
-                         f"{quote(label('reasoning_tokens') + ' (')} || {reasoning} || ') > ' || "
-                         f"{quote(label('output_tokens') + ' (')} || {out} || "
-                         "'), which includes it (--csv-reasoning in-output)'"))
+        problems.append((f"f_{key} IS NULL", quote(f"missing {label(key)}")))
+    for key in COUNT_FIELDS:
+        if key in present:
+            problems.append((
+                f"f_{key} IS NOT NULL AND NOT coalesce(n_{key} >= 0 AND n_{key} = trunc(n_{key}) "
+                f"AND n_{key} < 9e15, FALSE)",
+                f"{quote(label(key) + ' is ')} || left(f_{key}, 80) || {quote('; ' + COUNT_RULE)}"))
+    parts = [label(k) for k in ("cached_input_tokens", "cache_write_tokens") if k in present]
+    if parts:
+        cached = f"{n('cached_input_tokens')} + {n('cache_write_tokens')}"
+        problems.append((f"{cached} > {n('input_tokens')}",
+                         f"{quote(' + '.join(parts))} || ' (' || ({cached}) || ') > ' || "
+                         f"{quote(label('input_tokens'))} || ' (' || {n('input_tokens')} || ')'"))
+    if reasoning_inside:
+        problems.append((f"{n('reasoning_tokens')} > {n('output_tokens')}",
+                         f"{quote(label('reasoning_tokens') + ' (')} || {n('reasoning_tokens')} "
+                         f"|| ') > ' || {quote(label('output_tokens') + ' (')} || "
+                         f"{n('output_tokens')} || '), which includes it (--csv-reasoning "
+                         "in-output)'"))
     problems += [
-        (f"{cell('ts')} IS NULL", quote(f"missing time: {label('ts')} is empty")),
-        ("costkit_ts IS NULL", f"{quote('unparseable time: ' + label('ts') + ' is ')} || "
-                       f"left({cell('ts')}, 80) || "
-                       f"{quote(time_rule)}"),
-        (f"{model} IS NULL", quote(f"missing model: {label('model')} is empty and no --model "
-                                   "was given" if "model" in columns else "missing model")),
+        ("f_ts IS NULL", quote(f"missing time: {label('ts')} is empty")),
+        (f"NOT coalesce({in_range('k_ts')}, FALSE)",
+         f"{quote('unparseable time: ' + label('ts') + ' is ')} || left(f_ts, 80) || "
+         f"{quote(time_rule)}"),
+        ("k_model IS NULL", quote(f"missing model: {label('model')} is empty and no --model "
+                                  "was given" if "model" in present else "missing model")),
     ]
-    if "billed_cost" in columns:
+    if "billed_cost" in present:
         problems += [
             (f"{money} IS NOT NULL AND {money_of(money)} IS NULL",
-             f"{quote(label('billed_cost') + ' is ')} || left({cell('billed_cost')}, 80) || "
+             f"{quote(label('billed_cost') + ' is ')} || left(f_billed_cost, 80) || "
              "'; expected a decimal number'"),
             (f"{money} IS NOT NULL AND {money_bad_places(money)}",
              f"{quote(label('billed_cost') + ' ')} || {money} || "
@@ -250,53 +283,53 @@ def _sql(file_id: int, read: str, bad: str, has_bad: bool, header: list[str],
     any_problem = " OR ".join(f"coalesce({cond}, FALSE)" for cond, _ in problems)
     first_problem = " ".join(f"WHEN coalesce({cond}, FALSE) THEN {why}" for cond, why in problems)
 
-    every = ", ".join(f"coalesce(c.{_ident(h)}, '')" for h in header)
-    hashed = f"'sha256:' || left(sha256(concat_ws(chr(31), costkit_line, {every})), 32)"
-    raw = f"left(concat_ws({quote(delimiter)}, {every}), {RAW_LIMIT})"
+    every = [f"coalesce(c{i}, '')" for i in range(1, len(header) + 1)]
+    hashed = f"'sha256:' || left(sha256(concat_ws(chr(31), k_line, {', '.join(every)})), 32)"
+    raw = f"left(concat_ws({quote(delimiter)}, {', '.join(every)}), {RAW_LIMIT})"
     tag_keys = {k[len(TAG_PREFIX):]: v for k, v in columns.items() if k.startswith(TAG_PREFIX)}
     tags_value = tags_sql(tags)
     if tag_keys:
-        pairs = ", ".join(f"{quote(name)}, nullif(trim(c.{_ident(col)}), '')"
+        pairs = ", ".join(f"{quote(name)}, nullif(trim(c{position[col]}), '')"
                           for name, col in tag_keys.items())
         tags_value = (f"nullif(json_merge_patch(coalesce({tags_value}, '{{}}'::JSON), "
                       f"json_object({pairs})), '{{}}'::JSON)")
-    currency = cell("billed_currency")
+    output = n("output_tokens") if not reasoning_inside else \
+        f"{n('output_tokens')} - coalesce({n('reasoning_tokens')}, 0)"
     values = {
         "file_id": str(int(file_id)),
-        "line": "costkit_line",
+        "line": "k_line",
         "kind": "'record'",
         "format": quote(NAME),
-        "request_id": f"coalesce({cell('request_id')}, {hashed})",
-        "ts": "costkit_ts",
-        "provider": cell("provider"),
-        "endpoint": cell("endpoint"),
-        "model": model,
-        "input_tokens": inp,
-        "cached_input_tokens": cached,
-        "cache_write_tokens": written,
+        "request_id": f"coalesce({f('request_id')}, {hashed})",
+        "ts": f"CASE WHEN {in_range('k_ts')} THEN k_ts END",
+        "provider": f("provider"),
+        "endpoint": f("endpoint"),
+        "model": "k_model",
+        "input_tokens": n("input_tokens"),
+        "cached_input_tokens": n("cached_input_tokens"),
+        "cache_write_tokens": n("cache_write_tokens"),
         "output_tokens": output,
-        "reasoning_tokens": reasoning,
-        "search_calls": f"coalesce({count_of(cell('search_calls'))}, 0)",
-        "project": f"coalesce({cell('project')}, {text_or_null(project)})",
-        "api_key_id": mask_key(cell("api_key_id")),
-        "user": cell("user"),
+        "reasoning_tokens": n("reasoning_tokens"),
+        "search_calls": n("search_calls"),
+        "project": f"coalesce({f('project')}, {text_or_null(project)})",
+        "api_key_id": mask_key(f("api_key_id")),
+        "user": f("user"),
         "tags": tags_value,
-        "status": cell("status"),
+        "status": f("status"),
         "billed_cost": money_of(money),
-        "billed_currency": f"CASE WHEN {money} IS NOT NULL THEN {currency} END",
-        "reason": f"CASE WHEN {any_problem} THEN (CASE {first_problem} END) END",
-        "raw": f"CASE WHEN {any_problem} THEN {raw} END",
+        "billed_currency": f"CASE WHEN {money} IS NOT NULL THEN {f('billed_currency')} END",
+        "reason": f"CASE WHEN k_bad THEN (CASE {first_problem} END) END",
+        "raw": f"CASE WHEN k_bad THEN {raw} END",
     }
     if has_bad:
         # Each row DuckDB could not split moved the rows after it down by one line.
-        numbered = f"""(
-            SELECT r.* EXCLUDE (costkit_n), r.costkit_n + 1 + coalesce(b.i, 0) AS costkit_line
-            FROM (SELECT row_number() OVER () AS costkit_n, * FROM {read}) r
-            ASOF LEFT JOIN (SELECT line - 1 - i AS before, i FROM {bad}) b
-              ON r.costkit_n > b.before
-        )"""
+        numbered = f"""
+            SELECT r.* EXCLUDE (k_n), r.k_n + 1 + coalesce(b.i, 0) AS k_line
+            FROM (SELECT rowid + 1 AS k_n, * FROM {rows}) r
+            ASOF LEFT JOIN (SELECT line - 1 - i AS before, i FROM {bad}) b ON r.k_n > b.before
+        """
     else:
-        numbered = f"(SELECT row_number() OVER () + 1 AS costkit_line, * FROM {read})"
+        numbered = f"SELECT rowid + 2 AS k_line, * FROM {rows}"
     bad_row = {
         "file_id": str(int(file_id)), "line": "line", "kind": "'record'",
         "format": quote(NAME),
@@ -307,8 +340,16 @@ def _sql(file_id: int, read: str, bad: str, has_bad: bool, header: list[str],
         "raw": f"left(rtrim(csv_line, chr(13) || chr(10)), {RAW_LIMIT})",
     }
     return f"""
+WITH numbered AS ({numbered}),
+cells AS (SELECT *, {', '.join(cells)} FROM numbered),
+parsed AS (
+    SELECT *, {', '.join(numbers) + ', ' if numbers else ''}
+        {time_unchecked('f_ts', mapping.tz)} AS k_ts, {model} AS k_model
+    FROM cells
+),
+judged AS (SELECT *, ({any_problem}) AS k_bad FROM parsed)
 SELECT {stage_select(values)}
-FROM (SELECT *, {ts} AS costkit_ts FROM {numbered} c) c
+FROM judged
 UNION ALL
 SELECT {stage_select(bad_row)}
 FROM {bad}

@@ -19,7 +19,7 @@ import duckdb
 
 from costkit.readers.base import quote
 from costkit.readers.lines import GZIP_MAGIC, Source, reader
-from costkit.readers.records import COUNT_RULE, RAW_LIMIT, STAGE_COLUMNS, WHITESPACE
+from costkit.readers.records import COUNT_RULE, RAW_LIMIT, STAGE_COLUMNS
 
 PEEK = 64 << 10  # bytes of a file looked at to recognise its format
 SAMPLE_LINES = 100  # first non-blank lines that decide JSONL or one document
@@ -72,11 +72,25 @@ def load_lines(con: duckdb.DuckDBPyConnection, source: Source, table: str) -> No
         raise errors[0]
 
 
+# Regular expressions beat trim() here: DuckDB's trim walks the whole of a long line.
+BLANK_RE = "[ \\t\\r\\n]*"
+FIRST_RE = "^[ \\t\\r\\n]*([^ \\t\\r\\n])"
+
+
+def is_blank(sql: str) -> str:
+    return f"regexp_full_match({sql}, {quote(BLANK_RE)})"
+
+
+def first_char(sql: str) -> str:
+    """The first character of a text that is not white space ('' when none)."""
+    return f"regexp_extract({sql}, {quote(FIRST_RE)}, 1)"
+
+
 def documents_sql(table: str) -> str:
     """SELECT file_id, line, doc (text), bad_utf8, whole over the lines in `table`: one row
     per JSON document (see the module docstring); `whole` is TRUE for a one-document file.
     Needs `{table}_mode` (see `load_documents`)."""
-    blank = f"trim(text, {WHITESPACE}) = ''"
+    blank = is_blank("text")
     return f"""
         SELECT file_id, line, text AS doc, bad_utf8, FALSE AS whole
         FROM {table}
@@ -95,9 +109,8 @@ def load_documents(con: duckdb.DuckDBPyConnection, source: Source, name: str) ->
     (file_id, line, doc, bad_utf8, whole). TEMP tables are named after `name` and the file."""
     table = f"costkit_{name}_{source.file_id}"
     load_lines(con, source, table)
-    blank = f"trim(text, {WHITESPACE}) = ''"
-    looks_json = (f"(NOT bad_utf8 AND (starts_with(ltrim(text, {WHITESPACE}), '{{') "
-                  f"OR starts_with(ltrim(text, {WHITESPACE}), '[')) AND json_valid(text))")
+    blank = is_blank("text")
+    looks_json = f"(NOT bad_utf8 AND {first_char('text')} IN ('{{', '[') AND json_valid(text))"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {table}_mode AS
         SELECT coalesce(avg(CASE WHEN {looks_json} THEN 1 ELSE 0 END) > 0.5, TRUE) AS per_line
@@ -113,24 +126,37 @@ EARLIEST, LATEST = "2000-01-01", "2100-01-01"
 EARLIEST_S, LATEST_S = 946684800, 4102444800  # the same, in unix seconds
 # A time of day followed by a zone: Z, an offset, or a name (UTC, Europe/Berlin).
 ZONED = ("[0-9]:[0-9]{2}(:[0-9]{2})?([.,][0-9]+)?\\s*"
-         "([Zz]|[+-][0-9]{2}(:?[0-9]{2})?|[A-Za-z][A-Za-z0-9_/+-]*)$")
+         "([Zz]|[+-][0-9]{2}(:?[0-9]{2})?|[A-Za-z][A-Za-z0-9_/+-]*)\\s*$")
 
 
-def time_of(text: str, tz: str = "UTC") -> str:
-    """TIMESTAMPTZ of a time's text: unix seconds, or ISO 8601 (any number of fractional
-    digits; one without a zone is read in `tz`). NULL when unparseable or outside
-    [2000, 2100). Needs the connection's TimeZone to be UTC (the ingest sets it)."""
-    seconds = f"TRY_CAST({text} AS DOUBLE)"
+def time_unchecked(text: str, tz: str = "UTC") -> str:
+    """TIMESTAMPTZ of a time's text, before the range check (see `time_of`): a text with a
+    `-` or `:` is ISO 8601 (any number of fractional digits; without a zone, read in
+    `tz`), any other is unix seconds (NULL outside [2000, 2100), where to_timestamp
+    could not even hold it). Needs the connection's TimeZone to be UTC (the ingest's)."""
     if tz == "UTC":
         iso = f"TRY_CAST({text} AS TIMESTAMPTZ)"
     else:
-        iso = (f"(CASE WHEN regexp_matches(trim({text}), {quote(ZONED)}) "
+        iso = (f"(CASE WHEN regexp_matches({text}, {quote(ZONED)}) "
                f"THEN TRY_CAST({text} AS TIMESTAMPTZ) "
                f"ELSE timezone({quote(tz)}, TRY_CAST({text} AS TIMESTAMP)) END)")
-    return (f"(CASE WHEN {seconds} IS NOT NULL THEN (CASE WHEN {seconds} >= {EARLIEST_S} "
-            f"AND {seconds} < {LATEST_S} THEN to_timestamp({seconds}) END) "
-            f"ELSE (CASE WHEN {iso} >= TIMESTAMPTZ '{EARLIEST}' AND {iso} < TIMESTAMPTZ "
-            f"'{LATEST}' THEN {iso} END) END)")
+    seconds = f"TRY_CAST({text} AS DOUBLE)"
+    return (f"(CASE WHEN contains({text}, '-') OR contains({text}, ':') THEN {iso} "
+            f"WHEN {seconds} >= {EARLIEST_S} AND {seconds} < {LATEST_S} "
+            f"THEN to_timestamp({seconds}) END)")
+
+
+def in_range(ts: str) -> str:
+    """TRUE when a TIMESTAMPTZ is within [2000, 2100): others are milliseconds taken for
+    seconds, or garbage."""
+    return f"({ts} >= TIMESTAMPTZ '{EARLIEST}' AND {ts} < TIMESTAMPTZ '{LATEST}')"
+
+
+def time_of(text: str, tz: str = "UTC") -> str:
+    """TIMESTAMPTZ of a time's text: unix seconds, or ISO 8601 (see `time_unchecked`);
+    NULL when unparseable or outside [2000, 2100)."""
+    ts = time_unchecked(text, tz)
+    return f"(CASE WHEN {in_range(ts)} THEN {ts} END)"
 
 
 def count_number(text: str) -> str:
@@ -183,7 +209,7 @@ def stage_select(values: dict[str, str]) -> str:
 
 def raw_text(sql: str) -> str:
     """A reject's raw text: trimmed and cut to RAW_LIMIT characters."""
-    return f"left(rtrim(({sql})::VARCHAR, {WHITESPACE}), {RAW_LIMIT})"
+    return f"left(regexp_replace(({sql})::VARCHAR, '[ \\t\\r\\n]+$', ''), {RAW_LIMIT})"
 
 
 def tags_sql(tags: dict[str, str] | None) -> str:

@@ -37,6 +37,7 @@ from costkit.readers.documents import (
     count_bad,
     count_of,
     count_reason,
+    first_char,
     load_documents,
     money_bad_places,
     money_of,
@@ -119,7 +120,6 @@ def select_sql(
 
 
 def _sql(docs: str, project: str | None, tags: dict[str, str] | None, reasoning: str) -> str:
-    structure = quote(json.dumps(STRUCTURE))
     inp, out = count_of("e.tokens.input"), count_of("e.tokens.output")
     cached = f"coalesce({count_of('e.tokens.cached')}, 0)"
     total = count_of("e.tokens.total")
@@ -168,15 +168,14 @@ def _sql(docs: str, project: str | None, tags: dict[str, str] | None, reasoning:
     any_problem = " OR ".join(f"coalesce({cond}, FALSE)" for cond, _ in problems)
     first_problem = " ".join(f"WHEN coalesce({cond}, FALSE) THEN {why}" for cond, why in problems)
     list_field = "(CASE " + " ".join(
-        f"WHEN json_type(j, '$.{f}') = 'ARRAY' THEN {quote(f)}" for f in LIST_FIELDS) + " END)"
-    is_event = ("(j->>'object' = 'usage_event' OR json_exists(j, '$.tokens') "
-                "OR json_exists(j, '$.cost'))")
+        f"WHEN json_type(x.{f}) = 'ARRAY' THEN {quote(f)}" for f in LIST_FIELDS) + " END)"
+    is_event = "(x.object = 'usage_event' OR x.tokens IS NOT NULL OR x.cost IS NOT NULL)"
     events_of = "(CASE " + " ".join(
-        f"WHEN field = {quote(f)} THEN json_extract(j, '$.{f}[*]')" for f in LIST_FIELDS) + " END)"
-    hashed = "'sha256:' || left(sha256(ev::VARCHAR), 32)"
-    own_text = "CASE WHEN shape = 'event' THEN doc ELSE ev END"
+        f"WHEN field = {quote(f)} THEN json_extract(doc, '$.{f}[*]')" for f in LIST_FIELDS) + \
+        " ELSE json_extract(doc, '$[*]') END)"
+    own_text = "CASE WHEN shape = 'event' THEN doc ELSE ev::VARCHAR END"
+    hashed = f"'sha256:' || left(sha256(json({own_text})), 32)"
     where = "(CASE WHEN shape = 'event' THEN '' ELSE field || '[' || (pos - 1) || ']: ' END)"
-
     values = {
         "file_id": "file_id",
         "line": "CASE WHEN whole THEN pos ELSE line END",
@@ -207,53 +206,53 @@ def _sql(docs: str, project: str | None, tags: dict[str, str] | None, reasoning:
         "reason": "problem", "raw": raw_text("doc"),
     }
     # Good events never reach the long CASE: `reason` and `raw` are NULL when no problem.
+    top = quote(json.dumps({**STRUCTURE, **{f: "JSON" for f in LIST_FIELDS}}))
+    amounts = f"regexp_extract_all(doc, {quote(AMOUNT)}, 1)"
+    # A document is parsed once, into the event's own fields plus the list fields: a lone
+    # event (a JSONL line) is then read as it is; only a page's events are parsed again.
     return f"""
 WITH docs AS ({docs}),
 parsed AS (
-    SELECT *, CASE WHEN NOT bad_utf8 THEN TRY_CAST(doc AS JSON) END AS j FROM docs
+    SELECT *, CASE WHEN NOT bad_utf8 THEN TRY(json_transform(doc, {top})) END AS x,
+           {first_char('doc')} AS opener
+    FROM docs
 ),
-shaped AS (
+shaped AS MATERIALIZED (
     SELECT *,
-        CASE WHEN j IS NULL THEN NULL
-             WHEN json_type(j) = 'ARRAY' THEN 'array'
-             WHEN json_type(j) <> 'OBJECT' THEN NULL
+        CASE WHEN x IS NULL THEN NULL
+             WHEN opener = '[' THEN 'array'
+             WHEN opener <> '{{' THEN NULL
              WHEN {is_event} THEN 'event'
              WHEN {list_field} IS NOT NULL THEN 'page' END AS shape,
-        CASE WHEN json_type(j) = 'OBJECT' AND NOT {is_event} THEN {list_field} END AS field
+        CASE WHEN opener = '[' THEN '' WHEN opener = '{{' AND NOT {is_event}
+             THEN {list_field} END AS field
     FROM parsed
 ),
-containers AS (
-    SELECT file_id, line, whole, doc, shape,
-           CASE WHEN shape = 'array' THEN '' ELSE field END AS field,
-           CASE shape WHEN 'event' THEN [j] WHEN 'array' THEN json_extract(j, '$[*]')
-                ELSE {events_of} END AS evs,
-           regexp_extract_all(doc, {quote(AMOUNT)}, 1) AS amounts
-    FROM shaped WHERE shape IS NOT NULL
-),
-events AS (
+listed AS (
     SELECT file_id, line, whole, doc, shape, field, amounts,
            unnest(evs) AS ev, generate_subscripts(evs, 1) AS pos
-    FROM containers
+    FROM (SELECT *, {events_of} AS evs, {amounts} AS amounts
+          FROM shaped WHERE shape IN ('array', 'page'))
 ),
-typed AS (
-    SELECT *, json_type(ev) AS ev_type, json_transform(ev, {structure}) AS e FROM events
+events AS (
+    SELECT file_id, line, whole, doc, shape, field, 1 AS pos, NULL::JSON AS ev,
+           'OBJECT' AS ev_type, x AS e, 1 AS k, {amounts} AS amounts
+    FROM shaped WHERE shape = 'event'
+    UNION ALL BY NAME
+    -- in a list, the k-th event with a cost.amount has the k-th amount of its document
+    SELECT *, count(e.cost.amount) OVER (PARTITION BY file_id, line ORDER BY pos
+                                         ROWS UNBOUNDED PRECEDING) AS k
+    FROM (SELECT *, json_type(ev) AS ev_type, TRY(json_transform(ev, {top})) AS e FROM listed)
 ),
 paired AS (
-    -- the k-th event with a cost.amount has the k-th amount of its document; when that is
-    -- not the same number (another "cost" object in between), the amount that is
-    SELECT * EXCLUDE (k), CASE
+    -- when the k-th is not the same number (another "cost" object in between): the one that is
+    SELECT *, CASE
         WHEN e.cost.amount IS NULL THEN NULL
         WHEN TRY_CAST(amounts[k] AS DOUBLE) = TRY_CAST(e.cost.amount AS DOUBLE) THEN amounts[k]
-        ELSE list_filter(amounts, lambda x: TRY_CAST(x AS DOUBLE)
+        ELSE list_filter(amounts, lambda a: TRY_CAST(a AS DOUBLE)
                                             = TRY_CAST(e.cost.amount AS DOUBLE))[1]
         END AS amount_text
-    FROM (
-        SELECT *, 1 AS k FROM typed WHERE shape = 'event'
-        UNION ALL
-        SELECT *, count(e.cost.amount) OVER (PARTITION BY file_id, line ORDER BY pos
-                                             ROWS UNBOUNDED PRECEDING)
-        FROM typed WHERE shape <> 'event'
-    )
+    FROM events
 ),
 timed AS (
     SELECT *, {time_of(time_json)} AS ts FROM paired
@@ -265,8 +264,8 @@ SELECT {stage_select(doc_reject)}
 FROM (
     SELECT *, CASE
         WHEN bad_utf8 THEN 'not UTF-8 text'
-        WHEN j IS NULL THEN 'not JSON'
-        WHEN json_type(j) NOT IN ('OBJECT', 'ARRAY') THEN 'JSON, but not an object'
+        WHEN NOT json_valid(doc) THEN 'not JSON'
+        WHEN opener NOT IN ('{{', '[') THEN 'JSON, but not an object'
         ELSE {quote('not a usage_event (object, tokens, cost) nor a page of them (a list '
                     'field: ' + ', '.join(LIST_FIELDS) + ')')} END AS problem
     FROM shaped WHERE shape IS NULL
