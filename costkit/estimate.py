@@ -37,7 +37,13 @@ from costkit.errors import CostkitError, InputError
 from costkit.estimate_history import History, HistorySource
 from costkit.estimate_params import Params, request_params
 from costkit.pricing import MILLION, Card, Cost, PriceBook, Rates, load_price_book
-from costkit.tokens.templates import CHAT, detect_endpoint, normalize_endpoint, render
+from costkit.tokens.templates import (
+    CHAT,
+    MESSAGES,
+    detect_endpoint,
+    normalize_endpoint,
+    render,
+)
 
 DEFAULT_MODEL = "deepseek-v3-2"
 # Used for `expected` when the store has no history of the model. Round working figures, not
@@ -72,6 +78,31 @@ def load_request(path: str | Path) -> Any:
         raise InputError(
             f"{name}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         ) from None
+
+
+def unwrap_request(obj: Any, endpoint: str | None = None) -> tuple[Any, str | None, str | None]:
+    """A batch-API line's body, custom_id and endpoint; any other object is the body itself.
+
+    OpenAI batch lines are `{"custom_id", "method", "url", "body"}` (the url names the
+    endpoint unless `endpoint` is given); Anthropic message batches `{"custom_id", "params"}`.
+    """
+    if not isinstance(obj, dict):
+        kind = "array" if isinstance(obj, list) else type(obj).__name__
+        raise InputError(f"a JSON {kind}, not a request object")
+    custom_id = obj.get("custom_id")
+    custom_id = None if custom_id is None else str(custom_id)
+    if isinstance(obj.get("body"), dict):
+        url = obj.get("url")
+        if endpoint is None and url is not None:
+            if not isinstance(url, str):
+                raise InputError(f"url is {url!r}; it must be a string")
+            endpoint = normalize_endpoint(url)
+        return obj["body"], custom_id, endpoint
+    if custom_id is not None and isinstance(obj.get("params"), dict):
+        return obj["params"], custom_id, endpoint or MESSAGES
+    if "body" in obj or "params" in obj:
+        raise InputError("a batch line's 'body' (or 'params') must be a JSON object")
+    return obj, custom_id, endpoint
 
 
 def decimal_str(value: Decimal) -> str:
@@ -204,6 +235,8 @@ def estimate(
     `history=False` uses the defaults. `at` picks the price card in effect (default: now).
     """
     book = book if book is not None else load_price_book(prices)
+    if isinstance(request, dict):
+        request, _, endpoint = unwrap_request(request, endpoint)
     prep = prepare(request, model, endpoint, book=book, at=at, options=options)
     count, exact, note = count_prompts([prep.prompt], prep.card, book)
     if not exact:

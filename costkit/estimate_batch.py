@@ -28,11 +28,19 @@ from pathlib import Path
 from typing import Any
 
 from costkit.errors import CostkitError, InputError
-from costkit.estimate import Estimate, Prepared, Scenario, finish, model_names, prepare
+from costkit.estimate import (
+    Estimate,
+    Prepared,
+    Scenario,
+    finish,
+    model_names,
+    prepare,
+    unwrap_request,
+)
 from costkit.estimate_history import HistorySource
 from costkit.pricing import PriceBook
 from costkit.tokens import get_encoding, tokenizer_for_model
-from costkit.tokens.templates import MESSAGES, normalize_endpoint
+from costkit.tokens.templates import normalize_endpoint
 
 try:
     import orjson as _orjson
@@ -250,32 +258,12 @@ class BatchEstimator:
         custom_id = None
         try:
             obj = parse_line(raw)
-            body, custom_id, endpoint = self._unwrap(obj)
+            body, custom_id, endpoint = unwrap_request(obj, self.endpoint)
             prep = prepare(body, self.model, endpoint, book=self.book, at=self.at,
                            options=self.options, cache=self._cards)
         except CostkitError as exc:
             return (n, custom_id, None, f"{self.source}:{n}: {exc}")
         return (n, custom_id, prep, None)
-
-    def _unwrap(self, obj: Any) -> tuple[Any, str | None, str | None]:
-        if not isinstance(obj, dict):
-            kind = "array" if isinstance(obj, list) else type(obj).__name__
-            raise InputError(f"a JSON {kind}, not a request object")
-        endpoint = self.endpoint
-        custom_id = obj.get("custom_id")
-        custom_id = None if custom_id is None else str(custom_id)
-        if isinstance(obj.get("body"), dict):
-            url = obj.get("url")
-            if endpoint is None and url is not None:
-                if not isinstance(url, str):
-                    raise InputError(f"url is {url!r}; it must be a string")
-                endpoint = normalize_endpoint(url)
-            return obj["body"], custom_id, endpoint
-        if custom_id is not None and isinstance(obj.get("params"), dict):
-            return obj["params"], custom_id, endpoint or MESSAGES
-        if "body" in obj or "params" in obj:
-            raise InputError("a batch line's 'body' (or 'params') must be a JSON object")
-        return obj, custom_id, endpoint
 
     def _submit(self, items: list[tuple], pool: Executor) -> list:
         """Count the chunk's prompts on the pool: per model, one slice per worker."""

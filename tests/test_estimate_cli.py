@@ -338,3 +338,22 @@ def test_expected_learned_after_ingesting_fixture_logs(cli, tmp_path):
     assert result.stderr == ""
     table = cli("estimate", HAIKU, "--db", db)
     assert "learned from 7 requests" in table.stdout
+
+
+def test_single_request_csv_and_show_prompt(cli):
+    result = cli("estimate", HAIKU, "--format", "csv")
+    assert result.exit_code == 0 and result.stderr == ""
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 1
+    assert (rows[0]["input_tokens"], rows[0]["input_cost"]) == ("12", "0.00000684")
+    assert rows[0]["high_total_cost"] == "0.06304428"
+    shown = cli("estimate", HAIKU, "--no-thinking", "--show-prompt")
+    assert shown.stdout.rstrip().endswith(
+        "prompt text:\n<｜begin▁of▁sentence｜><｜User｜>" + HAIKU + "<｜Assistant｜></think>")
+
+
+def test_a_batch_line_as_the_request(cli, tmp_path):
+    line = {"custom_id": "x", "method": "POST", "url": "/v1/responses",
+            "body": {"model": "deepseek-v3-2", "input": HAIKU, "max_output_tokens": 50}}
+    data, _ = run_json(cli, "--request", "-", input=json.dumps(line))
+    assert (data["endpoint"], data["input_tokens"], data["max_tokens"]) == ("responses", 12, 50)
