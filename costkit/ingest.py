@@ -211,7 +211,7 @@ class _Run:
         summary.rejected = rejected
         summary.skipped = skipped
         _write_rejects(con, ingest_id)
-        staged = _insert_staged(con, ingest_id, self._provider_sql())
+        staged = _insert_staged(con, ingest_id, self._provider_sql()) if valid else 0
         summary.duplicates += valid - staged
         summary.inserted = summary.read - summary.rejected - summary.duplicates
         con.execute(

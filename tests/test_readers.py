@@ -187,7 +187,7 @@ REJECT_REASONS = {
                          "ISO 8601, within 2000..2099"),
     8: ("chat", "unparseable time: created is 1790812800000; expected unix seconds or "
                 "ISO 8601, within 2000..2099"),
-    9: (None, "unknown shape: not one of chat-stream, chat, responses, messages"),
+    9: (None, "unknown shape: not one of chat, chat-stream, responses, messages"),
     10: (None, "JSON, but not an object"),
     11: ("chat", "missing model"),
     12: ("chat", "usage.prompt_cache_hit_tokens + prompt_cache_miss_tokens (90) <> "

@@ -3,51 +3,62 @@
 How a log becomes rows (nothing per record runs in Python)
 1. `costkit.readers.lines` turns inputs (files, directories, .gz, stdin) into Arrow batches
    of lines: `file_id`, `line` (1-based, exact: blank lines keep their numbers), `text`,
-   `bad_utf8`.
+   `bad_utf8`, `braced`.
 2. `costkit.readers.records.records_sql()` composes every registered format into ONE
    DuckDB statement over those lines: strip an SSE `data:` prefix; parse the JSON once
    (`json_transform` with the union of the formats' structures); unwrap an envelope
    (`envelope.py`) and a Responses streaming event; detect the format per record (the
    first format whose `match` holds, in `FORMATS` order; `--input-format` forces one);
    extract the canonical columns; validate; give each row a reject `reason` or NULL.
-3. `costkit.ingest` stages those rows, stitches stream parts (rows with a `stream_key`)
-   into one record per (file, key), dedupes on `request_id` (within the run and against
-   the store), and writes `usage`, `rejects` and `ingests` in one transaction.
+   The rows have the columns of `records.STAGE_COLUMNS`.
+3. `costkit.ingest` puts good records straight into `usage` (the fast path) and everything
+   else through a TEMP `stage` table: stream parts (rows with a `stream_key`) are stitched
+   into one record per (file, format, key), rejects are recorded; then it dedupes on
+   `request_id` (within the run and against the store) and writes `usage`, `rejects` and
+   `ingests`, all in one transaction.
 
 Adding a JSON format (one JSON object per line: e.g. the gateway's `usage_event` JSONL)
 Write `costkit/readers/<name>.py` with a module-level `FORMAT = RecordFormat(...)`
 (`costkit.readers.base`; its docstring describes each field) and add it to `FORMATS`
 below. In short:
-- `structure`: the fields you read, as a json_transform structure; type counts "JSON" so
-  the validation sees 1.5 or "12" as they are. Fields shared with another format must have
-  the same type (a clash raises when the SQL is composed).
+- `structure`: the fields you read, as a json_transform structure. Type counts "DOUBLE"
+  (the validation then sees -3 and 1.5 as they are; an integer type would round), unix
+  times "DOUBLE", everything else "VARCHAR" (or "JSON" to keep a sub-object as text).
+  Fields shared with another format must have the same type (a clash raises when the SQL
+  is composed).
 - `match`: SQL over `r` (the parsed record) that is TRUE only for your records.
-- `counts`: each count with its label and SQL; `required=True` for those a record must have.
-  Every count is checked (whole number >= 0) and named in the reason when it is not.
+- `counts`: each count with its label and SQL; `required=True` for those a record must
+  have. Every count is checked (whole number >= 0) and named in the reason when it is not.
 - `columns`: SQL for the canonical columns (`base.CANONICAL`): `request_id` (the provider
   id; leave NULL to get a stable hash of the record), `model`, the token counts as the
   STORE defines them (`input_tokens` includes cached and cache-write; `output_tokens`
   excludes reasoning; `reasoning_tokens` NULL when the source does not split it),
   `search_calls`, `status`, `user`. Use `base.count_value(sql)` to read a count.
-- `time`: (SQL of a JSON time, label): unix seconds or ISO 8601 are both parsed.
+- `time`: (SQL of unix seconds, label); an envelope's `timestamp` (ISO 8601 or seconds)
+  wins over it. `no_time_reason` for a format that has no time of its own.
 - `checks`: extra (SQL true when bad, SQL reason text) pairs; `labels` name the source
   fields in the generic reasons (cached > input, reasoning > output).
 - streams: `stream_key` (SQL, non-NULL for parts) and `has_usage`; `fragment` for lines
-  that belong to a stream but carry nothing.
+  that belong to a stream but carry nothing (skipped, not rejected).
 Dedupe, rejects (with file, line, raw text), atomicity and the summary then come for free.
 Add a fixture in tests/fixtures/logs/ and a test per rejection reason you introduce.
 
 Adding a format whose records are not one-per-line (OTLP JSON exports, paged API
 responses, CSV with a column mapping)
-Write a module with a function that, given the open connection, a `Source` (path, file id,
-display name; see `costkit.readers.lines`) and the `IngestOptions`, returns a SELECT whose
-columns are `records.STAGE_COLUMNS` (kind 'record', reason NULL or why; `raw` for rejects),
-typically from DuckDB's own `read_json` / `read_csv` + `unnest`, with `line` the record's
-line in the file (or its 1-based position when the file is one JSON document). Register it
-in `DOCUMENT_READERS` below with how to recognise its files; `costkit.ingest` inserts its
-rows into the same staging table, so dedupe, rejects and atomicity are shared. For a
-container line (a page object with a `data` list inside a JSONL), prefer expanding it in
-SQL (`unnest(json_extract(body, '$.data[*]'))`) into records your `RecordFormat` matches.
+Register in `DOCUMENT_READERS` below: name -> (recognises, select).
+- `recognises(source) -> bool`: whether a file is yours when no `--input-format` is given
+  (`source` is a `lines.Source`: `file_id`, `path` (stdin is spooled to a file first),
+  `name` (what lineage columns store)). `--input-format NAME` sends every input to you.
+- `select(con, source, project, tags) -> str`: a SELECT whose columns are exactly
+  `records.STAGE_COLUMNS`, in order: `file_id` = source.file_id, `line` (the record's line
+  in the file, or where its document starts), `kind` 'record', `format` your name,
+  canonical values, `project` / `tags` (the options, unless the source says otherwise),
+  `reason` NULL for a good record, else why (then `raw`: the record's text, for `costkit
+  rejects`). Typically DuckDB's own `read_json` / `read_csv` + `unnest`; `lines.reader()`
+  gives exact line numbers when you need the text.
+`costkit.ingest` inserts those rows into `stage`, so dedupe, rejects and atomicity are
+shared (tests/test_ingest.py::test_a_document_reader_shares_dedupe_and_rejects shows a
+minimal one).
 """
 
 from __future__ import annotations
@@ -58,10 +69,11 @@ from costkit.errors import InputError
 from costkit.readers import chat_completion, chat_stream, envelope, messages, responses
 from costkit.readers.base import RecordFormat
 
-# Detection order: the first format whose `match` holds claims the record.
+# Detection order: the first format whose `match` holds claims the record (the commonest
+# first: a record meets fewer tests).
 FORMATS: tuple[RecordFormat, ...] = (
-    chat_stream.FORMAT,
     chat_completion.FORMAT,
+    chat_stream.FORMAT,
     responses.FORMAT,
     messages.FORMAT,
 )

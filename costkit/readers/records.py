@@ -88,9 +88,16 @@ class _Formats:
         self.slots = max((len(f.counts) for f in formats), default=0)
 
     def case(self, sql_of: Callable[[RecordFormat], str | None], default: str = "NULL") -> str:
-        whens = [(f, sql_of(f)) for f in self.formats]
-        body = " ".join(f"WHEN {quote(f.name)} THEN {sql}" for f, sql in whens if sql is not None)
-        return f"(CASE fmt {body} ELSE {default} END)" if body else default
+        """CASE over the detected format; formats sharing the same SQL share one branch (a
+        record then meets fewer tests)."""
+        branches: dict[str, list[str]] = {}
+        for f in self.formats:
+            sql = sql_of(f)
+            if sql is not None:
+                branches.setdefault(sql, []).append(quote(f.name))
+        body = " ".join(f"WHEN fmt IN ({', '.join(names)}) THEN {sql}"
+                        for sql, names in branches.items())
+        return f"(CASE {body} ELSE {default} END)" if body else default
 
     def count(self, k: int) -> str:
         return self.case(lambda f: f.counts[k].sql if k < len(f.counts) else None)
@@ -290,9 +297,7 @@ WITH bodies AS (
           FROM extracted)
 )
 SELECT
-    file_id, line,
-    CASE WHEN line_kind = 'skip' OR is_fragment THEN 'skip'
-         WHEN stream_key IS NOT NULL THEN 'part' ELSE 'record' END AS kind,
+    file_id, line, kind,
     CASE WHEN fmt IS NULL THEN NULL WHEN is_env THEN 'envelope/' || fmt ELSE fmt END AS format,
     CASE WHEN line_kind = 'skip' OR is_fragment THEN NULL
          WHEN c_request_id IS NOT NULL THEN c_request_id
@@ -314,7 +319,13 @@ SELECT
     reason,
     {f"CASE WHEN reason IS NOT NULL OR stream_key IS NOT NULL THEN left(rtrim(text, "
      f"{WHITESPACE}), {RAW_LIMIT}) END" if detailed else "NULL::VARCHAR"} AS raw
-FROM judged
--- a long all-blank line: not a record (see `bodies`)
-WHERE NOT (j IS NULL AND reason = 'not JSON' AND trim(body, {WHITESPACE}) = '')
+FROM (SELECT *,
+        CASE WHEN line_kind = 'skip' OR is_fragment THEN 'skip'
+             WHEN j IS NOT NULL THEN (CASE WHEN stream_key IS NOT NULL THEN 'part'
+                                           ELSE 'record' END)
+             -- a long all-blank line (see `bodies`); tested only where parsing failed
+             WHEN NOT bad_utf8 AND trim(body, {WHITESPACE}) = '' THEN 'blank'
+             ELSE 'record' END AS kind
+      FROM judged)
+WHERE kind <> 'blank'
 """
