@@ -1,0 +1,76 @@
+"""End to end: `costkit ingest` the fixture logs of every issue-5 format, then `costkit report`.
+
+The golden is checked against an independent sum: every stored request priced on its own
+with `pricing.price` and the card in effect at its time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from decimal import Decimal
+
+from conftest import FIXTURES, GOLDEN
+
+from costkit.errors import CostkitError
+from costkit.pricing import Usage, load_price_book, price
+from costkit.store import open_store
+
+# The formats of issue 5 (other sources have their own fixtures and tests).
+FORMAT_DIRS = ("chat", "stream", "responses", "messages", "envelope", "bad")
+
+
+def golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("COSTKIT_UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+def priced_one_by_one() -> dict[str, Decimal | None]:
+    """Per model: the sum of each stored request's cost, or None if any is unpriced."""
+    book = load_price_book([])
+    con = open_store(read_only=True)
+    rows = con.execute(
+        "SELECT model, ts, input_tokens, cached_input_tokens, cache_write_tokens, "
+        "output_tokens, coalesce(reasoning_tokens, 0), search_calls FROM usage"
+    ).fetchall()
+    con.close()
+    totals: dict[str, Decimal | None] = {}
+    for model, ts, *counts in rows:
+        try:
+            cost = price(Usage(*counts), book.card_for(model, ts)).total
+        except CostkitError:
+            cost = None
+        before = totals.get(model, Decimal(0))
+        totals[model] = None if before is None or cost is None else before + cost
+    return totals
+
+
+def test_ingest_fixture_logs_then_report(cli):
+    paths = [str(FIXTURES / "logs" / name) for name in FORMAT_DIRS]
+    ingest = cli("ingest", *paths, "--format", "json")
+    assert ingest.exit_code == 0, ingest.stderr
+    summary = json.loads(ingest.stdout)
+    assert summary["inserted"] > 0 and summary["rejected"] > 0
+
+    result = cli("report", "--by", "month", "--by", "model", "--by", "endpoint",
+                 "--format", "json")
+    assert result.exit_code == 0
+    golden("report_e2e_fixture_logs.json", result.stdout)
+    rows = json.loads(result.stdout)
+    assert sum(r["requests"] for r in rows) == summary["inserted"]
+    by_model: dict[str, Decimal | None] = {}
+    for row in rows:
+        cost = None if row["total_cost"] is None else Decimal(row["total_cost"])
+        before = by_model.get(row["model"], Decimal(0))
+        by_model[row["model"]] = None if before is None or cost is None else before + cost
+    assert by_model == priced_one_by_one()
+    assert by_model["deepseek-v3-2"] is not None
+    # Unpriced models keep their tokens and warn; none is counted as $0.
+    unpriced = [m for m, cost in by_model.items() if cost is None]
+    assert unpriced and all(f"{m} (" in result.stderr for m in unpriced)
+
+    table = cli("report", "--by", "month", "--by", "model", "--tz", "Europe/Berlin")
+    assert table.exit_code == 0
+    golden("report_e2e_fixture_logs.txt", table.stdout)
