@@ -343,7 +343,7 @@ def finish(
 ) -> Estimate:
     """The estimate of a prepared request whose prompt is `input_tokens` tokens."""
     card, p = prep.card, prep.params
-    notes = list(prep.assumptions)
+    notes = [LOW_NOTE, *prep.assumptions]
     warnings = list(prep.warnings)
     if history_problem:
         warnings.append(history_problem)
@@ -396,7 +396,6 @@ def finish(
                         reasoning * per_reasoning,
                         ZERO if per_search is None else search * per_search, currency)
 
-    notes.insert(0, LOW_NOTE)
     return Estimate(
         model=prep.model,
         endpoint=prep.endpoint,

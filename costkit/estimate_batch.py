@@ -207,7 +207,8 @@ class BatchEstimator:
         self.history = history
         self.model = model
         self.endpoint = normalize_endpoint(endpoint) if endpoint else None
-        self.options = dict(options or {})
+        # flags left unset (None) are dropped once here rather than on every line
+        self.options = {k: v for k, v in (options or {}).items() if v is not None}
         self.source = source
         self.chunk_size = max(1, chunk_size)
         self.num_threads = num_threads

@@ -43,11 +43,11 @@ class Params:
 def request_params(
     body: Mapping[str, Any], endpoint: str, card: Card, options: Mapping[str, Any]
 ) -> Params:
-    unknown = set(options) - OPTION_NAMES
-    if unknown:
-        raise TypeError(f"unknown estimate option {sorted(unknown)[0]!r}")
+    opt = {k: v for k, v in options.items() if v is not None} if options else {}
+    if opt and not opt.keys() <= OPTION_NAMES:
+        unknown = sorted(set(opt) - OPTION_NAMES)[0]
+        raise TypeError(f"unknown estimate option {unknown!r}")
     notes: list[str] = []
-    opt = {k: v for k, v in options.items() if v is not None}
 
     for name in ("temperature", "top_p"):
         if body.get(name) is not None:
@@ -57,7 +57,7 @@ def request_params(
 
     if "enable_thinking" in body and body["enable_thinking"] is not None:
         _check(card, "enable_thinking", body["enable_thinking"], "enable_thinking")
-    effort = opt.get("reasoning_effort", reasoning_effort(body))
+    effort = opt["reasoning_effort"] if "reasoning_effort" in opt else reasoning_effort(body)
     if effort is not None:
         _check(card, "reasoning_effort", effort, "reasoning_effort")
     if "thinking" in opt:

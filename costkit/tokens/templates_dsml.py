@@ -139,8 +139,8 @@ def encode(
     `tools` are function schemas (`{"name", "description", "parameters"}`); they attach to
     the first turn when it is a system turn, else to an empty system turn put before it.
     """
-    turns = list(turns)
     if tools:
+        turns = list(turns)
         if turns and turns[0].role == "system":
             first = turns[0]
             system = (first.content or "") + "\n\n" + render_tools(tools)
