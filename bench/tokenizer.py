@@ -15,8 +15,8 @@ and prints MB/s (UTF-8) and tokens/s of each, costkit's speed-up (target: >= 4x 
 threaded), whether both counted the same tokens, and the encoding's cold load time from the
 installed package in a fresh interpreter (target: < 0.3 s), median of --loads runs.
 
-    python bench/tokenize.py             # ~20 MB
-    python bench/tokenize.py --mb 2      # quick
+    python bench/tokenizer.py             # ~20 MB
+    python bench/tokenizer.py --mb 2      # quick
 """
 
 from __future__ import annotations

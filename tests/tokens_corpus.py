@@ -1,6 +1,6 @@
 """Seeded generators of text that stresses DeepSeek V3.2's pre-tokenizer, one per class.
 
-Used by the parity tests (costkit vs Hugging Face `tokenizers`) and by bench/tokenize.py.
+Used by the parity tests (costkit vs Hugging Face `tokenizers`) and by bench/tokenizer.py.
 Every generator takes a `random.Random` and returns one string; `corpus(n, seed)` returns
 n strings spread evenly over the classes.
 """
