@@ -13,10 +13,11 @@ items) is not counted, and the result says so in `notes`; nothing is dropped sil
 Endpoint detection (`detect_endpoint`), when the caller does not name one:
 - `input` or `instructions` -> responses;
 - `messages` -> messages (Anthropic) when the body has an Anthropic-only marker: a top-level
-  `system`, `stop_sequences` or `anthropic_version`, a `thinking` object, a tool with
-  `input_schema`, or a content block of type tool_use / tool_result / thinking /
-  redacted_thinking / image-with-source / document; else chat.completions. (`max_tokens`
-  alone decides nothing: both APIs accept it.)
+  `system`, `stop_sequences` or `anthropic_version`, a tool with `input_schema`, or a
+  content block of type tool_use / tool_result / thinking / redacted_thinking /
+  image-with-source / document; else chat.completions. (`max_tokens` and a `thinking`
+  object decide nothing: DeepSeek's chat API accepts both too. A body with none of the
+  markers renders the same either way.)
 """
 
 from __future__ import annotations
@@ -112,8 +113,6 @@ def detect_endpoint(body: Mapping[str, Any]) -> str:
 
 def _looks_anthropic(body: Mapping[str, Any]) -> bool:
     if any(k in body for k in ("system", "stop_sequences", "anthropic_version")):
-        return True
-    if isinstance(body.get("thinking"), dict):
         return True
     tools = body.get("tools")
     if isinstance(tools, list) and any(isinstance(t, dict) and "input_schema" in t
