@@ -183,7 +183,8 @@ def main() -> None:
         s = ing["summary"]
         assert s["read"] == s["inserted"] == args.n, s
         rate = args.n / ing["seconds"]
-        print(f"costkit ingest                        {ing['seconds']:7.2f} s  {rate:>10,.0f} rows/s"
+        print(f"costkit ingest                        {ing['seconds']:7.2f} s  "
+              f"{rate:>10,.0f} rows/s"
               f"  peak RSS {ing['peak_rss_mb']:,.0f} MB  = {rate / base_rate:.2f} x baseline rate"
               f"  (process with start-up {ing['process_seconds']:.2f} s, CPU "
               f"{ing['cpu_seconds']:.2f} s)")

@@ -265,11 +265,10 @@ class _Run:
             JOIN files f USING (file_id)
             WHERE r.kind = 'record' AND r.reason IS NULL
         """, self.progress)
-        rows = con.execute("""
-            SELECT f.file_id, count(*) FROM usage u JOIN files f ON f.name = u.source_file
-            WHERE u.ingest_id = ? GROUP BY f.file_id
-        """, [ingest_id]).fetchall()
-        return dict(rows)
+        counted = dict(con.execute(
+            "SELECT source_file, count(*) FROM usage WHERE ingest_id = ? GROUP BY source_file",
+            [ingest_id]).fetchall())
+        return {s.file_id: counted.get(s.name, 0) for s in sources}
 
     def _stage_lines(self, con, sources: list[Source]) -> None:
         """Everything the fast path did not take from these files, into `stage`."""
@@ -297,19 +296,23 @@ class _Run:
 def _drop_duplicates(con, ingest_id: int) -> int:
     """Remove this run's fast-path rows whose request the store already had, and all but the
     first (in input order) of a request seen twice in this run. Returns how many."""
-    before = con.execute("DELETE FROM usage n WHERE n.ingest_id = ? AND EXISTS ("
-                         "SELECT 1 FROM usage o WHERE o.ingest_id <> ? "
-                         "AND o.request_id = n.request_id)",
-                         [ingest_id, ingest_id]).fetchone()[0]
+    before = 0
+    if con.execute("SELECT count(*) FROM usage WHERE ingest_id <> ?", [ingest_id]).fetchone()[0]:
+        before = con.execute("DELETE FROM usage n WHERE n.ingest_id = ? AND EXISTS ("
+                             "SELECT 1 FROM usage o WHERE o.ingest_id <> ? "
+                             "AND o.request_id = n.request_id)",
+                             [ingest_id, ingest_id]).fetchone()[0]
+    # Repeats within the run: grouping 64-bit hashes is much cheaper than grouping the ids;
+    # a hash seen twice is then checked on the ids themselves.
     repeated = con.execute("""
         DELETE FROM usage WHERE rowid IN (
             SELECT u.rowid FROM usage u JOIN files f ON f.name = u.source_file
-            WHERE u.ingest_id = ? AND u.request_id IN (
-                SELECT request_id FROM usage WHERE ingest_id = ?
-                GROUP BY request_id HAVING count(*) > 1)
+            WHERE u.ingest_id = $1 AND hash(u.request_id) IN (
+                SELECT hash(request_id) FROM usage WHERE ingest_id = $1
+                GROUP BY 1 HAVING count(*) > 1)
             QUALIFY row_number() OVER (PARTITION BY u.request_id
                                        ORDER BY f.file_id, u.source_line) > 1)
-    """, [ingest_id, ingest_id]).fetchone()[0]
+    """, [ingest_id]).fetchone()[0]
     return before + repeated
 
 

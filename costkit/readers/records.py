@@ -280,7 +280,10 @@ WITH bodies AS (
     FROM detected
 ), judged AS (
     SELECT *,
-        CASE WHEN line_kind = 'skip' OR is_fragment THEN NULL
+        -- nearly every record is cleared by this first, flat test (fmt is NULL for lines
+        -- that are skipped, unparsed or unknown)
+        CASE WHEN fmt IS NOT NULL AND NOT coalesce({any_problem}, TRUE) THEN NULL
+             WHEN line_kind = 'skip' OR is_fragment THEN NULL
              WHEN bad_utf8 THEN 'not UTF-8 text'
              WHEN j IS NULL AND json_valid(body) THEN 'JSON, but not an object'
              WHEN j IS NULL THEN 'not JSON'
@@ -289,8 +292,6 @@ WITH bodies AS (
              WHEN fmt IS NULL AND NOT starts_with(ltrim(body, {WHITESPACE}), '{{')
                   THEN 'JSON, but not an object'
              WHEN fmt IS NULL THEN {unknown}
-             -- nearly every record is cleared by this one flat test
-             WHEN NOT coalesce({any_problem}, TRUE) THEN NULL
              ELSE (CASE {first_problem} END) END AS reason
     FROM (SELECT *, CASE WHEN env_time IS NOT NULL THEN {text_time('env_time')}
                          ELSE {seconds_time('t_own')} END AS ts
