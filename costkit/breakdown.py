@@ -109,17 +109,17 @@ def parse_by(by: list[str] | tuple[str, ...]) -> list[str]:
     return keys
 
 
-def totals(frame: pl.DataFrame) -> dict[str, int | Decimal | str | None]:
+def totals(rows: pl.DataFrame) -> dict[str, int | Decimal | str | None]:
     """The sum of a breakdown's rows: token sums, and each cost (null if any row's is null).
 
     Costs are null too when the rows are in more than one currency.
     """
     out: dict[str, int | Decimal | str | None] = {
-        column: int(frame[column].sum()) for column in REQUEST_COLUMNS
+        column: int(rows[column].sum()) for column in REQUEST_COLUMNS
     }
-    currencies = set(frame["currency"].drop_nulls().to_list())
+    currencies = set(rows["currency"].drop_nulls().to_list())
     for column in COST_COLUMNS:
-        values = frame[column].to_list()
+        values = rows[column].to_list()
         summable = len(currencies) <= 1 and all(v is not None for v in values)
         out[column] = sum(values, Decimal(0)) if summable else None
     out["currency"] = currencies.pop() if len(currencies) == 1 else None
