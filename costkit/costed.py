@@ -1,11 +1,9 @@
 """Costed usage for the spend queries: which requests a query reads and what each one costs.
 
-Each request is joined to its rate row in the store's `price_rates` exactly as the store's
-`costed_usage` view joins it, and priced with the store's `cost_expressions`. Two
-differences, both for speed and neither changing a value:
-- Rates are read as DECIMAL(38,12), which holds every per-token rate exactly (a card's
-  per-1M rates have at most RATE_PLACES decimal places); with the view's DECIMAL(38,18)
-  every cost needs a 128-bit division, and pricing 10M requests takes 14x longer.
+Each request is joined to its rate row in the store's `price_rates` with the store's own
+join (`store.rate_join`, the one the `costed_usage` view uses), and priced with the store's
+`cost_expressions`; rates are DECIMAL(38,12), exact for every valid card. One difference,
+for speed and not changing a value:
 - Ranking and distributions over every request (top N, quantiles, the top 1%'s share) use
   the same components (`store.COST_COMPONENTS`) in integer units of 10^-12 of the
   currency, 64-bit, which DuckDB multiplies 2-4x faster than decimals; a request too costly
@@ -25,7 +23,7 @@ import polars as pl
 
 from costkit.errors import InputError
 from costkit.pricing import RATE_NAMES, RATE_PLACES, PriceBook, load_price_book
-from costkit.store import COST_COMPONENTS, cost_expressions, register_prices
+from costkit.store import COST_COMPONENTS, cost_expressions, rate_join, register_prices
 
 RATE_COLUMNS = tuple(f"rate_{name}" for name in RATE_NAMES)
 # Per-token rates: per-1M rates of at most RATE_PLACES places, divided by 10^6.
@@ -125,14 +123,8 @@ def instant(con: duckdb.DuckDBPyConnection, value: date | datetime | None, tz: s
 
 
 def join_on(ts: str, input_tokens: str, model: str) -> str:
-    """The `costed_usage` view's join of a request to its rate row `r`."""
-    return (
-        f"r.name = {model}"
-        f" AND {ts} >= coalesce(r.effective_from, '-infinity'::TIMESTAMPTZ)"
-        f" AND {ts} < coalesce(r.effective_to, 'infinity'::TIMESTAMPTZ)"
-        f" AND {input_tokens} > r.above_input_tokens"
-        f" AND (r.upto_input_tokens IS NULL OR {input_tokens} <= r.upto_input_tokens)"
-    )
+    """The `costed_usage` view's join of a request to its rate row `r` (the store's own)."""
+    return rate_join(ts, input_tokens, model)
 
 
 def rates_sql(rate_type: str = EXACT_RATE, scale: int = 1) -> str:

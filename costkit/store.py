@@ -13,7 +13,7 @@ Tables
 - `rejects`: records set aside by an ingest, with file, line, reason and raw text.
 - `ingests`: one row per ingest run with its counts.
 Per connection (TEMP, from the price book of this run)
-- `price_rates`: one row per (name, card, input-token band); rates per token, DECIMAL(38,18).
+- `price_rates`: one row per (name, card, input-token band); rates per token, DECIMAL(38,12) (exact for valid cards).
 - `costed_usage`: `usage` joined to its rate row (NULL rates when unpriced).
 """
 
@@ -34,7 +34,7 @@ from costkit.pricing import MILLION, RATE_NAMES, PriceBook
 
 ENV_DB = "COSTKIT_DB"
 MONEY = "DECIMAL(38,12)"
-PER_TOKEN = "DECIMAL(38,18)"
+PER_TOKEN = MONEY  # exact: per-1M rates have at most 6 places (pricing checks)
 TOKEN_COLUMNS = (
     "input_tokens",
     "cached_input_tokens",
@@ -265,13 +265,19 @@ def register_prices(con: duckdb.DuckDBPyConnection, book: PriceBook) -> None:
         CREATE OR REPLACE TEMP VIEW costed_usage AS
         SELECT u.*, r.priced_model, r.card_id, r.currency, {rates}
         FROM usage u
-        LEFT JOIN price_rates r
-          ON r.name = u.model
-         AND u.ts >= coalesce(r.effective_from, '-infinity'::TIMESTAMPTZ)
-         AND u.ts < coalesce(r.effective_to, 'infinity'::TIMESTAMPTZ)
-         AND u.input_tokens > r.above_input_tokens
-         AND (r.upto_input_tokens IS NULL OR u.input_tokens <= r.upto_input_tokens)
+        LEFT JOIN price_rates r ON {rate_join("u.ts", "u.input_tokens", "u.model")}
     """)
+
+
+def rate_join(ts: str, input_tokens: str, model: str) -> str:
+    """The join of a request to its `price_rates` row `r`: its name, period and tier band."""
+    return (
+        f"r.name = {model}"
+        f" AND {ts} >= coalesce(r.effective_from, '-infinity'::TIMESTAMPTZ)"
+        f" AND {ts} < coalesce(r.effective_to, 'infinity'::TIMESTAMPTZ)"
+        f" AND {input_tokens} > r.above_input_tokens"
+        f" AND (r.upto_input_tokens IS NULL OR {input_tokens} <= r.upto_input_tokens)"
+    )
 
 
 def cost_expressions() -> dict[str, str]:
