@@ -13,7 +13,8 @@ Tables
 - `rejects`: records set aside by an ingest, with file, line, reason and raw text.
 - `ingests`: one row per ingest run with its counts.
 Per connection (TEMP, from the price book of this run)
-- `price_rates`: one row per (name, card, input-token band); rates per token, DECIMAL(38,12) (exact for valid cards).
+- `price_rates`: one row per (name, card, input-token band); rates per token, DECIMAL(38,12)
+  (exact for every valid card).
 - `costed_usage`: `usage` joined to its rate row (NULL rates when unpriced).
 """
 
