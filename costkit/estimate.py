@@ -213,6 +213,7 @@ class Prepared:
     params: Params
     assumptions: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    parts: tuple[str, str, str] | None = None  # the prompt cut around its tools block
 
 
 def estimate(
@@ -256,10 +257,13 @@ def prepare(
     at: datetime | None = None,
     options: Mapping[str, Any] | None = None,
     cache: dict[str, tuple[str, Card]] | None = None,
+    split_tools: bool = False,
 ) -> Prepared:
     """Everything before tokenizing: the body, its endpoint, card, parameters and prompt.
 
-    `cache` (name -> model and card) saves choosing the card again for each line of a batch.
+    `cache` (name -> model and card) saves choosing the card again for each line of a batch;
+    `split_tools` also cuts the prompt around its tools block (`Prepared.parts`), so a batch
+    can count a block it has seen before from memory.
     """
     notes: list[str] = []
     if isinstance(request, dict):
@@ -302,7 +306,8 @@ def prepare(
         )
     notes.extend(rendered.conversation.assumptions())
     notes.extend(params.assumptions)
-    return Prepared(canonical, card, endpoint_name, rendered.text, params, notes, warnings)
+    parts = rendered.parts() if split_tools else None
+    return Prepared(canonical, card, endpoint_name, rendered.text, params, notes, warnings, parts)
 
 
 def _card(

@@ -168,11 +168,29 @@ def parse_line(raw: str | bytes) -> Any:
         raise InputError(f"not valid JSON: {exc.msg} (column {exc.colno})") from None
 
 
-def count_texts(encoding_name: str, texts: list[str]) -> list[int]:
-    """Token counts of `texts` with a named encoding, added tokens counting one each (runs in a
-    worker process)."""
+def count_texts(encoding_name: str, texts: list[str | tuple[str, str, str]]) -> list[int]:
+    """Token counts of prompts with a named encoding, added tokens counting one each (runs in
+    a worker process). A prompt given as (head, tools block body, tail) is counted in parts;
+    a body already seen in this process is not counted again."""
     encode = get_encoding(encoding_name).encode
-    return [len(encode(t, allowed_special="all")) for t in texts]
+    seen = _TOOLS_COUNTS.setdefault(encoding_name, {})
+    counts = []
+    for text in texts:
+        if isinstance(text, str):
+            counts.append(len(encode(text, allowed_special="all")))
+            continue
+        head, body, tail = text
+        body_count = seen.get(body)
+        if body_count is None:
+            if len(seen) >= 1024:
+                seen.clear()
+            body_count = seen[body] = len(encode(body, allowed_special="all"))
+        counts.append(len(encode(head, allowed_special="all")) + body_count
+                      + len(encode(tail, allowed_special="all")))
+    return counts
+
+
+_TOOLS_COUNTS: dict[str, dict[str, int]] = {}  # per process: encoding -> tools body -> tokens
 
 
 class _InlineExecutor(Executor):
@@ -202,6 +220,7 @@ class BatchEstimator:
         chunk_size: int = 1024,
         num_threads: int = 2,
         at: datetime | None = None,
+        count_tools_once: bool = True,
     ):
         self.book = book
         self.history = history
@@ -213,6 +232,7 @@ class BatchEstimator:
         self.chunk_size = max(1, chunk_size)
         self.num_threads = num_threads
         self.at = at or datetime.now(UTC)  # one card choice for the whole batch
+        self.count_tools_once = count_tools_once  # a tools block seen before is not re-counted
         self.totals = Totals()
         self._names: dict[str, list[str]] = {}
         self._cards: dict = {}
@@ -261,7 +281,8 @@ class BatchEstimator:
             obj = parse_line(raw)
             body, custom_id, endpoint = unwrap_request(obj, self.endpoint)
             prep = prepare(body, self.model, endpoint, book=self.book, at=self.at,
-                           options=self.options, cache=self._cards)
+                           options=self.options, cache=self._cards,
+                           split_tools=self.count_tools_once)
         except CostkitError as exc:
             return (n, custom_id, None, f"{self.source}:{n}: {exc}")
         return (n, custom_id, prep, None)
@@ -275,7 +296,7 @@ class BatchEstimator:
         jobs = []
         for model, group in by_model.items():
             encoding_name, exact = self._tokenizer(model, group[0][1])
-            texts = [prep.prompt for _, prep in group]
+            texts = [prep.parts or prep.prompt for _, prep in group]
             size = -(-len(texts) // max(1, self.num_threads))
             for i in range(0, len(texts), size):
                 numbers = [n for n, _ in group[i:i + size]]

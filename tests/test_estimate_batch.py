@@ -65,3 +65,64 @@ def test_results_stream_before_the_input_ends():
         first = next(iter(est.run(lines())))
     assert first.line == 1 and first.estimate.input_tokens > 0
     assert len(seen) <= 300  # at most the chunk being counted and the next one were read
+
+
+def _count(text: str) -> int:
+    from costkit.tokens import count_tokens
+
+    return count_tokens(text, "deepseek-v3-2")
+
+
+SYSTEMS = ["", "Be brief.", "Trailing spaces   ", "ends with newlines\n\n\n", "数字 123\t",
+           "emoji 😀\r\n", " ", "\n", "x" * 500]
+TOOLS = [
+    [{"name": "f", "description": "Find.", "parameters": {"type": "object"}}],
+    [{"name": "g", "parameters": {"type": "object", "properties": {"q": {"type": "string",
+                                                                       "description": "é ü"}}}},
+     {"name": "h"}],
+]
+
+
+@pytest.mark.parametrize("system", SYSTEMS)
+@pytest.mark.parametrize("tools", TOOLS)
+def test_tools_block_counts_add_up(system, tools):
+    from costkit.tokens.templates import render
+
+    body = {"messages": [{"role": "user", "content": "Go " + system}],
+            "tools": [{"type": "function", "function": t} for t in tools]}
+    if system:
+        body["messages"].insert(0, {"role": "system", "content": system})
+    for thinking in (True, False):
+        rendered = render(body, thinking=thinking)
+        parts = rendered.parts()
+        assert parts is not None and "".join(parts) == rendered.text
+        assert parts[1].startswith("You have access to a set of tools")
+        assert sum(_count(p) for p in parts) == _count(rendered.text)
+
+
+def test_tools_block_not_split_where_counts_may_not_add():
+    from costkit.tokens.templates import render
+
+    # the block is followed by an assistant turn's text, not an added token
+    body = {"messages": [{"role": "system", "content": "S"},
+                         {"role": "assistant", "content": "Hi"}],
+            "tools": [{"type": "function", "function": TOOLS[0][0]}]}
+    assert render(body).parts() is None
+    assert render({"messages": [{"role": "user", "content": "x"}]}).parts() is None
+
+
+def test_counting_tools_once_gives_the_same_results(tmp_path):
+    body = json.loads((FIXTURES / "estimate" / "chat_multiturn.json").read_text())
+    lines = []
+    for i in range(40):
+        more = [{"role": "user", "content": "and " + "more " * i}]
+        b = dict(body, messages=body["messages"] + more)
+        lines.append(json.dumps(b).encode() + b"\n")
+    results = []
+    for once, chunk in ((True, 8), (False, 8), (True, 1000)):
+        with HistorySource(enabled=False) as history:
+            est = BatchEstimator(book=BOOK, history=history, chunk_size=chunk,
+                                 count_tools_once=once)
+            results.append([r.estimate.input_tokens for r in est.run(lines)])
+    assert results[0] == results[1] == results[2]
+    assert len(set(results[0])) > 1

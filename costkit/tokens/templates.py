@@ -29,7 +29,7 @@ from functools import lru_cache
 from typing import Any
 
 from costkit.errors import InputError
-from costkit.tokens.templates_dsml import ToolCall, Turn, encode
+from costkit.tokens.templates_dsml import ToolCall, Turn, encode, split_at_tools
 
 CHAT = "chat.completions"
 RESPONSES = "responses"
@@ -79,6 +79,10 @@ class Rendered:
     @property
     def endpoint(self) -> str:
         return self.conversation.endpoint
+
+    def parts(self) -> tuple[str, str, str] | None:
+        """(head, tools block body, tail) with counts adding up to the text's, or None."""
+        return split_at_tools(self.text, self.conversation.tools)
 
 
 @lru_cache(maxsize=256)

@@ -37,6 +37,7 @@ THINK_START = "<think>"
 THINK_END = "</think>"
 DSML = "｜DSML｜"
 
+TOOLS_HEAD = "## Tools\n"
 TOOLS_BLOCK = """## Tools
 You have access to a set of tools you can use to answer the user's question.
 You can invoke functions by writing a "<{dsml}function_calls>" block like the following as part of your reply to the user:
@@ -175,6 +176,27 @@ def encode(
         else:
             raise InputError(f"{turn.where or f'message {i}'}: unknown role {role!r}")
     return "".join(out)
+
+
+def split_at_tools(text: str, tools: Sequence[dict[str, Any]]) -> tuple[str, str, str] | None:
+    """`text` as (head, tools block body, tail) whose token counts add up to the whole's.
+
+    A batch re-sends the same tools in every request; counting their block once is what this
+    is for. The cuts are where counts are additive: before the body, after a newline and
+    before an ASCII letter ("You have access..."), which always ends a pre-tokenizer piece
+    and starts no added token; after it, at an added token (the next `<｜User｜>`) or the end.
+    None when the body is not found at such a place.
+    """
+    if not tools:
+        return None
+    body = render_tools(tools)[len(TOOLS_HEAD):]
+    start = text.find(body)
+    if start <= 0 or text[start - 1] != "\n":
+        return None
+    end = start + len(body)
+    if end != len(text) and not text.startswith(USER, end):
+        return None
+    return text[:start], body, text[end:]
 
 
 def _render_tool_result(turns: list[Turn], i: int, last_user: int, thinking: bool) -> str:
