@@ -303,16 +303,21 @@ def _drop_duplicates(con, ingest_id: int) -> int:
                              "AND o.request_id = n.request_id)",
                              [ingest_id, ingest_id]).fetchone()[0]
     # Repeats within the run: grouping 64-bit hashes is much cheaper than grouping the ids;
-    # a hash seen twice is then checked on the ids themselves.
+    # only a hash seen twice (rare) is then checked on the ids themselves.
+    twice = [h for (h,) in con.execute(
+        "SELECT hash(request_id) FROM usage WHERE ingest_id = ? GROUP BY 1 HAVING count(*) > 1",
+        [ingest_id]).fetchall()]
+    if not twice:
+        return before
+    con.execute("CREATE OR REPLACE TEMP TABLE twice AS SELECT unnest(?::UBIGINT[]) AS h", [twice])
     repeated = con.execute("""
         DELETE FROM usage WHERE rowid IN (
             SELECT u.rowid FROM usage u JOIN files f ON f.name = u.source_file
-            WHERE u.ingest_id = $1 AND hash(u.request_id) IN (
-                SELECT hash(request_id) FROM usage WHERE ingest_id = $1
-                GROUP BY 1 HAVING count(*) > 1)
+            WHERE u.ingest_id = $1 AND hash(u.request_id) IN (SELECT h FROM twice)
             QUALIFY row_number() OVER (PARTITION BY u.request_id
                                        ORDER BY f.file_id, u.source_line) > 1)
     """, [ingest_id]).fetchone()[0]
+    con.execute("DROP TABLE twice")
     return before + repeated
 
 

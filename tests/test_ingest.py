@@ -446,3 +446,24 @@ def test_shuffled_inputs_give_the_same_totals(tmp_path):
         totals.append(query(db, TOTALS))
     assert totals[0] == totals[1]
     assert totals[0][0][0] == 17
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch, tmp_path):
+    import io
+
+    from costkit.cli import ingest as cli_ingest
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    with cli_ingest._progress() as advance:
+        assert advance is None  # pytest's stderr is no terminal
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    log = tmp_path / "log.jsonl"
+    write_chat_log(log, 2000)
+    with cli_ingest._progress() as advance:
+        summary = ingest([log], db=tmp_path / "s.duckdb", prices=BOOK, progress=advance)
+    assert summary.inserted == 2000
+    assert "reading" in terminal.getvalue()
