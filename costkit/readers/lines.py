@@ -219,6 +219,21 @@ def batches(sources: Sequence[Source], progress: Progress | None = None,
 Piece = tuple[bytes | memoryview, np.ndarray, int]  # lines, their "\n" offsets, file position
 
 
+class _Newlines:
+    """Offsets of the "\n" bytes in a chunk, reusing one mask buffer (a fresh 16 MB array
+    per chunk would be fresh pages, zeroed by the kernel, every time)."""
+
+    def __init__(self) -> None:
+        self.mask = np.empty(0, dtype=bool)
+
+    def find(self, octets: np.ndarray) -> np.ndarray:
+        if len(self.mask) < len(octets):
+            self.mask = np.empty(len(octets), dtype=bool)
+        mask = self.mask[:len(octets)]
+        np.equal(octets, 10, out=mask)
+        return np.flatnonzero(mask)
+
+
 def _mapped(stream: BinaryIO, source: Source) -> Iterator[Piece]:
     """A plain file, memory-mapped: each piece is a zero-copy view of whole lines. Pages of
     pieces DuckDB is done with are dropped (re-read from the file if ever touched again),
@@ -231,12 +246,13 @@ def _mapped(stream: BinaryIO, source: Source) -> Iterator[Piece]:
     byte_view = np.frombuffer(mapped, dtype=np.uint8)
     pos = len(BOM) if mapped[:len(BOM)] == BOM else 0
     behind: list[int] = []  # start offsets of recent pieces, oldest first
+    newlines = _Newlines()
     while pos < size:
         end = min(pos + CHUNK, size)
-        ends = np.flatnonzero(byte_view[pos:end] == 10)
+        ends = newlines.find(byte_view[pos:end])
         while len(ends) == 0 and end < size:  # a line longer than CHUNK
             end = min(end + CHUNK, size)
-            ends = np.flatnonzero(byte_view[pos:end] == 10)
+            ends = newlines.find(byte_view[pos:end])
         if len(ends) == 0:  # the last line, without a newline
             yield bytes(view[pos:size]) + b"\n", np.array([size - pos]), size
             break
@@ -255,6 +271,7 @@ def _streamed(stream: BinaryIO, source: Source) -> Iterator[Piece]:
     rest = b""
     first = True
     position = 0
+    newlines = _Newlines()
     for chunk in _chunks(stream, source.name):
         if first:
             chunk = chunk[len(BOM):] if chunk.startswith(BOM) else chunk
@@ -262,7 +279,7 @@ def _streamed(stream: BinaryIO, source: Source) -> Iterator[Piece]:
         if source.path is not None and isinstance(stream, gzip.GzipFile):
             position = stream.fileobj.tell()  # type: ignore[attr-defined]
         data = rest + chunk if rest else chunk
-        ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+        ends = newlines.find(np.frombuffer(data, dtype=np.uint8))
         if len(ends) == 0:
             rest = data
             continue
