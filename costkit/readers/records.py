@@ -126,13 +126,13 @@ def _problems(fs: _Formats) -> list[tuple[str, str]]:
     """(SQL true when bad, SQL reason) in the order they are reported; over `extracted`."""
     out: list[tuple[str, str]] = []
     with_required = [quote(f.name) for f in fs.formats if any(c.required for c in f.counts)]
+    required = [k for k in range(fs.slots) if fs.required(k) != "FALSE"]
     if with_required:
-        none_given = " AND ".join(f"(n{k} IS NULL OR NOT ({fs.required(k)}))"
-                                  for k in range(fs.slots))
+        none_given = " AND ".join(f"(n{k} IS NULL OR NOT ({fs.required(k)}))" for k in required)
         out.append((f"fmt IN ({', '.join(with_required)}) AND {none_given}",
                     fs.case(lambda f: quote("missing usage: no " + " / ".join(
                         c.label for c in f.counts if c.required)))))
-    for k in range(fs.slots):
+    for k in required:
         out.append((f"n{k} IS NULL AND {fs.required(k)}",
                      f"'missing usage: ' || {fs.label(k)} || ' is absent or not a number'"))
     for k in range(fs.slots):
