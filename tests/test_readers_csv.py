@@ -197,7 +197,13 @@ def test_mapped_column_that_is_not_there():
 
 def test_no_header(tmp_path):
     with pytest.raises(InputError, match="no CSV header"):
-        stage(write(tmp_path, "\n"), build(model="m"))
+        stage(write(tmp_path, ",,\n1,2,3\n"), build(model="m"))
+
+
+def test_empty_file_and_header_only_read_nothing(tmp_path):
+    assert stage(write(tmp_path, "", "empty.csv")) == []
+    assert stage(write(tmp_path, "\n\n", "blank.csv")) == []
+    assert stage(write(tmp_path, "ts,model,input_tokens,output_tokens\n", "header.csv")) == []
 
 
 # --- delimiters, quoting, headers ---------------------------------------------------------------

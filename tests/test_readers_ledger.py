@@ -271,6 +271,12 @@ def test_gzip_and_recognition(tmp_path):
     assert len(stage(gz)) == len(stage(EVENTS))
     chat = write(tmp_path, "chat.jsonl", [{"id": "chatcmpl-1", "object": "chat.completion"}])
     assert not ledger.recognises(Source(0, chat, str(chat)))
+    # a chat log that merely talks about usage events is still a chat log
+    talk = write(tmp_path, "talk.jsonl", [{"id": "chatcmpl-2", "object": "chat.completion",
+                                           "choices": [{"message": {"content": json.dumps(
+                                               {"object": "usage_event"})}}]}])
+    assert b'usage_event' in talk.read_bytes()
+    assert not ledger.recognises(Source(0, talk, str(talk)))
     assert not ledger.recognises(Source(0, tmp_path / "missing.jsonl", "missing"))
 
 

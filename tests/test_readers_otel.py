@@ -262,6 +262,10 @@ def test_recognition_and_gzip(tmp_path):
     other = tmp_path / "chat.jsonl"
     other.write_text('{"object": "chat.completion"}\n')
     assert not otel.recognises(Source(0, other, str(other)))
+    quoted = tmp_path / "quoted.jsonl"
+    quoted.write_text(json.dumps({"object": "chat.completion", "choices": [
+        {"message": {"content": json.dumps(export(span()))}}]}) + "\n")
+    assert not otel.recognises(Source(0, quoted, str(quoted)))
 
 
 def test_a_broken_document_is_one_reject(tmp_path):

@@ -159,6 +159,8 @@ def select_sql(
     if source.path is None:
         raise InputError(f"{source.name}: a CSV must be a file")
     head = peek(source)
+    if not head.strip():
+        return f"SELECT {stage_select({})} WHERE FALSE"  # an empty file: no rows, no header
     delimiter = mapping.delimiter or detect_delimiter(head)
     header = read_header(head, delimiter, source.name)
     columns = resolve_columns(mapping, header, source.name)

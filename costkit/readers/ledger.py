@@ -28,6 +28,7 @@ Fields, read as `costkit.audit_ledger` reads them (the audit of the same file ag
 from __future__ import annotations
 
 import json
+import re
 
 import duckdb
 
@@ -98,10 +99,14 @@ ENDPOINTS = {
 }
 
 
+# `"object": "usage_event"` as JSON, not inside a string (where its quotes are escaped):
+# a chat log that talks about usage events is still a chat log.
+RECOGNISE = re.compile(rb'(?<!\\)"object"\s*:\s*"usage_event"')
+
+
 def recognises(source: Source) -> bool:
-    """A file whose first 64 KB name a usage_event."""
-    head = peek(source)
-    return b'"usage_event"' in head
+    """A file whose first 64 KB hold a usage_event object."""
+    return RECOGNISE.search(peek(source)) is not None
 
 
 def select_sql(

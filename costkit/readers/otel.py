@@ -33,6 +33,7 @@ bad or missing count, time or model; a document that is no OTLP export.
 from __future__ import annotations
 
 import json
+import re
 
 import duckdb
 
@@ -86,9 +87,13 @@ NO_OUTPUT_OPERATIONS = ("embeddings",)  # spans whose output count may be absent
 TIME_RULE_NS = "expected nanoseconds since the unix epoch, within 2000..2099"
 
 
+# `"resourceSpans": [` as JSON, not inside a string (where its quotes are escaped).
+RECOGNISE = re.compile(rb'(?<!\\)"resourceSpans"\s*:\s*\[')
+
+
 def recognises(source: Source) -> bool:
     """A file whose first 64 KB hold an OTLP span export."""
-    return b'"resourceSpans"' in peek(source)
+    return RECOGNISE.search(peek(source)) is not None
 
 
 def _attr(attrs: str, key: str) -> str:
