@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import date
 from enum import StrEnum
@@ -101,6 +102,14 @@ def _print_summary(s: IngestSummary) -> None:
         typer.echo(f"  {n:>{width},}  {label}")
 
 
+def _short(path: str) -> str:
+    """A path under the working directory as a relative one (the table is narrower)."""
+    if path.startswith("<"):
+        return path
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
 @app.command("rejects")
 @handle_errors
 def rejects_command(
@@ -140,6 +149,6 @@ def rejects_command(
         table.add_column(column, overflow="fold")
     for r in rows:
         raw = r["raw"] or ""
-        table.add_row(str(r["ingest_id"]), f"{r['source_file']}:{r['line']}",
+        table.add_row(str(r["ingest_id"]), f"{_short(r['source_file'])}:{r['line']}",
                       r["format"] or "-", r["reason"], raw if len(raw) <= 80 else raw[:79] + "…")
     Console(width=200).print(table)
