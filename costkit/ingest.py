@@ -1,12 +1,13 @@
 """Drives readers into the store: staging, stream stitching, dedupe, quarantine, atomicity,
 the summary and progress.
 
-One ingest run is one transaction. Every line of every input goes through the readers'
-single SQL statement into a TEMP staging table; streams are stitched there; then rejects go
-to `rejects`, new requests to `usage` (deduped on `request_id` within the run and against
-the store) and the run's counts to `ingests`, and the transaction commits. A process
-killed before the commit leaves the store exactly as it was, so re-running gives the same
-totals as one clean run.
+One ingest run is one transaction (see `_Run` for its two paths). Every line goes through
+the readers' single SQL statement; good records go straight into `usage`; files with
+anything else are read again into a TEMP staging table, where streams are stitched and
+rejects kept; then duplicates are removed (on `request_id`, within the run and against the
+store), rejects go to `rejects`, the run's counts to `ingests`, and the transaction
+commits. A process killed before the commit leaves the store exactly as it was, so
+re-running gives the same totals as one clean run. Nothing runs per record in Python.
 """
 
 from __future__ import annotations

@@ -467,3 +467,25 @@ def test_progress_bar_only_on_a_terminal(monkeypatch, tmp_path):
         summary = ingest([log], db=tmp_path / "s.duckdb", prices=BOOK, progress=advance)
     assert summary.inserted == 2000
     assert "reading" in terminal.getvalue()
+
+
+def test_options_reach_records_on_both_paths(db):
+    """--project and --tag apply to fast-path records and to stitched streams alike."""
+    s = ingest([LOGS / "chat" / "deepseek.jsonl", LOGS / "stream"], db=db, prices=BOOK,
+               project="p", tags={"team": "t"})
+    assert (s.inserted, s.rejected, s.skipped) == (5, 1, 2)
+    rows = query(db, "SELECT source_format, project, tags FROM usage ORDER BY source_format")
+    assert {r[0] for r in rows} == {"chat", "chat-stream"}
+    assert all(r[1:] == ("p", '{"team": "t"}') for r in rows)
+
+
+def test_forced_stream_format(db, tmp_path):
+    log = tmp_path / "chunks.jsonl"
+    text = (LOGS / "stream" / "chunks.jsonl").read_text(encoding="utf-8")
+    log.write_text(text.replace('"object":"chat.completion.chunk",', ""), encoding="utf-8")
+    detected = ingest([log], db=tmp_path / "a.duckdb", prices=BOOK)
+    # without `object`, chunks look like nothing known, except the usage chunk (a chat
+    # completion's usage): per-line detection cannot see streams
+    assert (detected.read, detected.inserted, detected.rejected) == (6, 1, 5)
+    forced = ingest([log], db=db, prices=BOOK, input_format="chat-stream")
+    assert (forced.read, forced.inserted, forced.rejected) == (2, 1, 1)

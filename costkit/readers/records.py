@@ -202,6 +202,10 @@ def records_sql(
     def parse(sql: str) -> str:
         return f"TRY(json_transform({sql}, {structure}))"
 
+    def parse_object(sql: str) -> str:
+        """A wrapped record: only an object is one (a string would parse as all-NULL)."""
+        return f"(CASE WHEN json_type({sql}) = 'OBJECT' THEN {parse(sql)} END)"
+
     by_name = {f.name: f for f in formats}
     fs = _Formats([by_name[forced]] if forced in by_name else formats)
 
@@ -255,11 +259,11 @@ WITH bodies AS (
     FROM bodies
 ), unwrapped AS (
     -- an envelope's record, else the line itself
-    SELECT *, CASE WHEN is_env THEN {parse('j.response')} ELSE j END AS x
+    SELECT *, CASE WHEN is_env THEN {parse_object('j.response')} ELSE j END AS x
     FROM (SELECT *, coalesce({envelope.MATCH}, FALSE) AS is_env FROM parsed)
 ), typed AS (
     -- a Responses streaming event's response, else the record itself
-    SELECT *, CASE WHEN ev IS NOT NULL THEN {parse('x.response')} ELSE x END AS r
+    SELECT *, CASE WHEN ev IS NOT NULL THEN {parse_object('x.response')} ELSE x END AS r
     FROM (SELECT *, CASE WHEN x.response IS NOT NULL AND starts_with(x.type, 'response.')
                          THEN x.type END AS ev
           FROM unwrapped)
