@@ -311,6 +311,9 @@ def test_structures_clash_is_a_programming_error():
     ("sk-proj-abcdefghijklmnop1234", "sk-…1234#"),
     ("AKIAABCDEFGHIJKLMNOPQRSTUV", "…STUV#"),
     ("key_123", "key_123"),
+    ("key_search_staging", "key_search_staging"),  # a readable key id, not a secret
+    ("key_support_assistant_prod", "key_support_assistant_prod"),
+    ("sess_0123456789abcdefgh", "sess_…efgh#"),
     ("prod-key-1", "prod-key-1"),
 ])
 def test_api_key_masking(key, expected):

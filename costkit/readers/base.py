@@ -133,12 +133,17 @@ def mask_key(sql: str) -> str:
     """An api_key_id that looks like a secret becomes `sk-…abcd#1a2b3c4d`; others stay.
 
     Looks like a secret: a provider-style prefix (sk-, rk-, pk-, key-, sess-, ...) followed
-    by a long tail, or any 24+ character opaque token. The last four characters are what
-    provider dashboards show; the 8-hex hash keeps two keys with the same tail apart.
+    by a long tail with a digit in it, or a 24+ character opaque token (one unbroken run of
+    letters and digits, or any 24+ character token with a digit). Readable key ids such as
+    `key_search_staging` stay as they are: they name a key, they are not one. The last four
+    characters are what provider dashboards show; the 8-hex hash keeps two keys with the
+    same tail apart.
     """
     prefixed = "^(sk|rk|pk|ak|api|key|sess|secret)[-_][A-Za-z0-9_\\-]{12,}$"
-    secret = (f"(regexp_matches({sql}, '{prefixed}', 'i') "
-              f"OR regexp_matches({sql}, '^[A-Za-z0-9_\\-\\.]{{24,}}$'))")
+    has_digit = f"regexp_matches({sql}, '[0-9]')"
+    secret = (f"((regexp_matches({sql}, '{prefixed}', 'i') AND {has_digit}) "
+              f"OR regexp_matches({sql}, '^[A-Za-z0-9]{{24,}}$') "
+              f"OR (regexp_matches({sql}, '^[A-Za-z0-9_\\-\\.]{{24,}}$') AND {has_digit}))")
     masked = (f"(CASE WHEN regexp_matches({sql}, '^[A-Za-z]+[-_]') "
               f"THEN regexp_extract({sql}, '^([A-Za-z]+[-_])', 1) ELSE '' END) "
               f"|| '…' || right({sql}, 4) || '#' || left(sha256({sql}), 8)")
