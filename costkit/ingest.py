@@ -27,7 +27,9 @@ from costkit.errors import InputError
 from costkit.pricing import PriceBook, load_price_book
 from costkit.readers import DOCUMENT_READERS, FORMATS, resolve_format
 from costkit.readers.base import redact
+from costkit.readers.documents import BILLED_COLUMNS
 from costkit.readers.lines import LineCounts, Progress, Source, expand, reader, spool_stdin
+from costkit.readers.mappings import CsvMapping
 from costkit.readers.records import MALFORMED, STAGE_COLUMNS, records_sql
 from costkit.store import open_store, register_prices
 
@@ -40,7 +42,10 @@ USAGE_COLUMNS = (
     "request_id", "ts", "provider", "endpoint", "model", "input_tokens",
     "cached_input_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
     "search_calls", "project", "api_key_id", "user", "tags", "status",
+    *BILLED_COLUMNS,
 )
+# The staging row: the line readers' columns, and what whole-file readers say was billed.
+STAGE = {**STAGE_COLUMNS, **BILLED_COLUMNS}
 
 NO_USAGE = {
     "chat-stream": "stream ended without a usage chunk (the request did not set "
@@ -62,6 +67,8 @@ class IngestSummary:
     duplicates: int = 0
     rejected: int = 0
     skipped: int = 0  # lines that are no record: SSE control lines, [DONE], stream deltas
+    skipped_records: int = 0  # items of whole-file sources that are no request (OTel spans
+    #                           without GenAI usage, or summing the usage spans below them)
     files: int = 0
     seconds: float = 0.0
     unpriced: dict[str, int] = field(default_factory=dict)  # model -> requests inserted
@@ -89,11 +96,15 @@ def ingest(
     project: str | None = None,
     tags: dict[str, str] | None = None,
     progress: Progress | None = None,
+    ledger_reasoning: str | None = None,
+    csv_mapping: CsvMapping | None = None,
 ) -> IngestSummary:
     """Ingest usage logs (files, directories, .gz, "-" for stdin) into the store, atomically.
 
     Bad records never stop the run: they go to `rejects`. An unreadable input (missing file,
     corrupt .gz) stops it with InputError and leaves the store unchanged.
+    `ledger_reasoning` and `csv_mapping` are for gateway ledgers and CSV files (see
+    `costkit.readers.ledger` and `costkit.readers.mappings`).
     """
     started = time.monotonic()
     run = _Run(
@@ -103,6 +114,8 @@ def ingest(
         tags=tags or {},
         book=prices if isinstance(prices, PriceBook) else load_price_book(prices),
         progress=progress,
+        reader_options={k: v for k, v in (("ledger_reasoning", ledger_reasoning),
+                                          ("csv_mapping", csv_mapping)) if v is not None},
     )
     sources = expand(inputs)
     with tempfile.TemporaryDirectory(prefix="costkit-ingest-") as spool:
@@ -150,6 +163,7 @@ class _Run:
     counts: LineCounts = field(default_factory=LineCounts)
     optimistic: bool = True
     ingest_id: int | None = None
+    reader_options: dict = field(default_factory=dict)  # for whole-file readers, when given
 
     def execute(self, con, sources: list[Source]) -> IngestSummary:
         """The whole run in one transaction. The first try parses object-looking lines
@@ -180,7 +194,7 @@ class _Run:
         summary = IngestSummary(ingest_id=ingest_id, files=len(sources))
         con.execute("CREATE OR REPLACE TEMP TABLE files (file_id INTEGER, name VARCHAR)")
         con.executemany("INSERT INTO files VALUES (?, ?)", [[s.file_id, s.name] for s in sources])
-        columns = ", ".join(f'"{n}" {t}' for n, t in STAGE_COLUMNS.items())
+        columns = ", ".join(f'"{n}" {t}' for n, t in STAGE.items())
         con.execute(f"CREATE OR REPLACE TEMP TABLE stage ({columns})")
 
         documents = {s.file_id: name for s in sources for name, (recognises, _) in
@@ -190,7 +204,8 @@ class _Run:
         for source in sources:
             if source.file_id in documents:
                 _, select = DOCUMENT_READERS[documents[source.file_id]]
-                con.execute(f"INSERT INTO stage {select(con, source, self.project, self.tags)}")
+                sql = select(con, source, self.project, self.tags, **self.reader_options)
+                con.execute(f"INSERT INTO stage BY NAME {sql}")
 
         fast = self._fast_path(con, ingest_id, line_sources)
         summary.read = sum(fast.values())
@@ -201,16 +216,19 @@ class _Run:
         if leftovers:
             self._stage_lines(con, leftovers)
         _stitch_streams(con)
-        read, rejected, skipped, valid = con.execute("""
+        whole_file = ", ".join(_sql_string(name) for name in DOCUMENT_READERS)
+        read, rejected, skipped, skipped_records, valid = con.execute(f"""
             SELECT count(*) FILTER (kind = 'record'),
                    count(*) FILTER (kind = 'record' AND reason IS NOT NULL),
-                   count(*) FILTER (kind = 'skip'),
+                   count(*) FILTER (kind = 'skip' AND coalesce(format, '') NOT IN ({whole_file})),
+                   count(*) FILTER (kind = 'skip' AND format IN ({whole_file})),
                    count(*) FILTER (kind = 'record' AND reason IS NULL)
             FROM stage
         """).fetchone()
         summary.read += read
         summary.rejected = rejected
         summary.skipped = skipped
+        summary.skipped_records = skipped_records
         _write_rejects(con, ingest_id)
         staged = _insert_staged(con, ingest_id, self._provider_sql()) if valid else 0
         summary.duplicates += valid - staged
@@ -257,7 +275,8 @@ class _Run:
         if not sources:
             return {}
         names = ", ".join(f'"{c}"' for c in USAGE_COLUMNS)
-        values = ", ".join(self._provider_sql("r.") if c == "provider" else f'r."{c}"'
+        values = ", ".join(self._provider_sql("r.") if c == "provider" else
+                           "NULL" if c in BILLED_COLUMNS else f'r."{c}"'
                            for c in USAGE_COLUMNS)
         self._scan(con, sources, lambda rel: f"""
             INSERT INTO usage ({names}, source_format, source_file, source_line, ingest_id)
@@ -277,7 +296,7 @@ class _Run:
         self.counts = LineCounts()  # already counted; the second read only stages
         try:
             self._scan(con, sources, lambda rel: f"""
-                INSERT INTO stage
+                INSERT INTO stage BY NAME
                 SELECT * FROM ({self._records(rel)})
                 WHERE NOT (kind = 'record' AND reason IS NULL)
             """, None)
@@ -335,7 +354,7 @@ def _stitch_streams(con) -> None:
                    f"{no_usage} ELSE {_sql_string(NO_USAGE_DEFAULT)} END) END"),
         "raw": "CASE WHEN has_usage AND reason IS NULL THEN NULL ELSE first_raw END",
     }
-    select = ", ".join(replaced.get(c, f'"{c}"') for c in STAGE_COLUMNS)
+    select = ", ".join(replaced.get(c, f'"{c}"') for c in STAGE)
     con.execute(f"""
         INSERT INTO stage
         SELECT {select}

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import FIXTURES
 
 from costkit.errors import InputError
-from costkit.readers import csv_mapped, documents, mappings, records
+from costkit.ingest import ingest
+from costkit.pricing import load_price_book
+from costkit.readers import csv_mapped, mappings
 from costkit.readers.lines import Source
 from costkit.readers.mappings import CsvMapping, build
-from tests.conftest import FIXTURES
 
 CSV = FIXTURES / "logs" / "csv"
 EXPORT = CSV / "gateway-export.csv"
@@ -28,17 +30,14 @@ EXPORT_MAP = ["billed_cost=Cost (USD)", "tag:team=Team"]
 @pytest.fixture(autouse=True)
 def isolated_maps(tmp_path, monkeypatch):
     monkeypatch.setenv(mappings.ENV_MAPS, str(tmp_path / "config" / "csv-maps.json"))
-    columns = dict(records.STAGE_COLUMNS)
-    columns.setdefault("billed_cost", "DECIMAL(38,12)")
-    columns.setdefault("billed_currency", "VARCHAR")
-    monkeypatch.setattr(documents, "STAGE_COLUMNS", columns)
 
 
 def stage(path: Path, mapping: CsvMapping | None = None, **options) -> list[dict]:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     try:
-        sql = csv_mapped.select_sql(con, Source(0, path, str(path)), mapping, **options)
+        sql = csv_mapped.select_sql(con, Source(0, path, str(path)), csv_mapping=mapping,
+                                   **options)
         cursor = con.execute(f"SELECT * FROM ({sql}) ORDER BY line")
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -364,3 +363,111 @@ def test_bad_mapping_names_and_files(tmp_path):
     path.write_text('{"maps": {"x": {"columns": {"nope": "a"}}}}')
     with pytest.raises(InputError, match="mapping 'x': --map 'nope=a': unknown field"):
         mappings.load("x")
+
+
+# --- through costkit ingest and the CLI -------------------------------------------------------
+
+def store(db: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+AZURE_ARGS = ["--map", "ts=TIMESTAMP", "--map", "input_tokens=ContextTokens",
+              "--map", "output_tokens=GeneratedTokens", "--model", "deepseek-v3-2"]
+
+
+def test_cli_azure_slice_save_map_and_reuse(cli, tmp_path):
+    db = tmp_path / "s.duckdb"
+    result = cli("ingest", str(AZURE), *AZURE_ARGS, "--project", "azure-conv",
+                 "--save-map", "azure", "--db", str(db))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[1:] == ["  300  inserted", "    0  duplicates",
+                                              "    0  rejected"]
+    assert "saved the CSV mapping as 'azure'" in result.stderr
+    assert mappings.load("azure").columns == {"ts": "TIMESTAMP",
+                                              "input_tokens": "ContextTokens",
+                                              "output_tokens": "GeneratedTokens"}
+    copy = tmp_path / "copy.csv"
+    copy.write_bytes(AZURE.read_bytes())
+    again = cli("ingest", str(copy), "--map-name", "azure", "--db", str(db), "--format", "json")
+    assert again.exit_code == 0, again.stderr
+    assert {k: json.loads(again.stdout)[k] for k in ("read", "inserted", "duplicates")} == {
+        "read": 300, "inserted": 0, "duplicates": 300}
+    report = cli("report", "--by", "project", "--db", str(db), "--format", "json")
+    [row] = json.loads(report.stdout)
+    lines = AZURE.read_text().splitlines()[1:]
+    assert row["project"] == "azure-conv" and row["requests"] == 300
+    assert row["input_tokens"] == sum(int(x.split(",")[1]) for x in lines)
+    inputs = Decimal(row["input_tokens"]) * Decimal("0.57") / 1_000_000
+    outputs = Decimal(row["output_tokens"]) * Decimal("1.71") / 1_000_000
+    assert Decimal(row["total_cost"]) == inputs + outputs
+
+
+def test_cli_export_rejects_listed_with_lines(cli, tmp_path):
+    db = tmp_path / "s.duckdb"
+    result = cli("ingest", str(EXPORT), "--map", "billed_cost=Cost (USD)", "--map",
+                 "tag:team=Team", "--db", str(db), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["read"], summary["inserted"], summary["rejected"]) == (13, 6, 7)
+    assert "7 records rejected" in result.stderr
+    rejects = cli("rejects", "--db", str(db), "--format", "json", "--limit", "0")
+    got = {(r["line"], r["reason"]) for r in json.loads(rejects.stdout)}
+    assert got == set(EXPORT_REJECTS.items())
+    assert store(db, "SELECT billed_cost, tags->>'team' FROM usage "
+                     "WHERE request_id = 'req-csv-001'") == [(Decimal("0.0164022"), "growth")]
+
+
+def test_cli_missing_column_is_one_line_and_writes_nothing(cli, tmp_path):
+    db = tmp_path / "s.duckdb"
+    result = cli("ingest", str(AZURE), "--model", "m", "--db", str(db))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("costkit: error: ")
+    assert "no column for input_tokens, output_tokens" in result.stderr
+    assert store(db, "SELECT count(*) FROM usage") == [(0,)]
+
+
+def test_cli_option_errors(cli):
+    bad_field = cli("ingest", str(AZURE), "--map", "tokens=X")
+    assert bad_field.exit_code == 2 and "unknown field 'tokens'" in bad_field.stderr
+    bad_tz = cli("ingest", str(AZURE), *AZURE_ARGS, "--tz", "Nowhere/City")
+    assert bad_tz.exit_code == 2 and "not a known time zone" in bad_tz.stderr
+    unknown = cli("ingest", str(AZURE), "--map-name", "never-saved")
+    assert unknown.exit_code == 2 and "no saved CSV mapping" in unknown.stderr
+    assert not mappings.maps_path().exists()
+
+
+def test_cli_tz_delimiter_and_forced_csv(cli, tmp_path):
+    path = tmp_path / "usage.txt"  # no .csv: --input-format csv says what it is
+    path.write_text("when|what|in|out\n2026-10-05 09:30:00|deepseek-v3-2|10|5\n")
+    db = tmp_path / "s.duckdb"
+    result = cli("ingest", str(path), "--input-format", "csv", "--delimiter", "|",
+                 "--map", "ts=when", "--map", "model=what", "--map", "input_tokens=in",
+                 "--map", "output_tokens=out", "--tz", "Asia/Tokyo", "--db", str(db))
+    assert result.exit_code == 0, result.stderr
+    [(ts,)] = store(db, "SELECT strftime(ts AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M') FROM usage")
+    assert ts == "2026-10-05 00:30"
+
+
+def test_cli_csv_from_stdin(cli, tmp_path):
+    db = tmp_path / "s.duckdb"
+    result = cli("ingest", "-", "--input-format", "csv", *AZURE_ARGS, "--db", str(db),
+                 "--format", "json", input=AZURE.read_text())
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["inserted"] == 300
+
+
+def test_ledger_csv_and_json_logs_in_one_run(tmp_path):
+    db = tmp_path / "s.duckdb"
+    ledger_page = FIXTURES / "logs" / "ledger" / "page-discount.json"
+    s = ingest([AZURE, ledger_page, FIXTURES / "logs" / "otel" / "export.json"], db=db,
+               prices=load_price_book([]),
+               csv_mapping=build(AZURE_MAP, model="deepseek-v3-2"))
+    assert s.read == s.inserted + s.duplicates + s.rejected
+    assert store(db, "SELECT source_format, count(*) FROM usage GROUP BY 1 ORDER BY 1") == [
+        ("csv", 300), ("ledger", 4), ("otel", 6)]

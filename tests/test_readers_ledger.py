@@ -10,26 +10,19 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import FIXTURES
 
 from costkit.audit_ledger import read_ledger
 from costkit.errors import InputError
-from costkit.readers import documents, ledger, records
+from costkit.ingest import ingest, list_rejects
+from costkit.pricing import load_price_book
+from costkit.readers import ledger
 from costkit.readers.lines import Source
-from tests.conftest import FIXTURES
 
 LEDGER = FIXTURES / "logs" / "ledger"
 PAGE = LEDGER / "page-discount.json"
 EVENTS = LEDGER / "events.jsonl"
 AUDIT_FIXTURES = FIXTURES / "audit"
-
-
-@pytest.fixture(autouse=True)
-def billed_columns(monkeypatch):
-    """Stage rows with the billed columns, whether or not the shared staging has them yet."""
-    columns = dict(records.STAGE_COLUMNS)
-    columns.setdefault("billed_cost", "DECIMAL(38,12)")
-    columns.setdefault("billed_currency", "VARCHAR")
-    monkeypatch.setattr(documents, "STAGE_COLUMNS", columns)
 
 
 def stage(path: Path, **options) -> list[dict]:
@@ -115,7 +108,7 @@ def test_from_total_splits_reasoning_off_the_total(tmp_path):
         event(id="b", tokens={"input": 100, "output": 50, "cached": 0}),  # no total: unknown
         event(id="c", tokens={"input": 100, "output": 50, "cached": 0, "total": 120}),
     ])
-    rows = by_id(stage(path, reasoning="from-total"))
+    rows = by_id(stage(path, ledger_reasoning="from-total"))
     assert (rows["a"]["output_tokens"], rows["a"]["reasoning_tokens"]) == (50, 30)
     assert rows["b"]["reasoning_tokens"] is None
     assert rows["c"]["reasoning_tokens"] == 0  # a total short of input + output: none
@@ -125,7 +118,7 @@ def test_from_total_splits_reasoning_off_the_total(tmp_path):
 
 def test_unknown_reasoning_mode_is_an_input_error():
     with pytest.raises(InputError, match="from-total"):
-        stage(PAGE, reasoning="split")
+        stage(PAGE, ledger_reasoning="split")
 
 
 # --- JSONL: events and page lines, and every rejection --------------------------------------
@@ -287,7 +280,7 @@ def test_gzip_and_recognition(tmp_path):
 @pytest.mark.parametrize("mode", ["in-output", "from-total"])
 def test_agrees_with_the_audit_reader(path, mode):
     events = read_ledger(path, output_includes_reasoning=(mode == "in-output"))
-    rows = stage(path, reasoning=mode)
+    rows = stage(path, ledger_reasoning=mode)
     assert len(rows) == len(events)
     assert all(r["reason"] is None for r in rows)
     for row, ev in zip(sorted(rows, key=lambda r: r["line"]), events, strict=True):
@@ -302,3 +295,76 @@ def test_agrees_with_the_audit_reader(path, mode):
         assert row["billed_cost"] == ev.amount
         assert row["billed_currency"] == ev.currency
         assert (row["status"] in (None, "success")) == (not ev.failed)
+
+
+# --- through costkit ingest and the CLI -------------------------------------------------------
+
+def store(db: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_ingest_stores_the_exact_debit_and_keeps_failed_requests(tmp_path):
+    db = tmp_path / "s.duckdb"
+    s = ingest([PAGE, EVENTS], db=db, prices=load_price_book([]))
+    assert s.read == s.inserted + s.duplicates + s.rejected
+    # 4 page events + 15 JSONL records; one repeated request, 8 rejects
+    assert (s.read, s.inserted, s.duplicates, s.rejected) == (19, 10, 1, 8)
+    rows = dict(store(db, "SELECT request_id, billed_cost FROM usage"))
+    assert rows["req_ledger_0001"] == Decimal("0.0125685")
+    assert rows["req_jsonl_0005"] == Decimal("98765.432109876543")
+    assert sum(rows.values()) == sum(Decimal(x) for x in (
+        "0.0125685", "0.033078", "0.00228", "0.004104", "0.000912", "0.000456", "0",
+        "0.00057", "98765.432109876543", "0.0000912"))
+    assert store(db, "SELECT status, billed_currency, source_format, source_line FROM usage "
+                     "WHERE request_id = 'req_ledger_0003'") == [("failed", "USD", "ledger", 3)]
+    rejects = {(r["line"], r["reason"]) for r in list_rejects(db, limit=None)}
+    assert rejects == {(line, reason) for line, reason in REJECTS.items()}
+
+
+def test_ingest_twice_adds_nothing(tmp_path):
+    db = tmp_path / "s.duckdb"
+    first = ingest([EVENTS], db=db, prices=load_price_book([]))
+    again = ingest([EVENTS, PAGE], db=db, prices=load_price_book([]))
+    assert (first.inserted, first.duplicates) == (6, 1)
+    assert (again.inserted, again.duplicates) == (4, 7)  # only the page's events are new
+    assert store(db, "SELECT count(*) FROM rejects") == [(8,)]  # rejects not recorded twice
+
+
+def test_ledger_priced_from_tokens_agrees_with_the_debit(cli, tmp_path):
+    db = tmp_path / "s.duckdb"
+    result = cli("ingest", str(PAGE), "--db", str(db), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["inserted"] == 4
+    assert result.stderr == ""
+    report = cli("report", "--by", "month", "--db", str(db), "--format", "json")
+    assert report.exit_code == 0
+    [month] = json.loads(report.stdout)
+    billed = store(db, "SELECT sum(billed_cost) FROM usage")[0][0]
+    discount = Decimal("0.0013965")
+    # the cards price the tokens at list; the ledger debited list less the discount
+    assert Decimal(month["total_cost"]) - discount == billed
+
+
+def test_cli_ledger_reasoning_option(cli, tmp_path):
+    path = write(tmp_path, "r.jsonl", [
+        event(id="a", tokens={"input": 100, "output": 50, "cached": 0, "total": 180})])
+    db = tmp_path / "s.duckdb"
+    result = cli("ingest", str(path), "--db", str(db), "--ledger-reasoning", "from-total")
+    assert result.exit_code == 0, result.stderr
+    assert store(db, "SELECT output_tokens, reasoning_tokens FROM usage") == [(50, 30)]
+    bad = cli("ingest", str(path), "--db", str(db), "--ledger-reasoning", "both")
+    assert bad.exit_code == 2
+    assert "--ledger-reasoning" in bad.stderr
+
+
+def test_forced_format_and_stdin(cli, tmp_path):
+    db = tmp_path / "s.duckdb"
+    result = cli("ingest", "-", "--input-format", "usage_event", "--db", str(db),
+                 "--format", "json", input=PAGE.read_text())
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["inserted"] == 4
+    assert store(db, "SELECT DISTINCT source_file FROM usage") == [("<stdin>",)]

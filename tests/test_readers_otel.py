@@ -10,10 +10,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import FIXTURES
 
+from costkit.ingest import ingest, list_rejects
+from costkit.pricing import load_price_book
 from costkit.readers import otel
 from costkit.readers.lines import Source
-from tests.conftest import FIXTURES
 
 OTEL = FIXTURES / "logs" / "otel"
 EXPORT = OTEL / "export.json"
@@ -282,3 +284,54 @@ def test_empty_export_reads_nothing(tmp_path):
     doc = copy.deepcopy(export(span()))
     doc["resourceSpans"][0]["scopeSpans"][0]["spans"] = []
     assert stage(write(tmp_path, doc, "none.json")) == []
+
+
+# --- through costkit ingest and the CLI -------------------------------------------------------
+
+def store(db: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_ingest_counts_spans_and_dedupes_across_files(tmp_path):
+    db = tmp_path / "s.duckdb"
+    s = ingest([EXPORT, COLLECTOR], db=db, prices=load_price_book([]))
+    assert s.read == s.inserted + s.duplicates + s.rejected
+    # export: 9 usage spans (3 rejected); collector: 3 usage spans + 2 bad lines
+    assert (s.read, s.inserted, s.duplicates, s.rejected) == (14, 8, 1, 5)
+    # export: an HTTP span, an agent span summing two chat spans, a tool span; collector:
+    # an HTTP span and a metrics line
+    assert s.skipped_records == 5
+    assert s.skipped == 0
+    assert store(db, "SELECT count(*) FROM usage WHERE request_id = 'chatcmpl-otel-0001'") == [(1,)]
+    assert store(db, "SELECT project, sum(input_tokens) FROM usage GROUP BY ALL ORDER BY 1") == [
+        ("docs-qa", 2048 + 64), ("search-bot", 1250 + 800 + 1000 + 2000),
+        ("support-assistant", 5200 + 640)]
+    reasons = {r["reason"] for r in list_rejects(db, limit=None)}
+    assert set(REJECTS.values()) <= reasons and "not JSON" in reasons
+
+
+def test_ingest_again_adds_nothing(tmp_path):
+    db = tmp_path / "s.duckdb"
+    ingest([EXPORT], db=db, prices=load_price_book([]))
+    again = ingest([EXPORT], db=db, prices=load_price_book([]))
+    assert (again.inserted, again.duplicates, again.rejected) == (0, 6, 3)
+    assert store(db, "SELECT count(*) FROM usage") == [(6,)]
+
+
+def test_cli_summary_shows_skipped_spans(cli, tmp_path):
+    db = tmp_path / "s.duckdb"
+    result = cli("ingest", str(EXPORT), "--db", str(db), "--project", "traced")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("ingest 1: 9 records read from 1 file in ")
+    assert lines[1:] == ["  6  inserted", "  0  duplicates", "  3  rejected",
+                         "  3  spans skipped (no GenAI usage of their own)"]
+    assert "3 records rejected; see `costkit rejects --ingest 1`" in result.stderr
+    assert store(db, "SELECT DISTINCT project FROM usage") == [("traced",)]
+    json_result = cli("ingest", str(COLLECTOR), "--db", str(db), "--format", "json")
+    summary = json.loads(json_result.stdout)
+    assert (summary["skipped_records"], summary["duplicates"]) == (2, 1)

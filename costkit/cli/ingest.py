@@ -16,12 +16,22 @@ from rich.table import Table
 from costkit.cli import app
 from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors, warn
 from costkit.ingest import IngestSummary, ingest, list_rejects, parse_tags
-from costkit.readers import format_names
+from costkit.readers import format_names, mappings
 
 
 class Format(StrEnum):
     table = "table"
     json = "json"
+
+
+class LedgerReasoning(StrEnum):
+    in_output = "in-output"
+    from_total = "from-total"
+
+
+class CsvReasoning(StrEnum):
+    in_output = "in-output"
+    separate = "separate"
 
 
 InputFormatOption = Annotated[str | None, typer.Option(
@@ -46,17 +56,65 @@ def ingest_command(
     fmt: Annotated[Format, typer.Option(
         "--format", help="Summary format; json prints one object with the integer keys "
                          "read, inserted, duplicates, rejected.")] = Format.table,
+    ledger_reasoning: Annotated[LedgerReasoning | None, typer.Option(
+        "--ledger-reasoning", show_default=False,
+        help="Gateway ledger: in-output (default): tokens.output includes reasoning, stored "
+             "whole and billed as output; from-total: reasoning is tokens.total - input - "
+             "output.")] = None,
+    csv_map: Annotated[list[str] | None, typer.Option(
+        "--map", metavar="FIELD=COLUMN", show_default=False,
+        help="CSV: the column holding a field (repeatable): ts, request_id, model, "
+             "input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, "
+             "reasoning_tokens, search_calls, project, user, api_key_id, billed_cost, "
+             "billed_currency, endpoint, provider, status, tag:NAME. Columns named like a "
+             "field are found without it.")] = None,
+    map_name: Annotated[str | None, typer.Option(
+        "--map-name", metavar="NAME", show_default=False,
+        help="CSV: start from the mapping saved as NAME (the options given override "
+             "it).")] = None,
+    save_map: Annotated[str | None, typer.Option(
+        "--save-map", metavar="NAME", show_default=False,
+        help="CSV: after a successful ingest, save this run's mapping (--map, --model, "
+             "--tz, --delimiter, --csv-reasoning) as NAME.")] = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", metavar="NAME", show_default=False,
+        help="CSV: the model of rows with no model column or an empty one.")] = None,
+    tz: Annotated[str | None, typer.Option(
+        "--tz", metavar="ZONE", show_default=False,
+        help="CSV: the zone of times written without one (default UTC).")] = None,
+    delimiter: Annotated[str | None, typer.Option(
+        "--delimiter", metavar="CHAR", show_default=False,
+        help="CSV: the field separator (default: found on the header line among , ; tab "
+             "|).")] = None,
+    csv_reasoning: Annotated[CsvReasoning | None, typer.Option(
+        "--csv-reasoning", show_default=False,
+        help="CSV with output and reasoning columns: in-output (default): output includes "
+             "reasoning, as providers count it; separate: output is the visible answer "
+             "only.")] = None,
     db: DbOption = None,
     prices_path: PricesOption = None,
 ) -> None:
     """Ingest usage logs into the store: formats detected per record, duplicates skipped,
-    bad records set aside (see `costkit rejects`), all in one transaction."""
+    bad records set aside (see `costkit rejects`), all in one transaction. Gateway ledgers
+    (usage_event), OTLP JSON span exports and CSV files (*.csv, *.tsv) are recognised by
+    file."""
     tags = parse_tags(tag or [])
     if "-" in paths and sys.stdin.isatty():
         raise fail("- reads stdin, but stdin is a terminal; pipe a log into it")
+    csv_options = (csv_map, map_name, save_map, model, tz, delimiter, csv_reasoning)
+    mapping = None
+    if any(option is not None for option in csv_options):
+        mapping = mappings.build(csv_map or [], map_name, model, tz, delimiter,
+                                 csv_reasoning.value if csv_reasoning else None)
     with _progress() as advance:
         summary = ingest(paths, db=db, prices=prices_path, input_format=input_format,
-                         project=project, tags=tags, progress=advance)
+                         project=project, tags=tags, progress=advance,
+                         ledger_reasoning=ledger_reasoning.value if ledger_reasoning else None,
+                         csv_mapping=mapping)
+    if save_map is not None and mapping is not None:
+        saved = mappings.save(save_map, mapping)
+        typer.echo(f"costkit: saved the CSV mapping as {save_map!r} in {saved}; reuse it "
+                   f"with --map-name {save_map}", err=True)
     if fmt is Format.json:
         typer.echo(dumps(summary.as_dict()))
     else:
@@ -97,6 +155,8 @@ def _print_summary(s: IngestSummary) -> None:
     rows = [("inserted", s.inserted), ("duplicates", s.duplicates), ("rejected", s.rejected)]
     if s.skipped:
         rows.append(("lines skipped (stream events, SSE control lines)", s.skipped))
+    if s.skipped_records:
+        rows.append(("spans skipped (no GenAI usage of their own)", s.skipped_records))
     width = max(len(f"{n:,}") for _, n in rows)
     for label, n in rows:
         typer.echo(f"  {n:>{width},}  {label}")

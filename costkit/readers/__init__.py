@@ -49,16 +49,21 @@ Register in `DOCUMENT_READERS` below: name -> (recognises, select).
 - `recognises(source) -> bool`: whether a file is yours when no `--input-format` is given
   (`source` is a `lines.Source`: `file_id`, `path` (stdin is spooled to a file first),
   `name` (what lineage columns store)). `--input-format NAME` sends every input to you.
-- `select(con, source, project, tags) -> str`: a SELECT whose columns are exactly
-  `records.STAGE_COLUMNS`, in order: `file_id` = source.file_id, `line` (the record's line
-  in the file, or where its document starts), `kind` 'record', `format` your name,
-  canonical values, `project` / `tags` (the options, unless the source says otherwise),
-  `reason` NULL for a good record, else why (then `raw`: the record's text, for `costkit
-  rejects`). Typically DuckDB's own `read_json` / `read_csv` + `unnest`; `lines.reader()`
-  gives exact line numbers when you need the text.
+- `select(con, source, project, tags, **options) -> str`: a SELECT whose columns are
+  `records.STAGE_COLUMNS` (by name; `documents.BILLED_COLUMNS` too when the source says
+  what was charged): `file_id` = source.file_id, `line` (the record's line in the file,
+  or where its document starts), `kind` 'record' (or 'skip' for an item that is no
+  request, counted as skipped), `format` your name, canonical values, `project` / `tags`
+  (the options, unless the source says otherwise), `reason` NULL for a good record, else
+  why (then `raw`: the record's text, for `costkit rejects`). Typically DuckDB's own
+  `read_json` / `read_csv` + `unnest`; `lines.reader()` gives exact line numbers when you
+  need the text. `options` are the run's reader options that were given (see
+  `READER_OPTIONS`): take the ones you read, accept the others as `**_`.
 `costkit.ingest` inserts those rows into `stage`, so dedupe, rejects and atomicity are
 shared (tests/test_ingest.py::test_a_document_reader_shares_dedupe_and_rejects shows a
-minimal one).
+minimal one). `documents.py` has the plumbing the three below share (`ledger.py`: the
+gateway's usage events; `otel.py`: OTLP JSON spans; `csv_mapped.py`: any CSV, with
+`mappings.py`).
 """
 
 from __future__ import annotations
@@ -66,7 +71,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from costkit.errors import InputError
-from costkit.readers import chat_completion, chat_stream, envelope, messages, responses
+from costkit.readers import (
+    chat_completion,
+    chat_stream,
+    csv_mapped,
+    envelope,
+    ledger,
+    messages,
+    otel,
+    responses,
+)
 from costkit.readers.base import RecordFormat
 
 # Detection order: the first format whose `match` holds claims the record (the commonest
@@ -78,8 +92,18 @@ FORMATS: tuple[RecordFormat, ...] = (
     messages.FORMAT,
 )
 
-# Whole-file readers: name -> (recognises(path) -> bool, select_sql(con, source, options)).
-DOCUMENT_READERS: dict[str, tuple[Callable, Callable]] = {}
+# Whole-file readers: name -> (recognises(source) -> bool,
+#                              select(con, source, project, tags, **options) -> SQL).
+DOCUMENT_READERS: dict[str, tuple[Callable, Callable]] = {
+    ledger.NAME: (ledger.recognises, ledger.select_sql),
+    otel.NAME: (otel.recognises, otel.select_sql),
+    csv_mapped.NAME: (csv_mapped.recognises, csv_mapped.select_sql),
+}
+
+# Options of a run that whole-file readers read (passed only when given):
+# ledger_reasoning  "in-output" | "from-total" (ledger.REASONING_MODES)
+# csv_mapping       a mappings.CsvMapping
+READER_OPTIONS = ("ledger_reasoning", "csv_mapping")
 
 ALIASES = {
     "chat.completion": "chat",
@@ -88,6 +112,11 @@ ALIASES = {
     "sse": "chat-stream",
     "response": "responses",
     "message": "messages",
+    "usage_event": "ledger",
+    "gateway-ledger": "ledger",
+    "otlp": "otel",
+    "opentelemetry": "otel",
+    "tsv": "csv",
 }
 
 

@@ -145,17 +145,19 @@ def resolve_columns(mapping: CsvMapping, header: list[str], where: str) -> dict[
 def select_sql(
     con: duckdb.DuckDBPyConnection,
     source: Source,
-    mapping: CsvMapping | None = None,
     project: str | None = None,
     tags: dict[str, str] | None = None,
+    csv_mapping: CsvMapping | None = None,
+    **_: object,
 ) -> str:
     """SELECT of staging rows (records.STAGE_COLUMNS) for every row of the CSV `source`.
 
-    One scan copies the rows into a TEMP table in file order (DuckDB reads in parallel and
-    keeps the order, so a row's rowid is its position) and sets aside the rows it cannot
-    split into the header's fields: they become rejects, and fix the line numbers of the
-    rows after them. The returned SELECT then works on every row in parallel."""
-    mapping = mapping or CsvMapping()
+    One scan copies the rows into a TEMP table, numbered in file order, and sets aside the
+    rows DuckDB cannot split into the header's fields: they become rejects, and fix the
+    line numbers of the rows after them. The returned SELECT then works on every row in
+    parallel. (Not rowid: inside the ingest's transaction a new table's rowids are not
+    positions.)"""
+    mapping = csv_mapping or CsvMapping()
     if source.path is None:
         raise InputError(f"{source.name}: a CSV must be a file")
     head = peek(source)
@@ -180,7 +182,7 @@ def select_sql(
     try:
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {rows} AS
-            SELECT {renamed}
+            SELECT row_number() OVER () AS k_n, {renamed}
             FROM read_csv({quote(str(source.path))}, {options}, store_rejects = true,
                           rejects_table = {quote(rejects)}, rejects_scan = {quote(scans)})
         """)
@@ -327,11 +329,11 @@ def _sql(file_id: int, rows: str, bad: str, has_bad: bool, header: list[str],
         # Each row DuckDB could not split moved the rows after it down by one line.
         numbered = f"""
             SELECT r.* EXCLUDE (k_n), r.k_n + 1 + coalesce(b.i, 0) AS k_line
-            FROM (SELECT rowid + 1 AS k_n, * FROM {rows}) r
+            FROM {rows} r
             ASOF LEFT JOIN (SELECT line - 1 - i AS before, i FROM {bad}) b ON r.k_n > b.before
         """
     else:
-        numbered = f"SELECT rowid + 2 AS k_line, * FROM {rows}"
+        numbered = f"SELECT k_n + 1 AS k_line, * EXCLUDE (k_n) FROM {rows}"
     bad_row = {
         "file_id": str(int(file_id)), "line": "line", "kind": "'record'",
         "format": quote(NAME),

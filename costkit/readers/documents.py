@@ -193,17 +193,22 @@ def money_bad_places(text: str) -> str:
             f"TRY_CAST(trim({text}) AS DECIMAL(38,18)) <> {money_of(text)})")
 
 
+# What a source says was charged for a request (a gateway ledger's debit, a CSV's cost
+# column): stored in `usage` next to the tokens, for the audit. The line formats have no
+# such field, so these columns are not in records.STAGE_COLUMNS; staging adds them.
+BILLED_COLUMNS = {"billed_cost": "DECIMAL(38,12)", "billed_currency": "VARCHAR"}
+
+
 def stage_select(values: dict[str, str]) -> str:
-    """The select list of a staging row (records.STAGE_COLUMNS, in order): the given SQL
-    per column, NULL for the others, each cast to its column's type."""
-    unknown = set(values) - set(STAGE_COLUMNS)
+    """The select list of a staging row (records.STAGE_COLUMNS, then BILLED_COLUMNS): the
+    given SQL per column, NULL for the others, each cast to its column's type."""
+    columns = {**STAGE_COLUMNS, **BILLED_COLUMNS}
+    unknown = set(values) - set(columns)
     if unknown:
-        # A column the store's staging does not have yet: dropped rather than failing, so a
-        # reader can provide it ahead of the staging table (e.g. billed_cost).
-        values = {k: v for k, v in values.items() if k in STAGE_COLUMNS}
+        raise ValueError(f"not staging columns: {', '.join(sorted(unknown))}")
     return ",\n    ".join(
         f'CAST({values.get(name, "NULL")} AS {kind}) AS "{name}"'
-        for name, kind in STAGE_COLUMNS.items()
+        for name, kind in columns.items()
     )
 
 

@@ -114,11 +114,14 @@ def select_sql(
     source: Source,
     project: str | None = None,
     tags: dict[str, str] | None = None,
-    reasoning: str = "in-output",
+    ledger_reasoning: str | None = None,
+    **_: object,
 ) -> str:
-    """SELECT of staging rows (records.STAGE_COLUMNS) for every event in `source`."""
+    """SELECT of staging rows (records.STAGE_COLUMNS and the billed columns) for every
+    event in `source`. `ledger_reasoning`: "in-output" (default) or "from-total"."""
+    reasoning = ledger_reasoning or "in-output"
     if reasoning not in REASONING_MODES:
-        raise InputError(f"ledger reasoning {reasoning!r}: expected one of "
+        raise InputError(f"--ledger-reasoning {reasoning!r}: expected one of "
                          f"{', '.join(REASONING_MODES)}")
     docs = load_documents(con, source, NAME)
     return _sql(docs, project, tags, reasoning)

@@ -108,8 +108,10 @@ def select_sql(
     source: Source,
     project: str | None = None,
     tags: dict[str, str] | None = None,
+    **_: object,
 ) -> str:
-    """SELECT of staging rows (records.STAGE_COLUMNS) for every span in `source`."""
+    """SELECT of staging rows (records.STAGE_COLUMNS) for every span in `source`: a record
+    per GenAI usage span, a 'skip' row per other span."""
     docs = load_documents(con, source, NAME)
     return _sql(docs, project, tags)
 
