@@ -11,6 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import FIXTURES
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from costkit.audit_ledger import read_ledger
 from costkit.errors import InputError
@@ -368,3 +370,31 @@ def test_forced_format_and_stdin(cli, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["inserted"] == 4
     assert store(db, "SELECT DISTINCT source_file FROM usage") == [("<stdin>",)]
+
+
+TOTALS = ("SELECT count(*), sum(input_tokens), sum(output_tokens), sum(search_calls), "
+          "sum(billed_cost) FROM usage")
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cuts=st.lists(st.integers(min_value=1, max_value=14), max_size=4, unique=True),
+       repeats=st.lists(st.integers(min_value=0, max_value=4), min_size=1, max_size=6))
+def test_any_split_ingested_any_number_of_times_gives_the_same_totals(tmp_path, cuts, repeats):
+    lines = EVENTS.read_text().splitlines(keepends=True)
+    run = tmp_path / f"run-{len(list(tmp_path.iterdir()))}"
+    run.mkdir()
+    bounds = [0, *sorted(cuts), len(lines)]
+    parts = []
+    for i, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False)):
+        part = run / f"part{i}.jsonl"
+        part.write_text("".join(lines[a:b]))
+        parts.append(part)
+    once = run / "once.duckdb"
+    ingest([EVENTS], db=once, prices=load_price_book([]))
+    split = run / "split.duckdb"
+    for k in repeats:
+        ingest([parts[k % len(parts)]], db=split, prices=load_price_book([]))
+    for part in parts:  # every part at least once
+        ingest([part], db=split, prices=load_price_book([]))
+    assert store(split, TOTALS) == store(once, TOTALS)
