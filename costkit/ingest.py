@@ -390,17 +390,36 @@ def _write_rejects(con, ingest_id: int) -> None:
 
 def _insert_staged(con, ingest_id: int, provider_sql: str) -> int:
     """Good staged records (stitched streams, whole-file readers) into `usage`: the first of
-    each request_id, unless the store already has it. Returns how many were inserted."""
+    each request_id, unless the store already has it. Returns how many were inserted.
+
+    The two dedupe steps are only paid for when they can matter (as in `_drop_duplicates`):
+    the check against the store when it holds any row, the first-of-each-id window when a
+    64-bit hash of the id repeats among the staged records. On a 10M-row CSV into an empty
+    store this halves the ingest.
+    """
     names = ", ".join(f'"{c}"' for c in USAGE_COLUMNS)
     values = ", ".join(provider_sql if c == "provider" else f's."{c}"' for c in USAGE_COLUMNS)
+    good = "s.kind = 'record' AND s.reason IS NULL"
+    store_has_rows = con.execute("SELECT EXISTS (SELECT 1 FROM usage)").fetchall()[0][0]
+    repeats = con.execute(f"""
+        SELECT EXISTS (SELECT hash(request_id) FROM stage s WHERE {good}
+                       GROUP BY 1 HAVING count(*) > 1)
+    """).fetchall()[0][0]
+    against_store = (
+        "AND NOT EXISTS (SELECT 1 FROM usage u WHERE u.request_id = s.request_id)"
+        if store_has_rows else ""
+    )
+    first_of_each = (
+        "QUALIFY row_number() OVER (PARTITION BY s.request_id ORDER BY s.file_id, s.line) = 1"
+        if repeats else ""
+    )
     return con.execute(f"""
         INSERT INTO usage ({names}, source_format, source_file, source_line, ingest_id)
         SELECT {values}, s.format, f.name, s.line, ?
         FROM stage s JOIN files f USING (file_id)
-        WHERE s.kind = 'record' AND s.reason IS NULL
-          AND NOT EXISTS (SELECT 1 FROM usage u WHERE u.request_id = s.request_id)
-        QUALIFY row_number() OVER (PARTITION BY s.request_id ORDER BY s.file_id, s.line) = 1
-    """, [ingest_id]).fetchone()[0]
+        WHERE {good} {against_store}
+        {first_of_each}
+    """, [ingest_id]).fetchall()[0][0]
 
 
 def unpriced_models(con, book: PriceBook, ingest_id: int) -> dict[str, int]:

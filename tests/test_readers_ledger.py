@@ -336,6 +336,17 @@ def test_ingest_twice_adds_nothing(tmp_path):
     assert store(db, "SELECT count(*) FROM rejects") == [(8,)]  # rejects not recorded twice
 
 
+def test_a_copy_in_the_same_run_into_an_empty_store_adds_nothing(tmp_path):
+    # The staged insert skips its dedupe steps when they cannot matter; here both matter.
+    copy = tmp_path / "copy.jsonl"
+    copy.write_bytes(EVENTS.read_bytes())
+    db = tmp_path / "s.duckdb"
+    summary = ingest([EVENTS, copy], db=db, prices=load_price_book([]))
+    assert (summary.inserted, summary.duplicates) == (6, 8)
+    assert store(db, "SELECT count(*), count(DISTINCT request_id) FROM usage") == [(6, 6)]
+    assert store(db, "SELECT DISTINCT source_file FROM usage") == [(str(EVENTS),)]
+
+
 def test_ledger_priced_from_tokens_agrees_with_the_debit(cli, tmp_path):
     db = tmp_path / "s.duckdb"
     result = cli("ingest", str(PAGE), "--db", str(db), "--format", "json")
