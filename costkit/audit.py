@@ -54,6 +54,7 @@ from costkit.audit_inputs import (
 )
 from costkit.errors import InputError
 from costkit.pricing import Cost, PriceBook, Usage
+from costkit.timezones import zone as tz_zone
 
 COST_OF = {
     "input_tokens": "input", "cached_input_tokens": "cached_input",
@@ -485,7 +486,7 @@ def audit_invoice(
     """Read an invoice CSV or FOCUS export and reconcile it with the store's usage."""
     from costkit.breakdown import UnpricedUsageWarning, spend
 
-    zone = _zone(tz)
+    zone = tz_zone(tz)
     invoice = read_invoice(Path(path), zone)
     if not any(line.is_usage for line in invoice.lines):
         raise InputError(f"{path}: no usage lines to audit")
@@ -501,11 +502,4 @@ def audit_invoice(
         logged[period] = logged_from_rows(frame.iter_rows(named=True), book)
     return reconcile_invoice(invoice, periods, logged, book, tolerance, rounding)
 
-
-def _zone(tz: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(tz)
-    except (KeyError, ValueError):
-        raise InputError(f"--tz {tz!r}: unknown time zone; use an IANA name such as UTC or "
-                         "Europe/Berlin") from None
 

@@ -24,6 +24,7 @@ import polars as pl
 from costkit.errors import InputError
 from costkit.pricing import RATE_NAMES, RATE_PLACES, PriceBook, load_price_book
 from costkit.store import COST_COMPONENTS, cost_expressions, rate_join, register_prices
+from costkit.timezones import unknown as unknown_zone
 
 RATE_COLUMNS = tuple(f"rate_{name}" for name in RATE_NAMES)
 # Per-token rates: per-1M rates of at most RATE_PLACES places, divided by 10^6.
@@ -101,10 +102,7 @@ def check_tz(con: duckdb.DuckDBPyConnection, tz: str) -> None:
     try:
         con.execute("SELECT timezone(?, TIMESTAMP '2000-01-01')", [tz]).fetchall()
     except duckdb.Error:
-        raise InputError(
-            f"unknown time zone {tz!r}; use an IANA name such as UTC, Europe/Berlin "
-            "or America/New_York"
-        ) from None
+        raise InputError(unknown_zone(tz)) from None
 
 
 def instant(con: duckdb.DuckDBPyConnection, value: date | datetime | None, tz: str):

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
@@ -34,6 +33,7 @@ from costkit.forecast import (
     parse_percent,
 )
 from costkit.pricing import Card, PriceBook, load_cards_path, load_price_book
+from costkit.timezones import zone as tz_zone
 
 WHAT_IF_KEYS = ("growth", "reasoning", "prices", "model")
 ZERO = Decimal(0)
@@ -96,23 +96,13 @@ def parse_budget(text: str | None) -> Decimal | None:
 
 def parse_as_of(text: str | None, tz: str) -> date:
     """The as-of date (data before it is used); default: today in `tz`."""
-    zone = _zone(tz)
+    zone = tz_zone(tz)
     if text is None:
         return datetime.now(zone).date()
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise InputError(f"--as-of {text!r}: expected a date YYYY-MM-DD") from None
-
-
-def _zone(tz: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(
-            f"unknown time zone {tz!r}; use an IANA name such as UTC, Europe/Berlin "
-            "or America/New_York"
-        ) from None
 
 
 # --- price books for a scenario ---------------------------------------------------------------
@@ -332,7 +322,7 @@ def run_forecast(
     if (workload is None) != (per_day is None):
         raise InputError("--workload FILE and --per-day N go together")
     book = load_price_book(prices)
-    start_utc = datetime.combine(day, time(), _zone(tz)).astimezone(UTC)
+    start_utc = datetime.combine(day, time(), tz_zone(tz)).astimezone(UTC)
 
     planned = None
     if workload is not None and per_day is not None:

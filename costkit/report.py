@@ -17,7 +17,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 import polars as pl
@@ -25,6 +24,7 @@ import polars as pl
 from costkit import breakdown
 from costkit.errors import InputError
 from costkit.pricing import Card, PriceBook, load_price_book
+from costkit.timezones import zone
 
 if TYPE_CHECKING:
     from costkit.forecast import PeriodForecast
@@ -143,17 +143,6 @@ def next_month(month: date) -> date:
 
 def previous_month(month: date) -> date:
     return date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
-
-
-def zone(tz: str) -> ZoneInfo:
-    """The IANA zone `tz`, or InputError naming it."""
-    try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(
-            f"unknown time zone {tz!r}; use an IANA name such as UTC, Europe/Berlin "
-            "or America/New_York"
-        ) from None
 
 
 def last_full_month(tz: str = "UTC", now: datetime | None = None) -> date:

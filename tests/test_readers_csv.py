@@ -318,7 +318,7 @@ def test_parse_items_errors():
 
 
 def test_build_checks_options():
-    with pytest.raises(InputError, match="not a known time zone"):
+    with pytest.raises(InputError, match="unknown time zone"):
         build(tz="Mars/Olympus")
     with pytest.raises(InputError, match="expected one character"):
         build(delimiter=";;")
@@ -436,7 +436,7 @@ def test_cli_option_errors(cli):
     bad_field = cli("ingest", str(AZURE), "--map", "tokens=X")
     assert bad_field.exit_code == 2 and "unknown field 'tokens'" in bad_field.stderr
     bad_tz = cli("ingest", str(AZURE), *AZURE_ARGS, "--tz", "Nowhere/City")
-    assert bad_tz.exit_code == 2 and "not a known time zone" in bad_tz.stderr
+    assert bad_tz.exit_code == 2 and "unknown time zone" in bad_tz.stderr
     unknown = cli("ingest", str(AZURE), "--map-name", "never-saved")
     assert unknown.exit_code == 2 and "no saved CSV mapping" in unknown.stderr
     assert not mappings.maps_path().exists()

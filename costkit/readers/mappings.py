@@ -19,11 +19,11 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
 from costkit.errors import InputError
+from costkit.timezones import zone
 
 ENV_MAPS = "COSTKIT_MAPS"
 
@@ -101,10 +101,7 @@ def parse_items(items: Sequence[str]) -> dict[str, str]:
 def check_tz(tz: str) -> str:
     if tz.upper() == "UTC":
         return "UTC"
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(f"--tz {tz!r}: not a known time zone (e.g. UTC, Europe/Berlin)") from None
+    zone(tz)
     return tz
 
 
