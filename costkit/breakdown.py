@@ -35,7 +35,6 @@ from costkit.costed import (
     cost_columns_sql,
     costed_sql,
     frame,
-    join_on,
     literal,
     money,
     prepare,
@@ -45,7 +44,7 @@ from costkit.costed import (
 )
 from costkit.errors import InputError
 from costkit.pricing import PriceBook
-from costkit.store import TOKEN_COLUMNS, cost_expressions
+from costkit.store import TOKEN_COLUMNS, cost_expressions, rate_join
 
 TIME_DIMENSIONS = ("day", "week", "month")
 DIMENSIONS = (*TIME_DIMENSIONS, "model", "project", "api_key", "user", "endpoint")
@@ -339,7 +338,7 @@ def _spend_sql(
         ),
         priced AS (
             SELECT f.*, r.card_id, r.currency, {rates}
-            FROM fine f LEFT JOIN {rates_sql()} r ON {join_on('f._ts', 'f._in', 'f.model')}
+            FROM fine f LEFT JOIN {rates_sql()} r ON {rate_join('f._ts', 'f._in', 'f.model')}
         ),
         costed AS (
             SELECT {label_cols}requests, {', '.join(TOKEN_COLUMNS)}, currency, {costs}

@@ -120,11 +120,6 @@ def instant(con: duckdb.DuckDBPyConnection, value: date | datetime | None, tz: s
     return con.execute("SELECT timezone(?, ?::TIMESTAMP)", [tz, local]).fetchall()[0][0]
 
 
-def join_on(ts: str, input_tokens: str, model: str) -> str:
-    """The `costed_usage` view's join of a request to its rate row `r` (the store's own)."""
-    return rate_join(ts, input_tokens, model)
-
-
 def rates_sql(rate_type: str = EXACT_RATE, scale: int = 1) -> str:
     """`price_rates` with its rates times `scale` as `rate_type`."""
     times = f" * {scale}" if scale != 1 else ""
@@ -138,7 +133,7 @@ def costed_sql(rates: str | None = None) -> str:
     return f"""(
         SELECT u.*, r.priced_model, r.card_id, r.currency, {columns}
         FROM usage u LEFT JOIN {rates or rates_sql()} r
-          ON {join_on('u.ts', 'u.input_tokens', 'u.model')}
+          ON {rate_join('u.ts', 'u.input_tokens', 'u.model')}
     )"""
 
 
