@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from costkit import forecast_model
+from costkit import clock, forecast_model
 from costkit.errors import InputError
 from costkit.forecast import (
     COMPONENTS,
@@ -98,7 +98,7 @@ def parse_as_of(text: str | None, tz: str) -> date:
     """The as-of date (data before it is used); default: today in `tz`."""
     zone = tz_zone(tz)
     if text is None:
-        return datetime.now(zone).date()
+        return clock.now().astimezone(zone).date()
     try:
         return date.fromisoformat(text.strip())
     except ValueError:

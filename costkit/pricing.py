@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from costkit import clock
 from costkit.errors import CardError, InputError, NoCardInEffectError, UnknownModelError
 
 MILLION = Decimal(1_000_000)
@@ -273,7 +274,7 @@ class PriceBook:
 
     def card_for(self, model: str, at: datetime | None = None) -> Card:
         """The card of `model` in effect at `at` (default: now)."""
-        at = _utc(at or datetime.now(UTC))
+        at = _utc(at or clock.now())
         for card in self.cards_for(model):
             if card.in_effect(at):
                 return card

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import polars as pl
 
-from costkit import breakdown
+from costkit import breakdown, clock
 from costkit.errors import InputError
 from costkit.pricing import Card, PriceBook, load_price_book
 from costkit.timezones import zone
@@ -147,7 +147,7 @@ def previous_month(month: date) -> date:
 
 def last_full_month(tz: str = "UTC", now: datetime | None = None) -> date:
     """The calendar month before the current one in `tz`: what a month-end report is about."""
-    today = (now or datetime.now(UTC)).astimezone(zone(tz)).date()
+    today = (now or clock.now()).astimezone(zone(tz)).date()
     return previous_month(today.replace(day=1))
 
 
@@ -181,7 +181,7 @@ def build_monthly_report(
     """
     zone(tz)
     book = book if book is not None else load_price_book()
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     start_day, end_day = month, next_month(month)
     span = {"since": start_day, "until": end_day, "tz": tz, "book": book}
     with warnings.catch_warnings():

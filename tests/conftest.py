@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 GOLDEN = ROOT / "tests" / "golden"
+
+# The instant every test runs at unless it says otherwise ($COSTKIT_NOW, read by
+# costkit.clock). Run the suite at another instant with COSTKIT_TEST_NOW=...: no test may
+# depend on which.
+PINNED_NOW = os.environ.get("COSTKIT_TEST_NOW", "2026-11-15T12:00:00Z")
+
+# Property tests: CI explores the same examples every run (derandomize); a local run
+# with HYPOTHESIS_PROFILE=explore searches further with fresh random examples.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("explore", max_examples=500, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +31,7 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.delenv("COSTKIT_PRICES", raising=False)
     monkeypatch.setenv("TZ", "UTC")
     monkeypatch.setenv("COLUMNS", "160")
+    monkeypatch.setenv("COSTKIT_NOW", PINNED_NOW)
     yield
 
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
 from decimal import Decimal
 
 import pytest
 from report_data import PRICE_CHANGE, build_store, make_rows
 
-from costkit.report import last_full_month
 from costkit.report_format import exact, money
 
 
@@ -78,15 +76,24 @@ def test_default_folder_is_reports_under_the_current_directory(cli, priced_store
     assert (tmp_path / "reports" / "costkit-2026-09.html").exists()
 
 
-def test_default_month_is_the_last_full_calendar_month(cli, priced_store, tmp_path):
+@pytest.mark.parametrize("now, expected", [
+    ("2026-11-03T08:00:00Z", "2026-10"),   # early November: October is the last full month
+    ("2026-10-31T23:59:00Z", "2026-09"),   # October is not over yet
+])
+def test_default_month_is_the_last_full_calendar_month(cli, priced_store, tmp_path,
+                                                        monkeypatch, now, expected):
+    monkeypatch.setenv("COSTKIT_NOW", now)
     result = cli("report", "monthly", "--db", str(priced_store), "--out", str(tmp_path))
-    expected = last_full_month("UTC")
-    if expected in (date(2026, 9, 1), date(2026, 10, 1)):
-        assert result.exit_code == 0, result.stderr
-        assert result.stdout == f"{tmp_path / f'costkit-{expected:%Y-%m}.html'}\n"
-    else:   # run in another month: the store has nothing then, and says which month it tried
-        assert result.exit_code == 2
-        assert result.stderr.startswith(f"costkit: error: no usage in {expected:%Y-%m} (UTC)")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == f"{tmp_path / f'costkit-{expected}.html'}\n"
+
+
+def test_default_month_without_usage_says_which_month_it_tried(cli, priced_store, tmp_path,
+                                                               monkeypatch):
+    monkeypatch.setenv("COSTKIT_NOW", "2027-03-10T12:00:00Z")   # the store ends in 2026-10
+    result = cli("report", "monthly", "--db", str(priced_store), "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("costkit: error: no usage in 2027-02 (UTC)")
 
 
 def test_user_price_cards_change_the_page(cli, priced_store, tmp_path):
