@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import ROOT
@@ -61,10 +60,11 @@ def test_bad_budgets(text):
         parse_budget(text)
 
 
-def test_as_of_defaults_to_today_in_the_time_zone():
-    for tz in ("UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago"):
-        today = parse_as_of(None, tz)
-        assert abs((today - datetime.now(ZoneInfo(tz)).date()).days) <= 1
+def test_as_of_defaults_to_today_in_the_time_zone(monkeypatch):
+    monkeypatch.setenv("COSTKIT_NOW", "2026-11-15T12:00:00Z")
+    # 12:00 UTC is 02:00 the next day in Kiritimati (UTC+14), 01:00 in Pago Pago (UTC-11)
+    for tz, day in (("UTC", 15), ("Pacific/Kiritimati", 16), ("Pacific/Pago_Pago", 15)):
+        assert parse_as_of(None, tz) == date(2026, 11, day)
     assert parse_as_of("2026-10-10", "UTC") == date(2026, 10, 10)
     with pytest.raises(InputError, match="unknown time zone 'Nowhere/Land'"):
         parse_as_of(None, "Nowhere/Land")
