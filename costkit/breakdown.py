@@ -52,6 +52,7 @@ TAG_PREFIX = "tag:"
 VALID_BY = (*DIMENSIONS, "tag:NAME")
 COST_COLUMNS = tuple(cost_expressions())
 REQUEST_COLUMNS = ("requests", *TOKEN_COLUMNS)
+SEARCH_UNREPORTED = "search_unreported"  # requests whose search count is unknown (NULL)
 SPEND_COLUMNS = (*REQUEST_COLUMNS, *COST_COLUMNS, "currency")
 QUARTER_HOUR_US = 900_000_000
 DAY_US = 86_400_000_000
@@ -114,7 +115,7 @@ def totals(rows: pl.DataFrame) -> dict[str, int | Decimal | str | None]:
     Costs are null too when the rows are in more than one currency.
     """
     out: dict[str, int | Decimal | str | None] = {
-        column: int(rows[column].sum()) for column in REQUEST_COLUMNS
+        column: int(rows[column].sum()) for column in (*REQUEST_COLUMNS, SEARCH_UNREPORTED)
     }
     currencies = set(rows["currency"].drop_nulls().to_list())
     for column in COST_COLUMNS:
@@ -309,7 +310,11 @@ def _spend_sql(
     fine["_period"] = _index_sql(_card_bounds(book), "ts >= {}", _timestamp_literal)
     fine["_band"] = _index_sql(_tier_bounds(book), "input_tokens > {}", str)
     fine_cols = ", ".join(f"{sql} AS {name}" for name, sql in fine.items())
-    token_sums = ", ".join(f"CAST(sum({c}) AS BIGINT) AS {c}" for c in TOKEN_COLUMNS)
+    token_sums = ", ".join(f"CAST(sum({c}) AS BIGINT) AS {c}" if c != "search_calls" else
+                           f"CAST(coalesce(sum({c}), 0) AS BIGINT) AS {c}"
+                           for c in TOKEN_COLUMNS)
+    # requests that enabled web search but reported no count: shown, never priced as $0
+    token_sums += f", count(*) FILTER (search_calls IS NULL) AS {SEARCH_UNREPORTED}"
 
     labels = [f"_l{i}" for i in range(len(keys))]
     label_cols = "".join(f"{_label_sql(key, book)} AS {label}, "
@@ -341,10 +346,12 @@ def _spend_sql(
             FROM fine f LEFT JOIN {rates_sql()} r ON {rate_join('f._ts', 'f._in', 'f.model')}
         ),
         costed AS (
-            SELECT {label_cols}requests, {', '.join(TOKEN_COLUMNS)}, currency, {costs}
+            SELECT {label_cols}requests, {', '.join(TOKEN_COLUMNS)}, {SEARCH_UNREPORTED},
+                   currency, {costs}
             FROM priced
         )
         SELECT {outer_keys}{request_sums}, {cost_sums},
+               CAST(sum({SEARCH_UNREPORTED}) AS BIGINT) AS {SEARCH_UNREPORTED},
                CASE WHEN NOT {mixed} THEN any_value(currency) END AS currency
         FROM costed
         {group}

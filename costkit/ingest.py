@@ -28,7 +28,15 @@ from costkit.pricing import PriceBook, load_price_book
 from costkit.readers import DOCUMENT_READERS, FORMATS, resolve_format
 from costkit.readers.base import redact
 from costkit.readers.documents import BILLED_COLUMNS
-from costkit.readers.lines import LineCounts, Progress, Source, expand, reader, spool_stdin
+from costkit.readers.lines import (
+    Expanded,
+    LineCounts,
+    Progress,
+    Source,
+    expand,
+    reader,
+    spool_stdin,
+)
 from costkit.readers.mappings import CsvMapping
 from costkit.readers.records import MALFORMED, STAGE_COLUMNS, records_sql
 from costkit.store import open_store, register_prices
@@ -59,12 +67,15 @@ NO_USAGE_DEFAULT = "stream ended without usage; not counted as $0"
 
 @dataclass
 class IngestSummary:
-    """What one ingest did. read = inserted + duplicates + rejected, always."""
+    """What one ingest did. read = inserted + duplicates + conflicts + rejected, always:
+    each term is counted on its own (rows written, repeats matched, records set aside) and
+    the sum is checked before the run commits."""
 
     ingest_id: int
     read: int = 0
     inserted: int = 0
-    duplicates: int = 0
+    duplicates: int = 0  # the same request again (same id, same values): not stored twice
+    conflicts: int = 0  # the same id with other values: set aside in rejects, not stored
     rejected: int = 0
     skipped: int = 0  # lines that are no record: SSE control lines, [DONE], stream deltas
     skipped_records: int = 0  # items of whole-file sources that are no request (OTel spans
@@ -72,6 +83,9 @@ class IngestSummary:
     files: int = 0
     seconds: float = 0.0
     unpriced: dict[str, int] = field(default_factory=dict)  # model -> requests inserted
+    search_unknown: int = 0  # inserted requests that enabled web search but report no count
+    repeated_paths: list[str] = field(default_factory=list)  # named a file already read
+    unread: list[tuple[str, str]] = field(default_factory=list)  # (path, why): not read
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -117,13 +131,17 @@ def ingest(
         reader_options={k: v for k, v in (("ledger_reasoning", ledger_reasoning),
                                           ("csv_mapping", csv_mapping)) if v is not None},
     )
-    sources = expand(inputs)
+    seen = Expanded()
+    sources = expand(inputs, seen)
+    if not sources and not seen.unread:
+        raise InputError(f"{', '.join(str(i) for i in inputs)}: no files to read")
     with tempfile.TemporaryDirectory(prefix="costkit-ingest-") as spool:
         sources = spool_stdin(sources, Path(spool))
         con = open_store(db)
         try:
             _configure(con, sum(s.size for s in sources))
             summary = run.execute(con, sources)
+            summary.repeated_paths, summary.unread = seen.repeated, seen.unread
             summary.unpriced = unpriced_models(con, run.book, summary.ingest_id)
         finally:
             con.close()
@@ -209,7 +227,6 @@ class _Run:
 
         fast = self._fast_path(con, ingest_id, line_sources)
         summary.read = sum(fast.values())
-        summary.duplicates = _drop_duplicates(con, ingest_id)
         # A file is done when every non-blank line became a record on the fast path.
         leftovers = [s for s in line_sources
                      if fast.get(s.file_id, 0) != self.counts.nonblank(s.file_id)]
@@ -230,13 +247,24 @@ class _Run:
         summary.skipped = skipped
         summary.skipped_records = skipped_records
         _write_rejects(con, ingest_id)
-        staged = _insert_staged(con, ingest_id, self._provider_sql()) if valid else 0
-        summary.duplicates += valid - staged
-        summary.inserted = summary.read - summary.rejected - summary.duplicates
+        if valid:
+            _insert_staged(con, ingest_id, self._provider_sql())
+        summary.duplicates, summary.conflicts = settle_repeats(con, ingest_id)
+        summary.inserted, summary.search_unknown = con.execute(
+            "SELECT count(*), count(*) FILTER (search_calls IS NULL) FROM usage "
+            "WHERE ingest_id = ?", [ingest_id]).fetchone()
+        terms = summary.inserted + summary.duplicates + summary.conflicts + summary.rejected
+        if terms != summary.read:  # never expected: refuse to commit counts that do not add up
+            raise RuntimeError(
+                f"ingest counts do not add up: read {summary.read} <> inserted "
+                f"{summary.inserted} + duplicates {summary.duplicates} + conflicts "
+                f"{summary.conflicts} + rejected {summary.rejected}; nothing was stored")
         con.execute(
-            "INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO ingests (ingest_id, started_at, finished_at, sources, read, inserted, "
+            "duplicates, rejected, conflicts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [ingest_id, started_at, datetime.now(UTC), json.dumps(self.inputs),
-             summary.read, summary.inserted, summary.duplicates, summary.rejected],
+             summary.read, summary.inserted, summary.duplicates, summary.rejected,
+             summary.conflicts],
         )
         con.execute("DROP TABLE stage")
         con.execute("DROP TABLE files")
@@ -313,32 +341,80 @@ class _Run:
         return f"coalesce({prefix}provider, CASE {prefix}model {whens} END)"
 
 
-def _drop_duplicates(con, ingest_id: int) -> int:
-    """Remove this run's fast-path rows whose request the store already had, and all but the
-    first (in input order) of a request seen twice in this run. Returns how many."""
-    before = 0
-    if con.execute("SELECT count(*) FROM usage WHERE ingest_id <> ?", [ingest_id]).fetchone()[0]:
-        before = con.execute("DELETE FROM usage n WHERE n.ingest_id = ? AND EXISTS ("
-                             "SELECT 1 FROM usage o WHERE o.ingest_id <> ? "
-                             "AND o.request_id = n.request_id)",
-                             [ingest_id, ingest_id]).fetchone()[0]
+# What makes two records of one request_id the same request: its time, model, endpoint,
+# usage and what was billed. Two that differ in any of these are a conflict, never silently
+# one of them. Who-columns (project, key, user, tags, status) are not the request's usage:
+# a copy ingested again with another --project is a duplicate, and the stored row stays.
+CONTENT_COLUMNS = ("ts", "model", "endpoint", "input_tokens", "cached_input_tokens",
+                   "cache_write_tokens", "output_tokens", "reasoning_tokens", "search_calls",
+                   *BILLED_COLUMNS)
+
+
+def settle_repeats(con, ingest_id: int) -> tuple[int, int]:
+    """This run's rows whose request_id is already stored, or repeats an earlier row of the
+    run (in input order): an identical one is a duplicate and dropped; one with other
+    values is a conflict, set aside in `rejects` with what differs, and dropped. The stored
+    (or first) row stays. Returns (duplicates, conflicts)."""
+    same = " AND ".join(f'n."{c}" IS NOT DISTINCT FROM o."{c}"' for c in CONTENT_COLUMNS)
+    differs = "CASE " + " ".join(
+        f"""WHEN n."{c}" IS DISTINCT FROM o."{c}" THEN '{c} ' || """
+        f"""coalesce(CAST(n."{c}" AS VARCHAR), 'NULL') || ' here, ' || """
+        f"""coalesce(CAST(o."{c}" AS VARCHAR), 'NULL') || ' there'"""
+        for c in CONTENT_COLUMNS) + " END"
+    where = "o.source_file || coalesce(':' || o.source_line, '')"
+    con.execute("CREATE OR REPLACE TEMP TABLE repeats (rid BIGINT, same BOOLEAN, reason VARCHAR)")
+    older = con.execute("SELECT EXISTS (SELECT 1 FROM usage WHERE ingest_id <> ?)",
+                        [ingest_id]).fetchone()[0]
+    if older:
+        con.execute(f"""
+            INSERT INTO repeats
+            SELECT n.rowid, {same},
+                   'conflict: request_id ' || n.request_id || ' is already stored (' ||
+                   {where} || ', ingest ' || o.ingest_id || ') with other values: ' || {differs}
+            FROM usage n JOIN usage o ON o.request_id = n.request_id AND o.ingest_id <> $1
+            WHERE n.ingest_id = $1
+        """, [ingest_id])
     # Repeats within the run: grouping 64-bit hashes is much cheaper than grouping the ids;
     # only a hash seen twice (rare) is then checked on the ids themselves.
     twice = [h for (h,) in con.execute(
         "SELECT hash(request_id) FROM usage WHERE ingest_id = ? GROUP BY 1 HAVING count(*) > 1",
         [ingest_id]).fetchall()]
-    if not twice:
-        return before
-    con.execute("CREATE OR REPLACE TEMP TABLE twice AS SELECT unnest(?::UBIGINT[]) AS h", [twice])
-    repeated = con.execute("""
-        DELETE FROM usage WHERE rowid IN (
-            SELECT u.rowid FROM usage u JOIN files f ON f.name = u.source_file
-            WHERE u.ingest_id = $1 AND hash(u.request_id) IN (SELECT h FROM twice)
-            QUALIFY row_number() OVER (PARTITION BY u.request_id
-                                       ORDER BY f.file_id, u.source_line) > 1)
-    """, [ingest_id]).fetchone()[0]
-    con.execute("DROP TABLE twice")
-    return before + repeated
+    if twice:
+        con.execute("CREATE OR REPLACE TEMP TABLE twice AS SELECT unnest(?::UBIGINT[]) AS h",
+                    [twice])
+        con.execute(f"""
+            INSERT INTO repeats
+            WITH ranked AS (
+                SELECT u.rowid AS rid, u.*, row_number() OVER (
+                    PARTITION BY u.request_id ORDER BY f.file_id, u.source_line) AS rank
+                FROM usage u JOIN files f ON f.name = u.source_file
+                WHERE u.ingest_id = $1 AND hash(u.request_id) IN (SELECT h FROM twice)
+                  AND u.rowid NOT IN (SELECT rid FROM repeats)
+            )
+            SELECT n.rid, {same},
+                   'conflict: request_id ' || n.request_id || ' was read before (' ||
+                   {where} || ') with other values: ' || {differs}
+            FROM ranked n JOIN ranked o ON o.request_id = n.request_id AND o.rank = 1
+            WHERE n.rank > 1
+        """, [ingest_id])
+        con.execute("DROP TABLE twice")
+    duplicates, conflicts = con.execute(
+        "SELECT count(*) FILTER (same), count(*) FILTER (NOT same) FROM repeats").fetchone()
+    if conflicts:
+        row = ", ".join(f"'{c}', n.\"{c}\"" for c in ("request_id", *CONTENT_COLUMNS))
+        raw = f"to_json(json_object({row}))::VARCHAR"
+        con.execute(f"""
+            INSERT INTO rejects
+            SELECT $1, n.source_file, n.source_line, n.source_format, r.reason, {raw}, now()
+            FROM usage n JOIN repeats r ON r.rid = n.rowid
+            WHERE NOT r.same AND NOT EXISTS (
+                SELECT 1 FROM rejects x WHERE x.source_file = n.source_file
+                  AND x.line IS NOT DISTINCT FROM n.source_line AND x.reason = r.reason)
+        """, [ingest_id])
+    if duplicates or conflicts:
+        con.execute("DELETE FROM usage WHERE rowid IN (SELECT rid FROM repeats)")
+    con.execute("DROP TABLE repeats")
+    return duplicates, conflicts
 
 
 def _stitch_streams(con) -> None:
@@ -389,36 +465,15 @@ def _write_rejects(con, ingest_id: int) -> None:
 
 
 def _insert_staged(con, ingest_id: int, provider_sql: str) -> int:
-    """Good staged records (stitched streams, whole-file readers) into `usage`: the first of
-    each request_id, unless the store already has it. Returns how many were inserted.
-
-    The two dedupe steps are only paid for when they can matter (as in `_drop_duplicates`):
-    the check against the store when it holds any row, the first-of-each-id window when a
-    64-bit hash of the id repeats among the staged records. On a 10M-row CSV into an empty
-    store this halves the ingest.
-    """
+    """Good staged records (stitched streams, whole-file readers) into `usage`; repeats are
+    settled after, with the fast path's rows (`settle_repeats`). Returns how many."""
     names = ", ".join(f'"{c}"' for c in USAGE_COLUMNS)
     values = ", ".join(provider_sql if c == "provider" else f's."{c}"' for c in USAGE_COLUMNS)
-    good = "s.kind = 'record' AND s.reason IS NULL"
-    store_has_rows = con.execute("SELECT EXISTS (SELECT 1 FROM usage)").fetchall()[0][0]
-    repeats = con.execute(f"""
-        SELECT EXISTS (SELECT hash(request_id) FROM stage s WHERE {good}
-                       GROUP BY 1 HAVING count(*) > 1)
-    """).fetchall()[0][0]
-    against_store = (
-        "AND NOT EXISTS (SELECT 1 FROM usage u WHERE u.request_id = s.request_id)"
-        if store_has_rows else ""
-    )
-    first_of_each = (
-        "QUALIFY row_number() OVER (PARTITION BY s.request_id ORDER BY s.file_id, s.line) = 1"
-        if repeats else ""
-    )
     return con.execute(f"""
         INSERT INTO usage ({names}, source_format, source_file, source_line, ingest_id)
         SELECT {values}, s.format, f.name, s.line, ?
         FROM stage s JOIN files f USING (file_id)
-        WHERE {good} {against_store}
-        {first_of_each}
+        WHERE s.kind = 'record' AND s.reason IS NULL
     """, [ingest_id]).fetchall()[0][0]
 
 

@@ -51,7 +51,8 @@ COST_COMPONENTS = {
     "cache_write_cost": ("cache_write_tokens", "rate_cache_write"),
     "output_cost": ("output_tokens", "rate_output"),
     "reasoning_cost": ("coalesce(reasoning_tokens, 0)", "rate_reasoning"),
-    "search_cost": ("search_calls", "rate_web_search"),
+    # a count not reported (NULL) prices as 0 here; reports say "search not reported"
+    "search_cost": ("coalesce(search_calls, 0)", "rate_web_search"),
 }
 
 
@@ -170,8 +171,16 @@ def _m001_initial(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SEQUENCE ingest_ids START 1")
 
 
+def _m002_conflicts_and_unknown_search(con: duckdb.DuckDBPyConnection) -> None:
+    """Ingests count conflicts (same id, other values); a request whose search count is
+    not reported (it enabled search, the response says nothing) stores NULL, never 0."""
+    con.execute("ALTER TABLE ingests ADD COLUMN conflicts BIGINT DEFAULT 0")
+    con.execute("ALTER TABLE usage ALTER COLUMN search_calls DROP NOT NULL")
+
+
 MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     ("001_initial", _m001_initial),
+    ("002_conflicts_and_unknown_search", _m002_conflicts_and_unknown_search),
 ]
 
 

@@ -122,7 +122,8 @@ def test_columns_and_order(con):
     add(con, {"project": "b", "output_tokens": 1}, {"project": "a", "output_tokens": 2},
         {"project": None, "output_tokens": 3})
     frame = quiet_spend(con, ["project"], book=BUILTIN)
-    assert frame.columns == ["project", *REQUEST_COLUMNS, *COST_COLUMNS, "currency"]
+    assert frame.columns == ["project", *REQUEST_COLUMNS, *COST_COLUMNS, "search_unreported",
+                             "currency"]
     assert frame["project"].to_list() == ["a", "b", None]  # sorted, missing last
     assert frame["output_tokens"].to_list() == [2, 1, 3]
 

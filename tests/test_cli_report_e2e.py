@@ -33,7 +33,7 @@ def priced_one_by_one() -> dict[str, Decimal | None]:
     con = open_store(read_only=True)
     rows = con.execute(
         "SELECT model, ts, input_tokens, cached_input_tokens, cache_write_tokens, "
-        "output_tokens, coalesce(reasoning_tokens, 0), search_calls FROM usage"
+        "output_tokens, coalesce(reasoning_tokens, 0), coalesce(search_calls, 0) FROM usage"
     ).fetchall()
     con.close()
     totals: dict[str, Decimal | None] = {}
@@ -71,6 +71,10 @@ def test_ingest_fixture_logs_then_report(cli):
     unpriced = [m for m, cost in by_model.items() if cost is None]
     assert unpriced and all(f"{m} (" in result.stderr for m in unpriced)
 
+    # the envelope whose request enabled search logged no count: unknown, and said so
+    assert sum(r["search_unreported"] for r in rows) == 1
     table = cli("report", "--by", "month", "--by", "model", "--tz", "Europe/Berlin")
     assert table.exit_code == 0
+    assert table.stdout.endswith("search not reported: 1 request enabled web search but logged "
+                                 "no search count; their search cost is not in these totals\n")
     golden("report_e2e_fixture_logs.txt", table.stdout)

@@ -126,6 +126,22 @@ def ingest_command(
     if summary.rejected:
         warn(f"{summary.rejected:,} record{'s' if summary.rejected != 1 else ''} rejected; "
              f"see `costkit rejects --ingest {summary.ingest_id}`")
+    if summary.conflicts:
+        n = summary.conflicts
+        warn(f"{n:,} record{'s' if n != 1 else ''} set aside as conflicts (an id already read "
+             f"with other values); see `costkit rejects --ingest {summary.ingest_id}`")
+    if summary.search_unknown:
+        n = summary.search_unknown
+        warn(f"{n:,} request{'s' if n != 1 else ''} enabled web search but report no search "
+             "count: stored as unknown (reports say 'search not reported'), not as $0")
+    for path in summary.repeated_paths:
+        warn(f"{path}: names a file already read in this run; read once")
+    for path, why in summary.unread:
+        warn(f"{path}: {why}; not read")
+    if summary.unread:
+        n = len(summary.unread)
+        raise fail(f"{n} input{'s' if n != 1 else ''} could not be read (listed above); the "
+                   "rest was ingested", 1)
 
 
 class _progress:
@@ -152,7 +168,10 @@ class _progress:
 def _print_summary(s: IngestSummary) -> None:
     files = f"{s.files:,} file{'s' if s.files != 1 else ''}"
     typer.echo(f"ingest {s.ingest_id}: {s.read:,} records read from {files} in {s.seconds:.1f} s")
-    rows = [("inserted", s.inserted), ("duplicates", s.duplicates), ("rejected", s.rejected)]
+    rows = [("inserted", s.inserted), ("duplicates", s.duplicates)]
+    if s.conflicts:
+        rows.append(("conflicts (an id already read with other values: set aside)", s.conflicts))
+    rows.append(("rejected", s.rejected))
     if s.skipped:
         rows.append(("lines skipped (stream events, SSE control lines)", s.skipped))
     if s.skipped_records:

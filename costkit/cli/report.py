@@ -165,7 +165,13 @@ def _table(frame, dims: list[str], tz: str) -> str:
         table.add_row(*labels, *(_cell(total, c) for c in columns), style="bold")
     buffer = io.StringIO()
     Console(file=buffer, width=400, no_color=True, highlight=False).print(table)
-    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+    text = "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+    unreported = total[breakdown.SEARCH_UNREPORTED]
+    if unreported:
+        text += (f"search not reported: {unreported:,} request{'s' if unreported != 1 else ''} "
+                 "enabled web search but logged no search count; their search cost is not in "
+                 "these totals\n")
+    return text
 
 
 def _cell(row: dict[str, Any], column: str) -> str:

@@ -88,25 +88,45 @@ def quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# json_transform type of a count field: its JSON text. Only a JSON number is a count; `true`
+# or "12" would come out of a DOUBLE field as 1 and 12.
+COUNT = "JSON"
+# Counts at or past this are refused: a DOUBLE holds every integer below 2**53 exactly, and
+# sums of any number of stored counts stay exact (the spend queries sum as HUGEINT).
+COUNT_LIMIT = "9e15"
+
+
+def number(sql: str) -> str:
+    """DOUBLE of a count field's JSON text: NULL unless it is a JSON number (not a
+    boolean, a string or an object)."""
+    return f"TRY_CAST(CAST({sql} AS VARCHAR) AS DOUBLE)"
+
+
 def count_value(sql: str) -> str:
-    """BIGINT of a count parsed as DOUBLE (validate with count_invalid first)."""
-    return f"TRY_CAST({sql} AS BIGINT)"
+    """BIGINT of a count field (JSON text; validate with count_invalid first)."""
+    return f"TRY_CAST({number(sql)} AS BIGINT)"
 
 
-def count_invalid(sql: str) -> str:
+def count_invalid(sql: str, given: str | None = None) -> str:
     """TRUE when a count is present but not a whole number >= 0.
 
-    Counts are parsed as DOUBLE, the cheapest type that still shows -3 and 1.5 as they are
-    (an integer type would round 1.5 to 2). Below 2**53 a DOUBLE holds integers exactly.
-    A count that is no number at all (an object, "abc") parses as NULL: missing.
+    `sql` is the count as DOUBLE (see `number`); `given`, when the field is JSON text, is
+    that text: present but no number (true, "12", {}) is invalid too. Below 2**53 a DOUBLE
+    holds integers exactly; NaN and infinities fail the range test.
     """
-    return f"({sql} IS NOT NULL AND NOT ({sql} >= 0 AND {sql} = trunc({sql}) AND {sql} < 9e15))"
+    bad = f"NOT coalesce({sql} >= 0 AND {sql} = trunc({sql}) AND {sql} < {COUNT_LIMIT}, FALSE)"
+    if given is None:
+        return f"({sql} IS NOT NULL AND {bad})"
+    return f"({given} IS NOT NULL AND {bad})"
 
 
-def count_text(sql: str) -> str:
-    """A count as the log wrote it, for a reason message: -3, 1.5."""
-    return (f"(CASE WHEN {sql} = trunc({sql}) AND abs({sql}) < 9e15 "
-            f"THEN CAST({sql} AS BIGINT)::VARCHAR ELSE {sql}::VARCHAR END)")
+def count_text(sql: str, given: str | None = None) -> str:
+    """A count as the log wrote it, for a reason message: -3, 1.5, true, "12"."""
+    shown = (f"(CASE WHEN {sql} = trunc({sql}) AND abs({sql}) < {COUNT_LIMIT} "
+             f"THEN CAST({sql} AS BIGINT)::VARCHAR ELSE {sql}::VARCHAR END)")
+    if given is None:
+        return shown
+    return f"coalesce({shown}, left(CAST({given} AS VARCHAR), 80))"
 
 
 def seconds_time(sql: str) -> str:

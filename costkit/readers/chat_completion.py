@@ -8,7 +8,7 @@ prompt_cache_miss_tokens (hit + miss = prompt). Time: `created` (unix seconds).
 
 from __future__ import annotations
 
-from costkit.readers.base import Count, RecordFormat, count_value
+from costkit.readers.base import COUNT, Count, RecordFormat, count_value
 
 STRUCTURE = {
     "id": "VARCHAR",
@@ -16,12 +16,17 @@ STRUCTURE = {
     "created": "DOUBLE",
     "model": "VARCHAR",
     "usage": {
-        "prompt_tokens": "DOUBLE",
-        "completion_tokens": "DOUBLE",
-        "prompt_tokens_details": {"cached_tokens": "DOUBLE", "cache_write_tokens": "DOUBLE"},
-        "completion_tokens_details": {"reasoning_tokens": "DOUBLE"},
-        "prompt_cache_hit_tokens": "DOUBLE",
-        "prompt_cache_miss_tokens": "DOUBLE",
+        "prompt_tokens": COUNT,
+        "completion_tokens": COUNT,
+        "prompt_tokens_details": {"cached_tokens": COUNT, "cache_write_tokens": COUNT},
+        "completion_tokens_details": {"reasoning_tokens": COUNT},
+        "prompt_cache_hit_tokens": COUNT,
+        "prompt_cache_miss_tokens": COUNT,
+        # web-search calls, as gateways write them on chat completions: Anthropic's
+        # server_tool_use (also on OpenAI-compatible gateways serving Claude), Perplexity's
+        # num_search_queries
+        "server_tool_use": {"web_search_requests": COUNT},
+        "num_search_queries": COUNT,
     },
 }
 
@@ -32,6 +37,8 @@ CACHE_WRITE = "r.usage.prompt_tokens_details.cache_write_tokens"
 REASONING = "r.usage.completion_tokens_details.reasoning_tokens"
 HIT = "r.usage.prompt_cache_hit_tokens"
 MISS = "r.usage.prompt_cache_miss_tokens"
+SEARCH_REQUESTS = "r.usage.server_tool_use.web_search_requests"
+SEARCH_QUERIES = "r.usage.num_search_queries"
 
 COUNTS = (
     Count("usage.prompt_tokens", PROMPT, required=True),
@@ -41,6 +48,8 @@ COUNTS = (
     Count("usage.completion_tokens_details.reasoning_tokens", REASONING),
     Count("usage.prompt_cache_hit_tokens", HIT),
     Count("usage.prompt_cache_miss_tokens", MISS),
+    Count("usage.server_tool_use.web_search_requests", SEARCH_REQUESTS),
+    Count("usage.num_search_queries", SEARCH_QUERIES),
 )
 
 _reasoning = count_value(REASONING)
@@ -55,7 +64,8 @@ COLUMNS = {
     # a details object the split is unknown: reasoning NULL, output holds both (bills alike).
     "output_tokens": f"{count_value(COMPLETION)} - coalesce({_reasoning}, 0)",
     "reasoning_tokens": _reasoning,
-    "search_calls": "0",
+    # NULL when the response has no count: the envelope's count, or its request, decides
+    "search_calls": f"coalesce({count_value(SEARCH_REQUESTS)}, {count_value(SEARCH_QUERIES)})",
 }
 
 CHECKS = (

@@ -14,7 +14,14 @@ and over `--project` / `--tag` (tags merge key by key). `timestamp` is the reque
 
 from __future__ import annotations
 
-from costkit.readers.base import mask_key
+from costkit.readers.base import (
+    COUNT,
+    count_invalid,
+    count_text,
+    count_value,
+    mask_key,
+    number,
+)
 
 NAME = "envelope"
 
@@ -28,7 +35,9 @@ STRUCTURE = {
     "provider": "VARCHAR",
     "request_id": "VARCHAR",
     "status": "VARCHAR",
-    "request": {"model": "VARCHAR", "user": "VARCHAR"},
+    "search_calls": COUNT,
+    "request": {"model": "VARCHAR", "user": "VARCHAR", "enable_search": "JSON",
+                "web_search_options": "JSON", "tools": "JSON"},
 }
 
 # SQL over `j` (the parsed line). `type` is parsed for every line (see messages/responses).
@@ -41,12 +50,25 @@ USER = "coalesce(j.user, j.request.user)"
 API_KEY_ID = mask_key("j.api_key_id")
 TAGS = "j.tags"
 PROVIDER = "j.provider"
-REQUEST_ID = "j.request_id"
+REQUEST_ID = "nullif(trim(j.request_id), '')"
 STATUS = "j.status"
 MODEL = "j.request.model"
+# Web-search calls the envelope states (a gateway's own count), and whether the request
+# enabled search: then a record that reports no count has an unknown one (NULL), never 0.
+SEARCH_CALLS = count_value("j.search_calls")
+SEARCH_ENABLED = (
+    "(CAST(j.request.enable_search AS VARCHAR) = 'true' "
+    "OR (j.request.web_search_options IS NOT NULL "
+    "AND CAST(j.request.web_search_options AS VARCHAR) <> 'null') "
+    "OR regexp_matches(coalesce(CAST(j.request.tools AS VARCHAR), ''), "
+    "'\"type\"\\s*:\\s*\"web_search'))"
+)
 
 # (SQL true when bad, reason) for envelopes only.
 CHECKS = (
+    (count_invalid(number("j.search_calls"), "j.search_calls"),
+     f"'envelope search_calls is ' || {count_text(number('j.search_calls'), 'j.search_calls')}"
+     " || '; counts must be whole numbers >= 0'"),
     ("j.tags IS NOT NULL AND json_type(j.tags) <> 'OBJECT'",
      "'envelope tags must be a JSON object of name: value, not ' || left(j.tags::VARCHAR, 80)"),
 )

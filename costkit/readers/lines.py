@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import io
 import mmap
+import os
 import shutil
 import sys
 import zlib
@@ -72,23 +73,57 @@ class LineCounts:
         return self.lines.get(file_id, 0) - self.blank.get(file_id, 0)
 
 
-def expand(inputs: Sequence[str | Path]) -> list[Source]:
+@dataclass
+class Expanded:
+    """What the inputs named besides the files to read: paths that name a file already
+    named (the same file twice, a directory and a file inside it, a symlink or a hard link
+    to it), read once; and what could not be read, with why. Both are shown in the summary."""
+
+    repeated: list[str] = field(default_factory=list)
+    unread: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+
+
+def expand(inputs: Sequence[str | Path], seen: Expanded | None = None) -> list[Source]:
     """Files as given, directories walked recursively in sorted order (hidden files and
-    directories skipped), `-` for stdin. Missing paths raise InputError before any work."""
+    directories skipped), `-` for stdin. Missing paths raise InputError before any work.
+
+    Each file is read once, however many paths name it (one file is one device and inode).
+    A file or directory that cannot be read is skipped and listed in `seen.unread`; with no
+    `seen`, it raises InputError.
+    """
+    strict = seen is None
+    seen = seen if seen is not None else Expanded()
     paths: list[Path | None] = []
+    identities: set[tuple[int, int]] = set()
+
+    def add(path: Path) -> None:
+        try:
+            info = path.stat()
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            why = f"cannot read: {exc.strerror or exc}"
+            if strict:
+                raise InputError(f"{path}: {why}") from None
+            seen.unread.append((str(path.resolve()), why))
+            return
+        identity = (info.st_dev, info.st_ino)
+        if identity in identities:
+            seen.repeated.append(str(path))
+            return
+        identities.add(identity)
+        paths.append(path)
+
     for item in inputs:
         if str(item) == STDIN:
             paths.append(None)
             continue
         path = Path(item)
         if path.is_dir():
-            paths.extend(sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and not any(part.startswith(".")
-                                           for part in p.relative_to(path).parts)
-            ))
+            for found in _walk(path, seen):
+                add(found)
         elif path.is_file():
-            paths.append(path)
+            add(path)
         elif path.exists():
             raise InputError(f"{path}: not a regular file or directory")
         else:
@@ -97,6 +132,21 @@ def expand(inputs: Sequence[str | Path]) -> list[Source]:
         raise InputError("stdin (-) given more than once")
     return [Source(i, p, STDIN_NAME if p is None else str(p.resolve()))
             for i, p in enumerate(paths)]
+
+
+def _walk(top: Path, seen: Expanded) -> list[Path]:
+    """The regular files under `top` in sorted order, hidden ones skipped; a directory that
+    cannot be listed goes to `seen.unread`."""
+    found: list[Path] = []
+
+    def unreadable(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else top
+        seen.unread.append((str(where.resolve()), f"cannot list: {exc.strerror or exc}"))
+
+    for root, dirs, files in os.walk(top, onerror=unreadable):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(Path(root) / f for f in files if not f.startswith("."))
+    return sorted(p for p in found if p.is_file())
 
 
 def spool_stdin(sources: Sequence[Source], directory: Path) -> list[Source]:

@@ -9,19 +9,19 @@ accepted only inside an envelope that gives one.
 
 from __future__ import annotations
 
-from costkit.readers.base import Count, RecordFormat, count_value
+from costkit.readers.base import COUNT, Count, RecordFormat, count_value
 
 STRUCTURE = {
     "id": "VARCHAR",
     "type": "VARCHAR",
     "model": "VARCHAR",
     "usage": {
-        "input_tokens": "DOUBLE",
-        "output_tokens": "DOUBLE",
-        "cache_creation_input_tokens": "DOUBLE",
-        "cache_read_input_tokens": "DOUBLE",
-        "server_tool_use": {"web_search_requests": "DOUBLE"},
-        "output_tokens_details": {"thinking_tokens": "DOUBLE"},
+        "input_tokens": COUNT,
+        "output_tokens": COUNT,
+        "cache_creation_input_tokens": COUNT,
+        "cache_read_input_tokens": COUNT,
+        "server_tool_use": {"web_search_requests": COUNT},
+        "output_tokens_details": {"thinking_tokens": COUNT},
     },
 }
 
@@ -57,7 +57,7 @@ FORMAT = RecordFormat(
         "cache_write_tokens": _write,
         "output_tokens": f"{count_value(OUTPUT)} - coalesce({_thinking}, 0)",
         "reasoning_tokens": _thinking,
-        "search_calls": f"coalesce({count_value(SEARCHES)}, 0)",
+        "search_calls": count_value(SEARCHES),
     },
     time=None,
     no_time_reason="a message carries no time: log it inside an envelope with a timestamp",

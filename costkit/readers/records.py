@@ -24,6 +24,7 @@ from costkit.readers.base import (
     count_invalid,
     count_text,
     json_text,
+    number,
     quote,
     seconds_time,
     text_time,
@@ -100,6 +101,7 @@ class _Formats:
         return f"(CASE {body} ELSE {default} END)" if body else default
 
     def count(self, k: int) -> str:
+        """Count k of the detected format as its JSON text (NULL when absent)."""
         return self.case(lambda f: f.counts[k].sql if k < len(f.counts) else None)
 
     def label(self, k: int) -> str:
@@ -110,7 +112,9 @@ class _Formats:
         return f"fmt IN ({', '.join(names)})" if names else "FALSE"
 
     def column(self, column: str) -> str:
-        default = "0" if column == "search_calls" else "NULL"
+        """Canonical column of the detected format; NULL when it gives none (search calls:
+        then the envelope's, see records_sql)."""
+        default = "NULL"
         return self.case(
             lambda f: f"CAST({f.columns[column]} AS {CANONICAL[column]})"
             if column in f.columns else None,
@@ -128,16 +132,16 @@ def _problems(fs: _Formats) -> list[tuple[str, str]]:
     with_required = [quote(f.name) for f in fs.formats if any(c.required for c in f.counts)]
     required = [k for k in range(fs.slots) if fs.required(k) != "FALSE"]
     if with_required:
-        none_given = " AND ".join(f"(n{k} IS NULL OR NOT ({fs.required(k)}))" for k in required)
+        none_given = " AND ".join(f"(g{k} IS NULL OR NOT ({fs.required(k)}))" for k in required)
         out.append((f"fmt IN ({', '.join(with_required)}) AND {none_given}",
                     fs.case(lambda f: quote("missing usage: no " + " / ".join(
                         c.label for c in f.counts if c.required)))))
     for k in required:
-        out.append((f"n{k} IS NULL AND {fs.required(k)}",
-                     f"'missing usage: ' || {fs.label(k)} || ' is absent or not a number'"))
+        out.append((f"g{k} IS NULL AND {fs.required(k)}",
+                     f"'missing usage: ' || {fs.label(k)} || ' is absent'"))
     for k in range(fs.slots):
-        out.append((count_invalid(f"n{k}"),
-                     f"{fs.label(k)} || ' is ' || {count_text(f'n{k}')} || "
+        out.append((count_invalid(f"n{k}", f"g{k}"),
+                     f"{fs.label(k)} || ' is ' || {count_text(f'n{k}', f'g{k}')} || "
                      f"{quote('; ' + COUNT_RULE)}"))
     checks = [f for f in fs.formats if f.checks]
     for i in range(max((len(f.checks) for f in checks), default=0)):
@@ -217,10 +221,16 @@ def records_sql(
     if forced in by_name:
         detect = f"WHEN TRUE THEN {quote(forced)}"
     must_wrap = "NOT is_env" if forced == envelope.NAME else "FALSE"
-    slots = ",\n        ".join(f"{fs.count(k)} AS n{k}" for k in range(fs.slots))
-    columns = ",\n        ".join(
-        f"{'coalesce(' + fs.column(c) + ', env_model)' if c == 'model' else fs.column(c)} AS c_{c}"
-        for c in CANONICAL if c != "ts")
+    slots = ",\n        ".join(f"{fs.count(k)} AS g{k}, {number(f'g{k}')} AS n{k}"
+                               for k in range(fs.slots))
+    def column_sql(c: str) -> str:
+        if c == "model":  # a blank model is no model
+            return f"coalesce(nullif(trim({fs.column(c)}), ''), nullif(trim(env_model), ''))"
+        if c == "request_id":  # a blank id is no id
+            return f"nullif(trim({fs.column(c)}), '')"
+        return fs.column(c)
+
+    columns = ",\n        ".join(f"{column_sql(c)} AS c_{c}" for c in CANONICAL if c != "ts")
     own_time = fs.case(lambda f: f.time[0] if f.time else None, "NULL::DOUBLE")
     problems = _problems(fs)
     any_problem = " OR ".join(f"({cond})" for cond, _ in problems)
@@ -314,7 +324,9 @@ SELECT
     c_model AS model,
     c_input_tokens AS input_tokens, c_cached_input_tokens AS cached_input_tokens,
     c_cache_write_tokens AS cache_write_tokens, c_output_tokens AS output_tokens,
-    c_reasoning_tokens AS reasoning_tokens, c_search_calls AS search_calls,
+    c_reasoning_tokens AS reasoning_tokens,
+    coalesce(c_search_calls, {env(envelope.SEARCH_CALLS)},
+             CASE WHEN {env(envelope.SEARCH_ENABLED)} THEN NULL ELSE 0 END) AS search_calls,
     coalesce({env(envelope.PROJECT)}, {cli_project}) AS project,
     {env(envelope.API_KEY_ID)} AS api_key_id,
     coalesce({env(envelope.USER)}, c_user) AS "user",

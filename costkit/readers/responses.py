@@ -13,7 +13,7 @@ fragments and are skipped.
 
 from __future__ import annotations
 
-from costkit.readers.base import Count, RecordFormat, count_value
+from costkit.readers.base import COUNT, Count, RecordFormat, count_value
 
 STRUCTURE = {
     "id": "VARCHAR",
@@ -24,10 +24,10 @@ STRUCTURE = {
     "status": "VARCHAR",
     "user": "VARCHAR",
     "usage": {
-        "input_tokens": "DOUBLE",
-        "output_tokens": "DOUBLE",
-        "input_tokens_details": {"cached_tokens": "DOUBLE", "cache_write_tokens": "DOUBLE"},
-        "output_tokens_details": {"reasoning_tokens": "DOUBLE"},
+        "input_tokens": COUNT,
+        "output_tokens": COUNT,
+        "input_tokens_details": {"cached_tokens": COUNT, "cache_write_tokens": COUNT},
+        "output_tokens_details": {"reasoning_tokens": COUNT},
     },
     "output": [{"type": "VARCHAR", "status": "VARCHAR", "action": {"type": "VARCHAR"}}],
 }
