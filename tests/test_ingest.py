@@ -76,7 +76,7 @@ def query(db, sql: str, params=None) -> list[tuple]:
 
 
 def invariant(s) -> None:
-    assert s.read == s.inserted + s.duplicates + s.rejected
+    assert s.read == s.inserted + s.duplicates + s.conflicts + s.rejected
 
 
 @pytest.fixture

@@ -98,7 +98,7 @@ def test_naive_times_read_in_tz(tmp_path):
     assert winter[1]["ts"].isoformat() == "2026-12-01T12:00:00+00:00"
 
 
-def test_row_without_request_id_gets_a_hash_of_row_and_line(tmp_path):
+def test_row_without_request_id_gets_a_hash_of_its_cells(tmp_path):
     rows = stage(EXPORT, build(EXPORT_MAP))
     hashed = at(rows, 4)["request_id"]
     assert hashed.startswith("sha256:") and len(hashed) == 39
@@ -107,10 +107,28 @@ def test_row_without_request_id_gets_a_hash_of_row_and_line(tmp_path):
     assert at(stage(copy, build(EXPORT_MAP)), 4)["request_id"] == hashed
     # the mapping is no part of the identity: another mapping, the same requests
     assert at(stage(copy, build(["tag:team="])), 4)["request_id"] == hashed
-    # two identical rows are two requests: the line tells them apart
+    # two identical rows are two requests: which copy it is tells them apart
     same = stage(write(tmp_path, "ts,model,input_tokens,output_tokens\n"
                                  "2026-10-01 00:00:00,m,1,1\n2026-10-01 00:00:00,m,1,1\n"))
     assert same[0]["request_id"] != same[1]["request_id"]
+
+
+def test_id_less_identity_does_not_depend_on_the_line(tmp_path):
+    """An overlapping export (rows 4-9 after rows 0-5) or the same rows re-sorted names
+    each request as the first export did; two identical rows stay two."""
+    header = "ts,model,input_tokens,output_tokens\n"
+    rows = [f"2026-10-01 00:00:0{i},m,{i + 1},1\n" for i in range(9)] + \
+        ["2026-10-01 00:00:08,m,9,1\n"]  # a second copy of row 8
+    first = stage(write(tmp_path, header + "".join(rows[:6]), "a.csv"))
+    second = stage(write(tmp_path, header + "".join(rows[4:]), "b.csv"))
+    resorted = stage(write(tmp_path, header + "".join(reversed(rows)), "c.csv"))
+    ids = {r["ts"]: r["request_id"] for r in first}
+    for r in second:
+        if r["ts"] in ids:
+            assert r["request_id"] == ids[r["ts"]]
+    assert len({r["request_id"] for r in second}) == 6
+    assert {r["request_id"] for r in resorted} == \
+        {r["request_id"] for r in first} | {r["request_id"] for r in second}
 
 
 def test_model_constant_fills_empty_cells():

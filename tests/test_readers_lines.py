@@ -44,11 +44,12 @@ def test_line_numbers_are_exact_across_chunks(tmp_path, tiny_chunks, compress):
     path.write_bytes(gzip.compress(data) if compress else data)
     counts = LineCounts()
     rows = read_all([path], counts)
-    assert [(r["line"], r["text"]) for r in rows] == EXPECTED
-    # only short blank lines are counted here; "  " is found blank by the SQL (and sends the
-    # file down the staging path, where it is dropped)
+    # short blank lines are counted here and never handed on (a newline bomb costs numpy
+    # time only); "  " is found blank by the SQL (and sends the file down the staging path,
+    # where it is dropped); the numbers of the lines after them stay exact
+    assert [(r["line"], r["text"]) for r in rows] == [e for e in EXPECTED if e[1] != "\n"]
     assert counts.lines == {0: 6} and counts.blank == {0: 1}
-    assert [r["braced"] for r in rows] == [False, False, False, False, True, False]
+    assert [r["braced"] for r in rows] == [False, False, False, True, False]
 
 
 def test_several_files_keep_their_ids_and_numbers(tmp_path):

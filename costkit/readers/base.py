@@ -83,6 +83,16 @@ class RecordFormat:
 
 # --- SQL fragments ------------------------------------------------------------------------
 
+# White space as SQL sees it in text fields: DuckDB's one-argument trim() takes spaces only.
+WHITESPACE = "chr(32) || chr(9) || chr(13) || chr(10) || chr(11) || chr(12)"
+
+
+def given(sql: str) -> str:
+    """A text field's value, or NULL when it is absent, empty or only white space (a blank
+    id is no id, a blank model no model)."""
+    return f"nullif(trim({sql}, {WHITESPACE}), '')"
+
+
 def quote(text: str) -> str:
     """A SQL string literal."""
     return "'" + text.replace("'", "''") + "'"

@@ -16,12 +16,15 @@ cells: nothing runs per row in Python.
   `output_tokens` includes the reasoning column's tokens unless the mapping says
   `separate` (see CsvMapping); without a reasoning column, reasoning is unknown (NULL)
   and output holds all of it.
-- A row without a request id gets a stable hash of its cells and its line, so ingesting
-  the same file again, or a copy of it, adds nothing.
+- A row without a request id gets a stable hash of its cells and of which copy of those
+  cells it is within its file (never of its line), so ingesting the same file again, a copy,
+  a re-sorted or an overlapping export adds nothing, while identical rows in one file are
+  each a request.
 - Bad rows (a count that is not a whole number >= 0, an unparseable time, no model, a
   billed_cost that is no number, a row with more or fewer fields than the header) are
   rejects with their line and reason; they never stop the ingest. A row's `line` is its
-  line in the file when no quoted cell spans lines (then: the header's line + its row).
+  line in the file (blank lines and rejected rows counted) when no quoted cell spans
+  lines; when one does, its row number after the header (and the rejects before it).
 """
 
 from __future__ import annotations
@@ -32,10 +35,11 @@ import io
 import duckdb
 
 from costkit.errors import InputError
-from costkit.readers.base import mask_key, quote
+from costkit.readers.base import given, mask_key, quote
 from costkit.readers.documents import (
     in_range,
     is_gzip,
+    load_lines,
     money_bad_places,
     money_of,
     peek,
@@ -198,8 +202,30 @@ def select_sql(
         FROM {rejects} GROUP BY line
     """)
     bad_rows = con.execute(f"SELECT count(*) FROM costkit_csv_bad_{n}").fetchall()[0][0]
+    lines = _row_lines(con, source, rows, f"costkit_csv_bad_{n}")
     return _sql(n, rows, f"costkit_csv_bad_{n}", bad_rows > 0,
-                header, columns, mapping, delimiter, project, tags)
+                header, columns, mapping, delimiter, project, tags, lines)
+
+
+def _row_lines(con: duckdb.DuckDBPyConnection, source: Source, rows: str,
+               bad: str) -> str | None:
+    """A TEMP table (k_n, k_line): each good row's line in the file, from the file's own
+    lines (blank lines and rejected rows skip numbers DuckDB's row count does not see).
+    None when the rows do not map one to one onto lines (a quoted cell spans lines)."""
+    table = f"{rows}_lines"
+    load_lines(con, source, f"{table}_all")
+    blank = "regexp_full_match(text, '[ \\t\\r\\n]*')"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {table} AS
+        SELECT row_number() OVER (ORDER BY line) AS k_n, line AS k_line
+        FROM {table}_all
+        WHERE NOT {blank} AND line > (SELECT min(line) FROM {table}_all WHERE NOT {blank})
+          AND line NOT IN (SELECT line FROM {bad})
+    """)
+    con.execute(f"DROP TABLE {table}_all")
+    mapped, counted = con.execute(
+        f"SELECT (SELECT count(*) FROM {table}), (SELECT count(*) FROM {rows})").fetchone()
+    return table if mapped == counted else None
 
 
 COUNT_FIELDS = ("input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens",
@@ -210,7 +236,7 @@ TEXT_FIELDS = ("request_id", "ts", "model", "project", "user", "api_key_id", "bi
 
 def _sql(file_id: int, rows: str, bad: str, has_bad: bool, header: list[str],
          columns: dict[str, str], mapping: CsvMapping, delimiter: str, project: str | None,
-         tags: dict[str, str] | None) -> str:
+         tags: dict[str, str] | None, lines: str | None = None) -> str:
     """The SELECT, in layers so each cell is trimmed, parsed and tested once per row: the
     header's columns renamed c1..cN (no clash with ours), mapped cells (f_*), numbers (n_*)
     and the time, then one flat validity test; reasons are built only for bad rows."""
@@ -221,7 +247,7 @@ def _sql(file_id: int, rows: str, bad: str, has_bad: bool, header: list[str],
 
     # Numbers and times are cast, which ignores surrounding blanks: only text is trimmed
     # (trim is not free over millions of cells).
-    cells = [f"nullif(trim(c{position[columns[k]]}), '') AS f_{k}" for k in TEXT_FIELDS
+    cells = [f"{given(f'c{position[columns[k]]}')} AS f_{k}" for k in TEXT_FIELDS
              if k in columns and k != "ts"]
     cells += [f"nullif(c{position[columns[k]]}, '') AS f_{k}" for k in ("ts", *COUNT_FIELDS)
               if k in columns]
@@ -236,7 +262,7 @@ def _sql(file_id: int, rows: str, bad: str, has_bad: bool, header: list[str],
         if key not in present:
             return "NULL::BIGINT" if key in ("input_tokens", "output_tokens",
                                              "reasoning_tokens") else "0"
-        value = f"CAST(n_{key} AS BIGINT)"
+        value = f"TRY_CAST(n_{key} AS BIGINT)"  # NULL past BIGINT (1e400, NaN): rejected
         return value if key in ("input_tokens", "output_tokens", "reasoning_tokens") \
             else f"coalesce({value}, 0)"
 
@@ -288,12 +314,17 @@ def _sql(file_id: int, rows: str, bad: str, has_bad: bool, header: list[str],
     first_problem = " ".join(f"WHEN coalesce({cond}, FALSE) THEN {why}" for cond, why in problems)
 
     every = [f"coalesce(c{i}, '')" for i in range(1, len(header) + 1)]
-    hashed = f"'sha256:' || left(sha256(concat_ws(chr(31), k_line, {', '.join(every)})), 32)"
+    # A record's identity is its cells and which copy of those cells it is in its file,
+    # never where it stands: an overlapping or re-sorted export of the same rows gives the
+    # same ids, while two identical rows in one file stay two requests.
+    digest = f"sha256(concat_ws(chr(31), {', '.join(every)}))"
+    hashed = ("'sha256:' || left(CASE WHEN k_copy = 1 THEN k_digest "
+              "ELSE sha256(k_digest || '#' || k_copy) END, 32)")
     raw = f"left(concat_ws({quote(delimiter)}, {', '.join(every)}), {RAW_LIMIT})"
     tag_keys = {k[len(TAG_PREFIX):]: v for k, v in columns.items() if k.startswith(TAG_PREFIX)}
     tags_value = tags_sql(tags)
     if tag_keys:
-        pairs = ", ".join(f"{quote(name)}, nullif(trim(c{position[col]}), '')"
+        pairs = ", ".join(f"{quote(name)}, {given(f'c{position[col]}')}"
                           for name, col in tag_keys.items())
         tags_value = (f"nullif(json_merge_patch(coalesce({tags_value}, '{{}}'::JSON), "
                       f"json_object({pairs})), '{{}}'::JSON)")
@@ -325,7 +356,9 @@ def _sql(file_id: int, rows: str, bad: str, has_bad: bool, header: list[str],
         "reason": f"CASE WHEN k_bad THEN (CASE {first_problem} END) END",
         "raw": f"CASE WHEN k_bad THEN {raw} END",
     }
-    if has_bad:
+    if lines is not None:
+        numbered = f"SELECT l.k_line, r.* EXCLUDE (k_n) FROM {rows} r JOIN {lines} l USING (k_n)"
+    elif has_bad:
         # Each row DuckDB could not split moved the rows after it down by one line.
         numbered = f"""
             SELECT r.* EXCLUDE (k_n), r.k_n + 1 + coalesce(b.i, 0) AS k_line
@@ -351,9 +384,12 @@ parsed AS (
         {time_unchecked('f_ts', mapping.tz)} AS k_ts, {model} AS k_model
     FROM cells
 ),
-judged AS (SELECT *, ({any_problem}) AS k_bad FROM parsed)
+judged AS (SELECT *, ({any_problem}) AS k_bad, {digest} AS k_digest FROM parsed),
+copies AS (
+    SELECT *, row_number() OVER (PARTITION BY k_digest ORDER BY k_line) AS k_copy FROM judged
+)
 SELECT {stage_select(values)}
-FROM judged
+FROM copies
 UNION ALL
 SELECT {stage_select(bad_row)}
 FROM {bad}

@@ -116,6 +116,17 @@ def load_documents(con: duckdb.DuckDBPyConnection, source: Source, name: str) ->
         SELECT coalesce(avg(CASE WHEN {looks_json} THEN 1 ELSE 0 END) > 0.5, TRUE) AS per_line
         FROM (SELECT * FROM {table} WHERE NOT ({blank}) ORDER BY line LIMIT {SAMPLE_LINES})
     """)
+    # Most sampled lines are not documents of their own: a pretty-printed page (whole or
+    # broken: it opens with "{" or "["), or a JSONL behind comment lines (each line read,
+    # the comments rejected one by one, the records kept).
+    if not con.execute(f"SELECT per_line FROM {table}_mode").fetchone()[0]:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {table}_mode AS
+            SELECT NOT coalesce(json_valid(string_agg(text, '' ORDER BY line)), FALSE)
+                   AND NOT coalesce(arg_min({first_char('text')}, line) IN ('{{', '['), FALSE)
+                   AS per_line
+            FROM {table} WHERE NOT bad_utf8 AND NOT ({blank})
+        """)
     return documents_sql(table)
 
 
@@ -171,14 +182,16 @@ def count_of(text: str) -> str:
 
 def count_bad(text: str) -> str:
     """TRUE when a count is given but is not a whole number >= 0 (below 2**53, where a
-    DOUBLE holds every integer exactly)."""
+    DOUBLE holds every integer exactly). Given includes an empty text: `"input": ""` is no
+    count, and is rejected rather than read as absent."""
     n = count_number(text)
-    return (f"({text} IS NOT NULL AND trim({text}) <> '' AND "
+    return (f"({text} IS NOT NULL AND "
             f"NOT coalesce({n} >= 0 AND {n} = trunc({n}) AND {n} < 9e15, FALSE))")
 
 
 def count_reason(label: str, text: str) -> str:
-    return f"{quote(label + ' is ')} || left({text}, 80) || {quote('; ' + COUNT_RULE)}"
+    shown = f"(CASE WHEN trim({text}) = '' THEN 'empty' ELSE left({text}, 80) END)"
+    return f"{quote(label + ' is ')} || {shown} || {quote('; ' + COUNT_RULE)}"
 
 
 def money_of(text: str) -> str:

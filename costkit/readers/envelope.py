@@ -19,6 +19,7 @@ from costkit.readers.base import (
     count_invalid,
     count_text,
     count_value,
+    given,
     mask_key,
     number,
 )
@@ -50,7 +51,7 @@ USER = "coalesce(j.user, j.request.user)"
 API_KEY_ID = mask_key("j.api_key_id")
 TAGS = "j.tags"
 PROVIDER = "j.provider"
-REQUEST_ID = "nullif(trim(j.request_id), '')"
+REQUEST_ID = given("j.request_id")
 STATUS = "j.status"
 MODEL = "j.request.model"
 # Web-search calls the envelope states (a gateway's own count), and whether the request

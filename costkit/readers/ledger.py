@@ -33,7 +33,7 @@ import re
 import duckdb
 
 from costkit.errors import InputError
-from costkit.readers.base import json_text, mask_key, quote
+from costkit.readers.base import given, json_text, mask_key, quote
 from costkit.readers.documents import (
     count_bad,
     count_of,
@@ -165,13 +165,16 @@ def _sql(docs: str, project: str | None, tags: dict[str, str] | None, reasoning:
          "TRY_CAST(e.cost.amount AS DOUBLE)",
          f"'cost.amount is ' || {json_text('e.cost.amount')} || "
          "'; expected a number written as decimal digits'"),
+        (f"{money_of('amount_text')} IS NULL",
+         "'cost.amount ' || amount_text || ' is out of range (at most 26 digits before the "
+         "point)'"),
         (money_bad_places("amount_text"),
          "'cost.amount ' || amount_text || ' has more than 12 decimal places'"),
         (f"{time_json} IS NULL",
          quote("no time field (" + ", ".join(TIME_FIELDS[:-1]) + " or " + TIME_FIELDS[-1] + ")")),
         ("ts IS NULL", f"'unparseable time: ' || {time_label} || ' is ' || "
                        f"{json_text(time_json)} || {quote('; ' + TIME_RULE)}"),
-        ("e.model IS NULL OR trim(e.model) = ''", "'missing model'"),
+        (f"{given('e.model')} IS NULL", "'missing model'"),
     ]
     any_problem = " OR ".join(f"coalesce({cond}, FALSE)" for cond, _ in problems)
     first_problem = " ".join(f"WHEN coalesce({cond}, FALSE) THEN {why}" for cond, why in problems)
@@ -189,7 +192,7 @@ def _sql(docs: str, project: str | None, tags: dict[str, str] | None, reasoning:
         "line": "CASE WHEN whole THEN pos ELSE line END",
         "kind": "'record'",
         "format": quote(NAME),
-        "request_id": f"coalesce(e.id, {hashed})",
+        "request_id": f"coalesce({given('e.id')}, {hashed})",
         "ts": "ts",
         "endpoint": endpoint,
         "model": "e.model",

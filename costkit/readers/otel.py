@@ -37,7 +37,7 @@ import re
 
 import duckdb
 
-from costkit.readers.base import json_text, quote
+from costkit.readers.base import given, json_text, quote
 from costkit.readers.documents import (
     EARLIEST_S,
     LATEST_S,
@@ -158,7 +158,8 @@ def _sql(docs: str, project: str | None, tags: dict[str, str] | None) -> str:
     ]
     for key in COUNTS:
         problems.append((count_bad(f"a_{key}"),
-                         f"{labels[key]} || ' is ' || left(a_{key}, 80) || "
+                         f"{labels[key]} || ' is ' || (CASE WHEN trim(a_{key}) = '' "
+                         f"THEN 'empty' ELSE left(a_{key}, 80) END) || "
                          f"{quote('; ' + COUNT_RULE)}"))
     problems += [
         (f"{read} + {creation} > {inp}",
@@ -170,7 +171,7 @@ def _sql(docs: str, project: str | None, tags: dict[str, str] | None) -> str:
         (f"{time_text} IS NULL", "'no span time (endTimeUnixNano)'"),
         ("ts IS NULL", f"'unparseable time: ' || {time_label} || ' is ' || "
                        f"{json_text(time_text)} || {quote('; ' + TIME_RULE_NS)}"),
-        ("a_model IS NULL OR trim(a_model) = ''",
+        (f"{given('a_model')} IS NULL",
          "'missing model (gen_ai.response.model / gen_ai.request.model)'"),
     ]
     any_problem = " OR ".join(f"coalesce({cond}, FALSE)" for cond, _ in problems)
@@ -188,7 +189,7 @@ def _sql(docs: str, project: str | None, tags: dict[str, str] | None) -> str:
         "line": "CASE WHEN whole THEN pos ELSE line END",
         "kind": f"CASE WHEN {record} THEN 'record' ELSE 'skip' END",
         "format": quote(NAME),
-        "request_id": f"CASE WHEN {record} THEN coalesce(a_response_id, {hashed}) END",
+        "request_id": f"CASE WHEN {record} THEN coalesce({given('a_response_id')}, {hashed}) END",
         "ts": "ts",
         "provider": "a_provider",
         "endpoint": ("CASE WHEN a_operation = 'chat' THEN (CASE WHEN lower(a_provider) = "

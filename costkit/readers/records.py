@@ -20,9 +20,11 @@ from collections.abc import Callable, Sequence
 from costkit.readers import envelope
 from costkit.readers.base import (
     CANONICAL,
+    WHITESPACE,
     RecordFormat,
     count_invalid,
     count_text,
+    given,
     json_text,
     number,
     quote,
@@ -61,7 +63,6 @@ STAGE_COLUMNS = {
 MALFORMED = "Malformed JSON"  # DuckDB's error for text json_transform cannot parse
 RAW_LIMIT = 10_000  # characters of a rejected line kept; a reject is evidence, not a copy
 SSE_CONTROL = ("event:", "id:", "retry:", ":")
-WHITESPACE = "chr(32) || chr(9) || chr(13) || chr(10)"
 COUNT_RULE = "token counts must be whole numbers >= 0"
 TIME_RULE = "expected unix seconds or ISO 8601, within 2000..2099"
 
@@ -225,9 +226,9 @@ def records_sql(
                                for k in range(fs.slots))
     def column_sql(c: str) -> str:
         if c == "model":  # a blank model is no model
-            return f"coalesce(nullif(trim({fs.column(c)}), ''), nullif(trim(env_model), ''))"
+            return f"coalesce({given(fs.column(c))}, {given('env_model')})"
         if c == "request_id":  # a blank id is no id
-            return f"nullif(trim({fs.column(c)}), '')"
+            return given(fs.column(c))
         return fs.column(c)
 
     columns = ",\n        ".join(f"{column_sql(c)} AS c_{c}" for c in CANONICAL if c != "ts")
