@@ -5,7 +5,9 @@ repository, vendored by vLLM as `vllm/tokenizers/deepseek_v32_encoding.py` and b
 `encoding_dsv32.py`), written afresh here over costkit's own `Turn` type:
 
 - BOS, then the system prompt as is; tool schemas are appended to it after a blank line, in
-  DeepSeek's `## Tools` block (the wording of the vLLM/SGLang copies, which serve the model).
+  DeepSeek's `## Tools` block byte for byte as the official encoder writes it (the vLLM and
+  SGLang copies drop its seven blank lines; the token count happens to be the same, the
+  text is not).
 - user turn: `<｜User｜>{content}<｜Assistant｜>`, then `<think>` for the last user turn in
   thinking mode, else `</think>`.
 - `developer` turn: a user turn whose content is `\\n\\n# The user's message is: {content}`.
@@ -37,8 +39,11 @@ THINK_START = "<think>"
 THINK_END = "</think>"
 DSML = "｜DSML｜"
 
-TOOLS_HEAD = "## Tools\n"
+TOOLS_HEAD = "## Tools\n\n"
+# The blank lines are part of the model's prompt (DeepSeek's encoder writes them; the copies
+# in vLLM and SGLang lost them): `--show-prompt` prints this text, so it must be exact.
 TOOLS_BLOCK = """## Tools
+
 You have access to a set of tools you can use to answer the user's question.
 You can invoke functions by writing a "<{dsml}function_calls>" block like the following as part of your reply to the user:
 <{dsml}function_calls>
@@ -50,15 +55,21 @@ You can invoke functions by writing a "<{dsml}function_calls>" block like the fo
 ...
 </{dsml}invoke>
 </{dsml}function_calls>
+
 String and scalar parameters should be specified as is without any escaping or quotes, while lists and objects should use JSON format. The "string" attribute should be set to "true" for string type parameters and "false" for other types (numbers, booleans, arrays, objects).
+
 If the thinking_mode is enabled, then after function results you should strongly consider outputting a thinking block. Here is an example:
+
 <{dsml}function_calls>
 ...
 </{dsml}function_calls>
+
 <function_results>
 ...
 </function_results>
+
 {think_start}...thinking about results{think_end}
+
 Here are the functions available in JSONSchema format:
 <functions>
 {schemas}
