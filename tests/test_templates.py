@@ -481,3 +481,63 @@ def test_rendering_does_not_modify_the_body():
     render(body)
     assert body == before
 
+
+# --- Responses input items that servers merge into one assistant message ---------------------
+
+OSLO_CALL = (
+    "\n\n<｜DSML｜function_calls>\n"
+    '<｜DSML｜invoke name="get_weather">\n'
+    '<｜DSML｜parameter name="city" string="true">Oslo</｜DSML｜parameter>\n'
+    "</｜DSML｜invoke>\n"
+    "</｜DSML｜function_calls>"
+)
+
+
+def _oslo_items(*order: str) -> list[dict]:
+    items = {
+        "message": {"type": "message", "role": "assistant",
+                    "content": [{"type": "output_text", "text": "Let me check."}]},
+        "reasoning": {"type": "reasoning", "id": "rs_1",
+                      "summary": [{"type": "summary_text", "text": "Need the tool."}]},
+        "function_call": {"type": "function_call", "call_id": "c1", "name": "get_weather",
+                          "arguments": "{\"city\": \"Oslo\"}"},
+    }
+    return [{"role": "user", "content": "Weather in Oslo?"}] + [items[k] for k in order]
+
+
+@pytest.mark.parametrize("order", [
+    ("message", "reasoning", "function_call"),
+    ("reasoning", "message", "function_call"),
+    ("reasoning", "function_call", "message"),
+])
+def test_responses_message_reasoning_and_call_are_one_assistant_turn(order):
+    # vLLM's Responses conversion fills the previous assistant message while the field an item
+    # brings (content, reasoning) is still empty and always appends a function call to it:
+    # whatever the order, this is one model output, rendered once, ended by one EOS. The
+    # counts are Hugging Face `tokenizers` on these texts (as two turns: 65 and 59).
+    from costkit.tokens import count_tokens
+
+    text = render({"input": _oslo_items(*order)}, thinking=True).text
+    assert text == (
+        f"{BOS}<｜User｜>Weather in Oslo?<｜Assistant｜><think>"
+        f"Need the tool.</think>Let me check.{OSLO_CALL}{EOS}"
+    )
+    assert count_tokens(text) == 62
+    text = render({"input": _oslo_items(*order)}, thinking=False).text
+    assert text == (
+        f"{BOS}<｜User｜>Weather in Oslo?<｜Assistant｜></think>Let me check.{OSLO_CALL}{EOS}"
+    )
+    assert count_tokens(text) == 57
+
+
+def test_responses_items_that_fill_a_field_twice_start_a_new_assistant_turn():
+    items = [{"role": "user", "content": "q"},
+             {"type": "message", "role": "assistant", "content": "one"},
+             {"type": "message", "role": "assistant", "content": "two"},
+             {"type": "reasoning", "content": [{"type": "reasoning_text", "text": "r1"}]},
+             {"type": "reasoning", "content": [{"type": "reasoning_text", "text": "r2"}]}]
+    # "two" cannot join "one" (its content is taken); r1 fills the reasoning of "two", the
+    # turn right before it; r2 finds that taken too and opens a turn of its own.
+    assert render({"input": items}, thinking=True).text == (
+        f"{BOS}<｜User｜>q<｜Assistant｜><think></think>one{EOS}r1</think>two{EOS}r2</think>{EOS}"
+    )
