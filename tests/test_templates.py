@@ -382,6 +382,51 @@ def test_response_format_is_stated_as_not_in_the_prompt():
     ]
 
 
+RESPONSE_FORMAT_HEAD = (
+    "\n\n## Response Format:\n\nYou MUST strictly adhere to the following schema to reply:\n"
+)
+PERSON = {"type": "json_schema", "json_schema": {"name": "person", "schema": {
+    "type": "object", "properties": {"name": {"type": "string"}}}}}
+PERSON_JSON = ('{"type": "json_schema", "json_schema": {"name": "person", "schema": '
+               '{"type": "object", "properties": {"name": {"type": "string"}}}}}')
+
+
+def test_response_format_a_system_message_carries_is_written_after_it():
+    # DeepSeek's encoder reads `response_format` on a system or developer message (its own
+    # message format) and writes it into the prompt; a request-level one it never sees.
+    body = {"messages": [
+        {"role": "system", "content": "Extract people.", "response_format": PERSON},
+        {"role": "user", "content": "Ada met Alan."}]}
+    rendered = render(body, thinking=False)
+    assert rendered.text == (
+        f"{BOS}Extract people.{RESPONSE_FORMAT_HEAD}{PERSON_JSON}"
+        "<｜User｜>Ada met Alan.<｜Assistant｜></think>"
+    )
+    assert rendered.conversation.assumptions() == []
+
+
+def test_response_format_comes_after_the_tools_block_of_the_same_system_message():
+    body = {"messages": [
+        {"role": "system", "content": "S", "response_format": {"type": "json_object"}},
+        {"role": "user", "content": "Hi"}],
+            "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}
+    text = render(body, thinking=True).text
+    assert text.startswith(f"{BOS}S\n\n## Tools\n\nYou have access")
+    assert text.endswith(
+        '<functions>\n{"name": "f", "parameters": {}}\n</functions>\n'
+        f'{RESPONSE_FORMAT_HEAD}{{"type": "json_object"}}<｜User｜>Hi<｜Assistant｜><think>'
+    )
+
+
+def test_response_format_on_a_developer_message_goes_before_the_users_message():
+    body = {"messages": [
+        {"role": "developer", "content": "Ada met Alan.", "response_format": PERSON}]}
+    assert render(body, thinking=True).text == (
+        f"{BOS}<｜User｜>{RESPONSE_FORMAT_HEAD}{PERSON_JSON}"
+        "\n\n# The user's message is: Ada met Alan.<｜Assistant｜><think>"
+    )
+
+
 # --- endpoint mappings in detail -------------------------------------------------------------
 
 def test_responses_string_input_and_instructions():

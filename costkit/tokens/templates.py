@@ -215,7 +215,11 @@ def _chat(body: Mapping[str, Any]) -> Conversation:
             )
         text = _parts_text(msg.get("content"), f"{where}.content", conv)
         turn = Turn(role, text, where=where)
-        if role == "assistant":
+        if role in ("system", "developer"):
+            # DeepSeek's own message field (its encoder writes it into the prompt); the
+            # request-level `response_format` is another thing, see below
+            turn.response_format = msg.get("response_format") or None
+        elif role == "assistant":
             reasoning = msg.get("reasoning_content") or msg.get("reasoning") or ""
             if not isinstance(reasoning, str):
                 raise InputError(f"{where}.reasoning_content must be a string")
