@@ -352,6 +352,20 @@ def test_single_request_csv_and_show_prompt(cli):
         "prompt text:\n<｜begin▁of▁sentence｜><｜User｜>" + HAIKU + "<｜Assistant｜></think>")
 
 
+def test_show_prompt_prints_the_prompt_byte_for_byte(cli, tmp_path):
+    # The prompt is data, not console markup: a tab stays a tab, ":smile:" and "[bold]" stay
+    # text, a carriage return and a control character are printed as they are.
+    system = "Tab\there :smile: [bold]x[/bold]\r\nend\x07"
+    path = tmp_path / "body.json"
+    path.write_text(json.dumps({"model": "deepseek-v3-2", "messages": [
+        {"role": "system", "content": system}, {"role": "user", "content": "Hi"}]}),
+        encoding="utf-8")
+    shown = cli("estimate", "--request", str(path), "--no-thinking", "--show-prompt")
+    assert shown.exit_code == 0 and shown.stderr == ""
+    printed = shown.stdout_bytes.decode("utf-8").split("prompt text:\n", 1)[1]
+    assert printed == f"<｜begin▁of▁sentence｜>{system}<｜User｜>Hi<｜Assistant｜></think>\n"
+
+
 def test_a_batch_line_as_the_request(cli, tmp_path):
     line = {"custom_id": "x", "method": "POST", "url": "/v1/responses",
             "body": {"model": "deepseek-v3-2", "input": HAIKU, "max_output_tokens": 50}}

@@ -81,8 +81,115 @@ def test_tools_without_system_prompt_open_the_prompt():
     body = {"messages": [{"role": "user", "content": "Hi"}],
             "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}
     text = render(body).text
-    assert text.startswith(f"{BOS}\n\n## Tools\nYou have access to a set of tools")
+    assert text.startswith(f"{BOS}\n\n## Tools\n\nYou have access to a set of tools")
     assert '\n<functions>\n{"name": "f", "parameters": {}}\n</functions>\n<｜User｜>Hi' in text
+
+
+# A conversation of our own, checked while writing this against DeepSeek's published V3.2
+# encoder (its own test example renders byte for byte the same through costkit) and counted
+# with Hugging Face `tokenizers` on the model's tokenizer.json: 442 tokens in either mode.
+TRIP = {"messages": [
+    {"role": "system", "content": "You plan city trips."},
+    {"role": "user", "content": "Is the Munch museum open on Monday?"},
+    {"role": "assistant", "content": None, "reasoning_content": "Check opening hours.",
+     "tool_calls": [{"id": "t1", "type": "function", "function": {
+         "name": "opening_hours", "arguments": "{\"place\": \"Munch\", \"weekday\": 1}"}}]},
+    {"role": "tool", "tool_call_id": "t1", "content": "10:00-18:00"},
+    {"role": "assistant", "content": "Yes, from 10:00 to 18:00."},
+    {"role": "user", "content": "And on Sunday?"}],
+    "tools": [{"type": "function", "function": {
+        "name": "opening_hours",
+        "description": "Opening hours of a place on a weekday (0 = Sunday).",
+        "parameters": {"type": "object", "properties": {"place": {"type": "string"},
+                                                        "weekday": {"type": "integer"}},
+                       "required": ["place", "weekday"]}}}]}
+TRIP_TOKENS = 442
+
+# The tools block as DeepSeek's encoder writes it, line by line: each line starts with the
+# given text, and the seven blank lines ("") are really empty. (vLLM's and SGLang's copies
+# have none of the seven.)
+TOOLS_BLOCK_LINES = [
+    "## Tools",
+    "",
+    "You have access to a set of tools you can use",
+    "You can invoke functions by writing a",
+    "<｜DSML｜function_calls>",
+    '<｜DSML｜invoke name="$FUNCTION_NAME">',
+    '<｜DSML｜parameter name="$PARAMETER_NAME" string="true|false">$PARAMETER_VALUE<',
+    "...",
+    "</｜DSML｜invoke>",
+    '<｜DSML｜invoke name="$FUNCTION_NAME2">',
+    "...",
+    "</｜DSML｜invoke>",
+    "</｜DSML｜function_calls>",
+    "",
+    "String and scalar parameters should be specified as is",
+    "",
+    "If the thinking_mode is enabled, then after function results",
+    "",
+    "<｜DSML｜function_calls>",
+    "...",
+    "</｜DSML｜function_calls>",
+    "",
+    "<function_results>",
+    "...",
+    "</function_results>",
+    "",
+    "<think>...thinking about results</think>",
+    "",
+    "Here are the functions available in JSONSchema format:",
+    "<functions>",
+    '{"name": "opening_hours", "description": "Opening hours of a place on a weekday '
+    '(0 = Sunday).", "parameters": {"type": "object", "properties": {"place": {"type": '
+    '"string"}, "weekday": {"type": "integer"}}, "required": ["place", "weekday"]}}',
+    "</functions>",
+]
+
+# The token each blank line ends in, in order, with its id in DeepSeek V3.2's vocabulary
+# (from Hugging Face `tokenizers` on the official prompt). Without the blank lines these
+# would be "\n", ">\n", ").\n" and ":\n": other ids, the same count.
+BLANK_LINE_TOKENS = [(271, "\n\n"), (4697, ">\n\n"), (2008, ").\n\n"), (979, ":\n\n"),
+                     (4697, ">\n\n"), (4697, ">\n\n"), (271, "\n\n")]
+
+
+def test_tools_block_is_deepseeks_own_line_by_line():
+    text = render(TRIP, thinking=True).text
+    head, sep, rest = text.partition("## Tools")
+    assert head == f"{BOS}You plan city trips.\n\n"
+    block, sep, tail = (sep + rest).partition("</functions>\n")
+    lines = (block + "</functions>").split("\n")
+    for number, (got, want) in enumerate(zip(lines, TOOLS_BLOCK_LINES, strict=True), start=1):
+        assert got.startswith(want) and (got == "") == (want == ""), (number, got, want)
+    assert tail == (
+        "<｜User｜>Is the Munch museum open on Monday?<｜Assistant｜></think>"
+        "\n\n<｜DSML｜function_calls>\n"
+        '<｜DSML｜invoke name="opening_hours">\n'
+        '<｜DSML｜parameter name="place" string="true">Munch</｜DSML｜parameter>\n'
+        '<｜DSML｜parameter name="weekday" string="false">1</｜DSML｜parameter>\n'
+        "</｜DSML｜invoke>\n</｜DSML｜function_calls><｜end▁of▁sentence｜>"
+        "\n\n<function_results>\n<result>10:00-18:00</result>\n</function_results>\n\n</think>"
+        "Yes, from 10:00 to 18:00.<｜end▁of▁sentence｜>"
+        "<｜User｜>And on Sunday?<｜Assistant｜><think>"
+    )
+
+
+@pytest.mark.parametrize("thinking", [True, False])
+def test_blank_lines_of_the_tools_block_are_the_tokens_deepseek_reads(thinking):
+    from costkit.tokens import get_encoding
+
+    enc = get_encoding("deepseek-v3-2")
+    data = render(TRIP, thinking=thinking).text.encode("utf-8")
+    ids = enc.encode(data.decode("utf-8"), allowed_special="all")
+    assert len(ids) == TRIP_TOKENS
+    start, end = data.index(b"## Tools"), data.index(b"</functions>")
+    at, blank_line_tokens = 0, []
+    for token in ids:
+        piece = enc.decode_single_token_bytes(token)
+        if start <= at < end and b"\n\n" in piece:
+            blank_line_tokens.append((token, piece.decode("utf-8")))
+        at += len(piece)
+    assert at == len(data)
+    assert blank_line_tokens == BLANK_LINE_TOKENS
 
 
 def test_tool_call_arguments_strings_raw_others_json():
@@ -275,6 +382,51 @@ def test_response_format_is_stated_as_not_in_the_prompt():
     ]
 
 
+RESPONSE_FORMAT_HEAD = (
+    "\n\n## Response Format:\n\nYou MUST strictly adhere to the following schema to reply:\n"
+)
+PERSON = {"type": "json_schema", "json_schema": {"name": "person", "schema": {
+    "type": "object", "properties": {"name": {"type": "string"}}}}}
+PERSON_JSON = ('{"type": "json_schema", "json_schema": {"name": "person", "schema": '
+               '{"type": "object", "properties": {"name": {"type": "string"}}}}}')
+
+
+def test_response_format_a_system_message_carries_is_written_after_it():
+    # DeepSeek's encoder reads `response_format` on a system or developer message (its own
+    # message format) and writes it into the prompt; a request-level one it never sees.
+    body = {"messages": [
+        {"role": "system", "content": "Extract people.", "response_format": PERSON},
+        {"role": "user", "content": "Ada met Alan."}]}
+    rendered = render(body, thinking=False)
+    assert rendered.text == (
+        f"{BOS}Extract people.{RESPONSE_FORMAT_HEAD}{PERSON_JSON}"
+        "<｜User｜>Ada met Alan.<｜Assistant｜></think>"
+    )
+    assert rendered.conversation.assumptions() == []
+
+
+def test_response_format_comes_after_the_tools_block_of_the_same_system_message():
+    body = {"messages": [
+        {"role": "system", "content": "S", "response_format": {"type": "json_object"}},
+        {"role": "user", "content": "Hi"}],
+            "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}
+    text = render(body, thinking=True).text
+    assert text.startswith(f"{BOS}S\n\n## Tools\n\nYou have access")
+    assert text.endswith(
+        '<functions>\n{"name": "f", "parameters": {}}\n</functions>\n'
+        f'{RESPONSE_FORMAT_HEAD}{{"type": "json_object"}}<｜User｜>Hi<｜Assistant｜><think>'
+    )
+
+
+def test_response_format_on_a_developer_message_goes_before_the_users_message():
+    body = {"messages": [
+        {"role": "developer", "content": "Ada met Alan.", "response_format": PERSON}]}
+    assert render(body, thinking=True).text == (
+        f"{BOS}<｜User｜>{RESPONSE_FORMAT_HEAD}{PERSON_JSON}"
+        "\n\n# The user's message is: Ada met Alan.<｜Assistant｜><think>"
+    )
+
+
 # --- endpoint mappings in detail -------------------------------------------------------------
 
 def test_responses_string_input_and_instructions():
@@ -373,3 +525,64 @@ def test_rendering_does_not_modify_the_body():
     before = copy.deepcopy(body)
     render(body)
     assert body == before
+
+
+# --- Responses input items that servers merge into one assistant message ---------------------
+
+OSLO_CALL = (
+    "\n\n<｜DSML｜function_calls>\n"
+    '<｜DSML｜invoke name="get_weather">\n'
+    '<｜DSML｜parameter name="city" string="true">Oslo</｜DSML｜parameter>\n'
+    "</｜DSML｜invoke>\n"
+    "</｜DSML｜function_calls>"
+)
+
+
+def _oslo_items(*order: str) -> list[dict]:
+    items = {
+        "message": {"type": "message", "role": "assistant",
+                    "content": [{"type": "output_text", "text": "Let me check."}]},
+        "reasoning": {"type": "reasoning", "id": "rs_1",
+                      "summary": [{"type": "summary_text", "text": "Need the tool."}]},
+        "function_call": {"type": "function_call", "call_id": "c1", "name": "get_weather",
+                          "arguments": "{\"city\": \"Oslo\"}"},
+    }
+    return [{"role": "user", "content": "Weather in Oslo?"}] + [items[k] for k in order]
+
+
+@pytest.mark.parametrize("order", [
+    ("message", "reasoning", "function_call"),
+    ("reasoning", "message", "function_call"),
+    ("reasoning", "function_call", "message"),
+])
+def test_responses_message_reasoning_and_call_are_one_assistant_turn(order):
+    # vLLM's Responses conversion fills the previous assistant message while the field an item
+    # brings (content, reasoning) is still empty and always appends a function call to it:
+    # whatever the order, this is one model output, rendered once, ended by one EOS. The
+    # counts are Hugging Face `tokenizers` on these texts (as two turns: 65 and 59).
+    from costkit.tokens import count_tokens
+
+    text = render({"input": _oslo_items(*order)}, thinking=True).text
+    assert text == (
+        f"{BOS}<｜User｜>Weather in Oslo?<｜Assistant｜><think>"
+        f"Need the tool.</think>Let me check.{OSLO_CALL}{EOS}"
+    )
+    assert count_tokens(text) == 62
+    text = render({"input": _oslo_items(*order)}, thinking=False).text
+    assert text == (
+        f"{BOS}<｜User｜>Weather in Oslo?<｜Assistant｜></think>Let me check.{OSLO_CALL}{EOS}"
+    )
+    assert count_tokens(text) == 57
+
+
+def test_responses_items_that_fill_a_field_twice_start_a_new_assistant_turn():
+    items = [{"role": "user", "content": "q"},
+             {"type": "message", "role": "assistant", "content": "one"},
+             {"type": "message", "role": "assistant", "content": "two"},
+             {"type": "reasoning", "content": [{"type": "reasoning_text", "text": "r1"}]},
+             {"type": "reasoning", "content": [{"type": "reasoning_text", "text": "r2"}]}]
+    # "two" cannot join "one" (its content is taken); r1 fills the reasoning of "two", the
+    # turn right before it; r2 finds that taken too and opens a turn of its own.
+    assert render({"input": items}, thinking=True).text == (
+        f"{BOS}<｜User｜>q<｜Assistant｜><think></think>one{EOS}r1</think>two{EOS}r2</think>{EOS}"
+    )

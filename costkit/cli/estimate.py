@@ -196,7 +196,8 @@ def _print_single(result: Estimate, show_prompt: bool) -> None:
         console.print(f"  - {note}", soft_wrap=True)
     if show_prompt and result.prompt is not None:
         console.print("prompt text:")
-        console.print(result.prompt, markup=False, soft_wrap=True)
+        # written as is: rich would expand tabs, turn ":smile:" into an emoji, drop controls
+        sys.stdout.write(result.prompt + "\n")
 
 
 def _money_rows(table: Table, scenarios) -> None:

@@ -215,7 +215,11 @@ def _chat(body: Mapping[str, Any]) -> Conversation:
             )
         text = _parts_text(msg.get("content"), f"{where}.content", conv)
         turn = Turn(role, text, where=where)
-        if role == "assistant":
+        if role in ("system", "developer"):
+            # DeepSeek's own message field (its encoder writes it into the prompt); the
+            # request-level `response_format` is another thing, see below
+            turn.response_format = msg.get("response_format") or None
+        elif role == "assistant":
             reasoning = msg.get("reasoning_content") or msg.get("reasoning") or ""
             if not isinstance(reasoning, str):
                 raise InputError(f"{where}.reasoning_content must be a string")
@@ -307,17 +311,22 @@ def _responses(body: Mapping[str, Any]) -> Conversation:
 
 
 def _response_items(items: list, conv: Conversation) -> None:
-    pending_reasoning: list[str] = []
+    # Output items of one model turn (reasoning, message, function calls) arrive as separate
+    # items; servers fold them into one assistant message the way vLLM's Responses
+    # conversion does: an item fills the assistant message right before it while the field
+    # it brings (reasoning, content) is still empty, a function call always joins it, and
+    # anything else starts a new message. `filled` holds the fields taken in that message.
+    filled: set[str] = set()
 
-    def assistant_turn(where: str) -> Turn:
-        # function calls join the assistant turn right before them (one model output)
+    def assistant_turn(field_name: str | None, where: str) -> Turn:
         last = conv.turns[-1] if conv.turns else None
-        if last is not None and last.role == "assistant" and not pending_reasoning:
-            return last
-        turn = Turn("assistant", "", reasoning="".join(pending_reasoning), where=where)
-        pending_reasoning.clear()
-        conv.turns.append(turn)
-        return turn
+        if last is None or last.role != "assistant" or field_name in filled:
+            last = Turn("assistant", "", where=where)
+            conv.turns.append(last)
+            filled.clear()
+        if field_name is not None:
+            filled.add(field_name)
+        return last
 
     for i, item in enumerate(items):
         where = f"input[{i}]"
@@ -334,30 +343,26 @@ def _response_items(items: list, conv: Conversation) -> None:
                 )
             text = _parts_text(item.get("content"), f"{where}.content", conv)
             if role == "assistant":
-                turn = Turn("assistant", text, reasoning="".join(pending_reasoning), where=where)
-                pending_reasoning.clear()
+                assistant_turn("content", where).content = text
             else:
-                turn = Turn(role, text, where=where)
-            conv.turns.append(turn)
+                conv.turns.append(Turn(role, text, where=where))
         elif kind == "function_call":
             name = item.get("name")
             if not isinstance(name, str):
                 raise InputError(f"{where}: missing field 'name'")
             call = ToolCall(name, _arguments(item.get("arguments"), f"{where}.arguments"))
-            assistant_turn(where).add_call(call)
+            assistant_turn(None, where).add_call(call)
         elif kind == "function_call_output":
             if "output" not in item:
                 raise InputError(f"{where}: missing field 'output'")
             text = _parts_text(item.get("output"), f"{where}.output", conv)
             conv.turns.append(Turn("tool", text, where=where))
         elif kind == "reasoning":
-            pending_reasoning.append(_reasoning_text(item, where))
+            assistant_turn("reasoning", where).reasoning = _reasoning_text(item, where)
         elif kind is None:
             raise InputError(f"{where}: missing field 'type'")
         else:
             conv.skip(f"{kind} item")
-    if pending_reasoning:
-        conv.skip("reasoning item with no output after it")
 
 
 def _reasoning_text(item: Mapping[str, Any], where: str) -> str:

@@ -5,10 +5,14 @@ repository, vendored by vLLM as `vllm/tokenizers/deepseek_v32_encoding.py` and b
 `encoding_dsv32.py`), written afresh here over costkit's own `Turn` type:
 
 - BOS, then the system prompt as is; tool schemas are appended to it after a blank line, in
-  DeepSeek's `## Tools` block (the wording of the vLLM/SGLang copies, which serve the model).
+  DeepSeek's `## Tools` block byte for byte as the official encoder writes it (the vLLM and
+  SGLang copies drop its seven blank lines; the token count happens to be the same, the
+  text is not), then the system message's own `response_format` (DeepSeek's message field,
+  not the request's) after a blank line, in DeepSeek's `## Response Format:` block.
 - user turn: `<｜User｜>{content}<｜Assistant｜>`, then `<think>` for the last user turn in
   thinking mode, else `</think>`.
-- `developer` turn: a user turn whose content is `\\n\\n# The user's message is: {content}`.
+- `developer` turn: a user turn whose content is its `response_format` block (if it has
+  one) and then `\\n\\n# The user's message is: {content}`.
 - assistant turn: `{reasoning</think>}{content}{tool calls}<｜end▁of▁sentence｜>`, the tool
   calls as `\\n\\n<｜DSML｜function_calls>` with one `invoke` per call;
   reasoning is kept only for turns after the last user turn, and only in thinking mode.
@@ -37,8 +41,11 @@ THINK_START = "<think>"
 THINK_END = "</think>"
 DSML = "｜DSML｜"
 
-TOOLS_HEAD = "## Tools\n"
+TOOLS_HEAD = "## Tools\n\n"
+# The blank lines are part of the model's prompt (DeepSeek's encoder writes them; the copies
+# in vLLM and SGLang lost them): `--show-prompt` prints this text, so it must be exact.
 TOOLS_BLOCK = """## Tools
+
 You have access to a set of tools you can use to answer the user's question.
 You can invoke functions by writing a "<{dsml}function_calls>" block like the following as part of your reply to the user:
 <{dsml}function_calls>
@@ -50,20 +57,29 @@ You can invoke functions by writing a "<{dsml}function_calls>" block like the fo
 ...
 </{dsml}invoke>
 </{dsml}function_calls>
+
 String and scalar parameters should be specified as is without any escaping or quotes, while lists and objects should use JSON format. The "string" attribute should be set to "true" for string type parameters and "false" for other types (numbers, booleans, arrays, objects).
+
 If the thinking_mode is enabled, then after function results you should strongly consider outputting a thinking block. Here is an example:
+
 <{dsml}function_calls>
 ...
 </{dsml}function_calls>
+
 <function_results>
 ...
 </function_results>
+
 {think_start}...thinking about results{think_end}
+
 Here are the functions available in JSONSchema format:
 <functions>
 {schemas}
 </functions>
 """  # noqa: E501  (the model's own prompt text, kept byte for byte)
+RESPONSE_FORMAT_HEAD = (
+    "## Response Format:\n\nYou MUST strictly adhere to the following schema to reply:\n"
+)
 
 
 @dataclass(slots=True)
@@ -85,6 +101,8 @@ class Turn:
     content: str = ""
     reasoning: str = ""
     tool_calls: list[ToolCall] | None = None
+    # system / developer only: a schema the reply must follow, written into the prompt
+    response_format: Any = None
     where: str = ""  # e.g. "messages[3]", for error messages
 
     def add_call(self, call: ToolCall) -> None:
@@ -119,6 +137,12 @@ def render_tools(schemas: Sequence[dict[str, Any]]) -> str:
     return block
 
 
+def _response_format(turn: Turn) -> str:
+    if not turn.response_format:
+        return ""
+    return "\n\n" + RESPONSE_FORMAT_HEAD + to_json(turn.response_format)
+
+
 def _render_tool_calls(calls: Sequence[ToolCall]) -> str:
     invokes = []
     for call in calls:
@@ -145,7 +169,8 @@ def encode(
         if turns and turns[0].role == "system":
             first = turns[0]
             system = (first.content or "") + "\n\n" + render_tools(tools)
-            turns[0] = Turn("system", system, where=first.where)
+            turns[0] = Turn("system", system, response_format=first.response_format,
+                            where=first.where)
         else:
             turns.insert(0, Turn("system", "\n\n" + render_tools(tools), where="tools"))
     last_user = -1
@@ -158,11 +183,11 @@ def encode(
     for i, turn in enumerate(turns):
         role = turn.role
         if role == "system":
-            out.append(turn.content)
+            out.append(turn.content + _response_format(turn))
         elif role in ("user", "developer"):
             content = turn.content
             if role == "developer":
-                content = f"\n\n# The user's message is: {content}"
+                content = f"{_response_format(turn)}\n\n# The user's message is: {content}"
             out.append(f"{USER}{content}{ASSISTANT}")
             out.append(THINK_START if (i == last_user and thinking) else THINK_END)
         elif role == "assistant":
