@@ -281,6 +281,16 @@ def test_growth_scales_the_future_only(forecast):
     assert grown["what_if"] == ["growth +20% on every future day"]
 
 
+def test_a_multiplier_is_the_same_change_as_its_percentage(forecast):
+    # x1.2 is +20%: the same scenario, so the very same output.
+    percent = forecast("--as-of", AS_OF, "--what-if", "growth=20%", "--format", "json")
+    times = forecast("--as-of", AS_OF, "--what-if", "growth=x1.2", "--format", "json")
+    assert percent.exit_code == times.exit_code == 0
+    assert times.stdout == percent.stdout
+    down = as_json(forecast("--as-of", AS_OF, "--what-if", "growth=-15%", "--format", "json"))
+    assert down["what_if"] == ["growth -15% on every future day"]
+
+
 def test_reasoning_share_change(forecast):
     base = as_json(forecast("--as-of", AS_OF, "--format", "json"))
     more = as_json(forecast("--as-of", AS_OF, "--what-if", "reasoning=+50%", "--format", "json"))
@@ -345,6 +355,9 @@ def test_workload_adds_its_estimated_daily_cost(forecast, tmp_path):
     (["--what-if", "speed=2x"], "unknown key 'speed'"),
     (["--what-if", "growth"], "expected KEY=VALUE"),
     (["--what-if", "growth=lots"], "expected a percentage"),
+    (["--what-if", "growth=20"], "growth=20: a bare number is ambiguous; write a change as "
+                                 "growth=20% or growth=-15%, or a multiplier as growth=x1.2"),
+    (["--what-if", "reasoning=0.5"], "reasoning=0.5: a bare number is ambiguous"),
     (["--what-if", "growth=1%", "--what-if", "growth=2%"], "given twice"),
     (["--horizon", "someday"], "--horizon 'someday'"),
     (["--as-of", "10/10/2026"], "--as-of '10/10/2026': expected a date"),

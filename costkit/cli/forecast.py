@@ -45,9 +45,11 @@ def forecast(
         show_default=False)] = None,
     what_if: Annotated[list[str] | None, typer.Option(
         "--what-if", metavar="KEY=VALUE",
-        help="Scenario (repeatable): growth=20% (future volume), reasoning=+50% (future "
-             "reasoning tokens), prices=FILE (reprice the history with these cards), "
-             "model=NAME (reprice every request as this model).", show_default=False)] = None,
+        help="Scenario (repeatable): growth=20% or growth=x1.2 (future volume), "
+             "reasoning=+50% (future reasoning tokens), prices=FILE (reprice the history "
+             "with these cards), model=NAME (reprice every request as this model). A change "
+             "is a percentage (20%, -15%) or a multiplier (x1.2); a bare number is refused.",
+        show_default=False)] = None,
     workload: Annotated[Path | None, typer.Option(
         "--workload", metavar="FILE",
         help="JSONL of request bodies priced by the estimator and added to every future "
