@@ -343,9 +343,9 @@ def run_forecast(
         planned = price_workload(workload, per_day, book, db, start_utc)
 
     # The newest usage is judged where the history ends: now, or an explicit as-of day's
-    # start (a forecast "as on" a past day must not be stale for the days after it).
-    now = clock.now()
-    checked_at = now if as_of is None else min(now, start_utc)
+    # start (a forecast "as on" a past day is not stale for the days after it; one as on a
+    # future day is, since the days until then would count as no spend).
+    checked_at = clock.now() if as_of is None else start_utc
     con = open_store(db, read_only=True)
     try:
         fresh = freshness(con, checked_at, threshold)

@@ -463,6 +463,16 @@ def test_a_past_as_of_is_judged_at_its_own_start(forecast, monkeypatch):
     assert as_json(result)["data"]["checked_at"] == "2026-10-21T00:00:00+00:00"
 
 
+def test_a_future_as_of_counts_the_days_until_it_as_missing(forecast, monkeypatch):
+    # As on 2026-11-01 (from 2026-10-21): the history to its start has no usage after
+    # 2026-10-20 15:28, 11 days 8 hours 32 minutes before it.
+    monkeypatch.setenv("COSTKIT_NOW", "2026-10-21T08:00:00Z")
+    result = forecast("--as-of", "2026-11-01", "--budget", "1000000")
+    assert result.exit_code == 4
+    assert ("the newest usage is from 2026-10-20 15:28 UTC, 11 days 8 hours before "
+            "2026-11-01 00:00 UTC") in result.stderr
+
+
 def test_too_little_history_from_stale_data_says_how_old(cli, tmp_path, monkeypatch):
     log = tmp_path / "two-days.jsonl"
     records = [r for r in generate()["alpha.jsonl"]
