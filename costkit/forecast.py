@@ -141,15 +141,25 @@ class WhatIf:
 
 
 def parse_percent(text: str, what: str) -> Decimal:
-    """'20%', '+50%', '-10%' or a plain fraction '0.2' -> Decimal fraction."""
+    """A change as a percentage ('20%', '+50%', '-15%') or a multiplier ('x1.2') -> the
+    Decimal fraction of change (0.2). A bare number is refused: '20' could mean +20%, x20
+    or +2000%, and a forecast must not guess which."""
     raw = text.strip()
+    forms = f"write a change as {what}=20% or {what}=-15%, or a multiplier as {what}=x1.2"
     try:
-        value = Decimal(raw[:-1].strip()) / 100 if raw.endswith("%") else Decimal(raw)
+        if raw.endswith("%"):
+            value = Decimal(raw[:-1].strip()) / 100
+        elif raw[:1] in ("x", "X", "\u00d7"):
+            value = Decimal(raw[1:].strip()) - 1
+        else:
+            Decimal(raw)   # only to tell a bare number from text that is no number at all
+            raise InputError(f"--what-if {what}={text}: a bare number is ambiguous; {forms}")
     except InvalidOperation:
-        raise InputError(f"--what-if {what}={text}: expected a percentage like 20% or -10%") \
-            from None
+        raise InputError(f"--what-if {what}={text}: expected a percentage or a multiplier; "
+                         f"{forms}") from None
     if not value.is_finite() or value <= -1:
-        raise InputError(f"--what-if {what}={text}: must be more than -100%")
+        raise InputError(f"--what-if {what}={text}: must be more than -100% (a multiplier "
+                         "above x0)")
     return value
 
 

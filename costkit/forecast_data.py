@@ -14,13 +14,21 @@ import warnings
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import duckdb
 
 from costkit import clock, forecast_model
+from costkit.coverage import (
+    STALE_AFTER,
+    Freshness,
+    describe_age,
+    duration_spec,
+    freshness,
+    parse_stale_after,
+)
 from costkit.errors import InputError
 from costkit.forecast import (
     COMPONENTS,
@@ -269,11 +277,14 @@ class ForecastRun:
     groups: tuple[GroupResult, ...] = ()
     workload: Workload | None = None
     warnings: tuple[str, ...] = field(default=())
+    freshness: Freshness | None = None       # how old the newest usage is at the as-of instant
 
     def as_dict(self) -> dict:
         out = self.forecast.as_dict()
         out["tz"] = self.tz
         out["currency"] = self.currency
+        if self.freshness is not None:
+            out["data"] = self.freshness.as_dict()
         if self.workload is not None:
             w = self.workload
             out["workload"] = {
@@ -310,13 +321,16 @@ def run_forecast(
     workload: Path | None = None,
     per_day: int | None = None,
     n_sims: int = forecast_model.N_SIMS,
+    stale_after: str | timedelta = STALE_AFTER,
 ) -> ForecastRun:
     """Parse the options, read the store (and the workload), forecast; raise InputError on
-    bad input or too little history."""
+    bad input or too little history. The run also says how old the store's newest usage
+    is (`freshness`): at the clock's now, or at the start of an explicit `as_of` day."""
     from costkit.store import open_store
 
     day = parse_as_of(as_of, tz)
     span = parse_horizon(horizon, day)
+    threshold = parse_stale_after(stale_after) if isinstance(stale_after, str) else stale_after
     scenario = parse_what_if(what_if)
     amount = parse_budget(budget)
     if (workload is None) != (per_day is None):
@@ -328,8 +342,13 @@ def run_forecast(
     if workload is not None and per_day is not None:
         planned = price_workload(workload, per_day, book, db, start_utc)
 
+    # The newest usage is judged where the history ends: now, or an explicit as-of day's
+    # start (a forecast "as on" a past day is not stale for the days after it; one as on a
+    # future day is, since the days until then would count as no spend).
+    checked_at = clock.now() if as_of is None else start_utc
     con = open_store(db, read_only=True)
     try:
+        fresh = freshness(con, checked_at, threshold)
         priced_with = book
         if scenario.prices is not None or scenario.model is not None:
             names = logged_model_names(con, day, tz, book) if scenario.model else []
@@ -348,8 +367,14 @@ def run_forecast(
                          f"{planned.first_error}")
     labels = tuple(scenario.describe())
     extra = planned.daily if planned is not None else None
-    total = forecast_spend(history.total, span, scenario.what_if, extra, amount, labels,
-                           n_sims=n_sims, seed=0)
+    try:
+        total = forecast_spend(history.total, span, scenario.what_if, extra, amount, labels,
+                               n_sims=n_sims, seed=0)
+    except InputError as exc:
+        if fresh.stale and fresh.newest is not None:
+            raise InputError(f"{exc} (the newest usage is {describe_age(fresh.age)} old: is "
+                             "ingestion running?)") from None
+        raise
     if scenario.what_if.reasoning and not any(history.total.components["reasoning"]):
         notes.append("--what-if reasoning changes nothing: the history has no reasoning spend "
                      "(logs that do not split reasoning out count it as output)")
@@ -363,4 +388,16 @@ def run_forecast(
         except InputError as exc:
             groups.append(GroupResult(key, None, str(exc)))
     return ForecastRun(total, tz, history.currency, history.dims, tuple(groups), planned,
-                       tuple(notes))
+                       tuple(notes), fresh)
+
+
+def stale_message(fresh: Freshness, tz: str) -> str:
+    """The warning of a forecast whose newest usage is older than the threshold."""
+    zone = tz_zone(tz)
+    at = f"{fresh.checked_at.astimezone(zone):%Y-%m-%d %H:%M} {tz}"
+    limit = duration_spec(fresh.stale_after)
+    if fresh.newest is None:
+        return f"the store has no usage before {at}; is ingestion running?"
+    return (f"the newest usage is from {fresh.newest.astimezone(zone):%Y-%m-%d %H:%M} {tz}, "
+            f"{describe_age(fresh.age)} before {at} (over --stale-after {limit}); the days "
+            "since count as no spend, so the forecast is too low; is ingestion running?")

@@ -22,6 +22,7 @@ import duckdb
 import polars as pl
 
 from costkit import breakdown, clock
+from costkit.coverage import MonthCoverage, describe_age, month_coverage, usage_span
 from costkit.errors import InputError
 from costkit.pricing import Card, PriceBook, load_price_book
 from costkit.timezones import zone
@@ -74,8 +75,13 @@ class Headline:
     search_calls: int
     unpriced_models: tuple[str, ...] = ()
     # What the change compares with the previous month: "month" (two whole months),
-    # "projected" (this month's forecast total) or "not over" (no change shown).
+    # "projected" (this month's forecast total) or "same days" (the days 1..compared_days of
+    # both months, when this month's data stops before its end).
     change_basis: str = "month"
+    compared_days: int | None = None     # with "same days": how many (of the previous month)
+    # The store's usage begins inside the compared part of the previous month, so that
+    # part is short of days too (None: it is covered from its first day).
+    previous_data_from: date | None = None
 
 
 @dataclass(frozen=True)
@@ -105,7 +111,9 @@ class MonthlyReport:
     month_row: dict                  # breakdown.totals over the month: `costkit report`'s row
     previous_row: dict | None        # the same for the previous month (None: no usage)
     headline: Headline
-    daily: pl.DataFrame              # rollup per day, every day of the month (zeros if idle)
+    # Rollup per day, every day of the month: zeros on a day without usage, null costs and
+    # `covered` false on a day after the store's data ends (no data is not $0).
+    daily: pl.DataFrame
     groups: dict[str, pl.DataFrame]  # rollups per project, model, api_key, endpoint (top N)
     quantiles: pl.DataFrame          # quantile, cost
     concentration: dict[Decimal, dict]
@@ -113,6 +121,7 @@ class MonthlyReport:
     unpriced: pl.DataFrame
     rejects: Rejects
     cards: list[Card]
+    coverage: MonthCoverage          # how far the store's usage reaches into the month
     source: str = ""                 # the store the page was made from
     # The rest of a month that is not over, from `costkit.forecast`: day, expected (beyond
     # what the day already spent), day_expected, low and high (the day's 80% range).
@@ -183,6 +192,7 @@ def build_monthly_report(
     book = book if book is not None else load_price_book()
     now = now or clock.now()
     start_day, end_day = month, next_month(month)
+    start, end = _utc_instant(start_day, tz), _utc_instant(end_day, tz)
     span = {"since": start_day, "until": end_day, "tz": tz, "book": book}
     with warnings.catch_warnings():
         # The page shows unpriced usage in its own section; the warning is for the CLI.
@@ -197,6 +207,8 @@ def build_monthly_report(
         who = breakdown.spend(con, ["project", "api_key", "endpoint", "model"], **span)
         previous = breakdown.spend(con, ["model"], since=previous_month(month),
                                    until=start_day, tz=tz, book=book)
+    data_start, data_end = usage_span(con)  # the month has usage, so the store has some
+    coverage = month_coverage(month, tz, now, data_start, data_end, end)
     currency = main_currency(days)
     groups = {dim: _ranked(rollup(days if dim == "model" else who, dim, currency), dim)
               for dim in GROUPINGS}
@@ -204,21 +216,28 @@ def build_monthly_report(
                          days, currency)
     for dim, n in TOP_ROWS.items():
         groups[dim] = top_with_other(groups[dim], dim, n, _PLURAL[dim])
-    start, end = _utc_instant(start_day, tz), _utc_instant(end_day, tz)
-    daily = _every_day(rollup(days, "day", currency), month)
+    daily = _every_day(rollup(days, "day", currency), month, coverage.covered)
     notes: list[str] = []
     projection, forecast = None, None
-    if now < end:
+    if not coverage.over and coverage.stale:
+        notes.append(f"no projection of the rest of the month: the store's usage ends "
+                     f"{describe_age(now - data_end)} before now, and the forecast would read "
+                     "the days since as no spend")
+    elif not coverage.over:
         projection, forecast, note = project_rest_of_month(con, month, tz, book, now, daily)
         notes += [note] if note else []
-        headline = _change_when_not_over(headline, forecast)
+    if forecast is not None:
+        headline = _change_projected(headline, forecast)
+    elif not coverage.complete:
+        headline = _change_same_days(con, headline, coverage, tz, book, currency)
+    headline = _previous_data_from(headline, coverage, tz)
     return MonthlyReport(
         month=month,
         tz=tz,
         start=start,
         end=end,
         generated_at=now,
-        over=now >= end,
+        over=coverage.over,
         month_row=breakdown.totals(days),
         previous_row=breakdown.totals(previous) if previous.height else None,
         headline=headline,
@@ -230,6 +249,7 @@ def build_monthly_report(
         unpriced=breakdown.unpriced(con, **span),
         rejects=month_rejects(con, start, end),
         cards=cards_in_effect(book, days["model"].unique().to_list(), start, end),
+        coverage=coverage,
         source=source,
         projection=projection,
         forecast=forecast,
@@ -339,17 +359,19 @@ def _ranked(frame: pl.DataFrame, key: str) -> pl.DataFrame:
     )
 
 
-def _every_day(daily: pl.DataFrame, month: date) -> pl.DataFrame:
-    """One row per calendar day of the month; a day without usage has zero tokens and cost."""
+def _every_day(daily: pl.DataFrame, month: date, covered: int) -> pl.DataFrame:
+    """One row per calendar day of the month. A day without usage has zero tokens and cost;
+    a day after the first `covered` has no data at all: its costs are null, never $0."""
     days = [month + timedelta(days=i)
             for i in range(calendar.monthrange(month.year, month.month)[1])]
-    calendar_frame = pl.DataFrame({"day": [f"{d:%Y-%m-%d}" for d in days]})
+    calendar_frame = pl.DataFrame({"day": [f"{d:%Y-%m-%d}" for d in days],
+                                   "covered": [i < covered for i in range(len(days))]})
     joined = calendar_frame.join(daily, on="day", how="left")
     absent = joined["requests"].is_null()
     fills = [pl.col(c).fill_null(0) for c in (*breakdown.REQUEST_COLUMNS, "unpriced_requests")]
     fills += [
-        pl.when(absent).then(pl.lit(Decimal(0), dtype=joined.schema[c])).otherwise(pl.col(c))
-        .alias(c)
+        pl.when(absent & pl.col("covered")).then(pl.lit(Decimal(0), dtype=joined.schema[c]))
+        .otherwise(pl.col(c)).alias(c)
         for c in breakdown.COST_COLUMNS
     ]
     return joined.with_columns(fills).with_columns(has_usage=~absent)
@@ -392,16 +414,51 @@ def _headline(month: pl.DataFrame, previous: pl.DataFrame, rows: pl.DataFrame,
     )
 
 
-def _change_when_not_over(headline: Headline, forecast: PeriodForecast | None) -> Headline:
-    """A month that is not over compares its projected total, or nothing: a part of a month
-    against a whole one would read as a fall."""
+def _change_projected(headline: Headline, forecast: PeriodForecast) -> Headline:
+    """A running month with a projection compares its projected total with the previous
+    month's: a part of a month against a whole one would read as a fall."""
     previous = headline.previous_total
-    if forecast is None or previous is None:
-        return replace(headline, change=None, change_pct=None, change_basis="not over")
+    if previous is None:
+        return replace(headline, change=None, change_pct=None, change_basis="projected")
     change = forecast.projected_total - previous
     return replace(headline, change=change,
                    change_pct=(change / previous * 100) if previous else None,
                    change_basis="projected")
+
+
+def _change_same_days(con: duckdb.DuckDBPyConnection, headline: Headline,
+                      coverage: MonthCoverage, tz: str, book: PriceBook,
+                      currency: str | None) -> Headline:
+    """A month whose data stops early (and has no projection) is compared with the same
+    days of the previous month: days 1..N of both, N the days the data covers (all of a
+    shorter previous month). The month's own usage ends there, so its total is those days."""
+    before = previous_month(coverage.month)
+    n = min(coverage.covered, calendar.monthrange(before.year, before.month)[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", breakdown.UnpricedUsageWarning)
+        rows = breakdown.spend(con, ["model"], since=before,
+                               until=before + timedelta(days=n), tz=tz, book=book)
+    prev = rollup(rows, None, currency)
+    prev_row = prev.row(0, named=True) if prev.height and prev["requests"][0] else None
+    previous_total = prev_row["total_cost"] if prev_row else None
+    change = change_pct = None
+    if headline.total is not None and previous_total is not None:
+        change = headline.total - previous_total
+        change_pct = (change / previous_total * 100) if previous_total else None
+    return replace(
+        headline, previous_total=previous_total,
+        previous_complete=bool(prev_row) and prev_row["unpriced_requests"] == 0,
+        change=change, change_pct=change_pct, change_basis="same days", compared_days=n)
+
+
+def _previous_data_from(headline: Headline, coverage: MonthCoverage, tz: str) -> Headline:
+    """Note when the store's usage begins after the first day of the previous month's
+    compared part: that part is short of days, and the change says so."""
+    if headline.previous_total is None:
+        return headline
+    first = coverage.data_start.astimezone(zone(tz)).date()
+    return replace(headline, previous_data_from=first) if first > previous_month(
+        coverage.month) else headline
 
 
 def _sum_or_none(*values: Decimal | None) -> Decimal | None:

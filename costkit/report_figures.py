@@ -14,6 +14,7 @@ import polars as pl
 
 from costkit.report import COMPONENTS, GROUPINGS, MonthlyReport
 from costkit.report_format import exact, money, pct, plot_text
+from costkit.timezones import zone
 
 COLORS = {
     "input_cost": "#4C78A8",
@@ -69,18 +70,19 @@ def daily_figure(report: MonthlyReport) -> go.Figure:
             hovertemplate=f"{COMPONENTS[column]}: %{{customdata}}<extra></extra>",
         )
     totals = daily["total_cost"].to_list()
+    covered = daily["covered"].to_list()
     fig.add_scatter(
         name="Day total",
         x=days,
-        y=[_float(v) for v in totals],
+        y=[_float(v) if c else 0.0 for v, c in zip(totals, covered, strict=True)],
         mode="markers",
         marker={"opacity": 0, "size": 1},
         showlegend=False,
         customdata=[
-            [_hover_amount(v, currency), f"{r:,}",
+            [_hover_amount(v, currency) if c else "no data", f"{r:,}",
              f"; {u:,} unpriced, not included" if u else ""]
-            for v, r, u in zip(totals, daily["requests"].to_list(),
-                               daily["unpriced_requests"].to_list(), strict=True)
+            for v, r, u, c in zip(totals, daily["requests"].to_list(),
+                                  daily["unpriced_requests"].to_list(), covered, strict=True)
         ],
         hovertemplate="<b>Day total: %{customdata[0]}</b> (%{customdata[1]} requests"
                       "%{customdata[2]})<extra></extra>",
@@ -103,6 +105,7 @@ def daily_figure(report: MonthlyReport) -> go.Figure:
                           "%{customdata[2]})<extra></extra>",
         )
     last = report.month + timedelta(days=len(days) - 1)
+    _shade_missing_days(fig, report)
     _style(fig, height=430)
     fig.update_layout(
         barmode="stack",
@@ -114,6 +117,25 @@ def daily_figure(report: MonthlyReport) -> go.Figure:
                "range": [_edge(report.month, -0.6), _edge(last, 0.6)], "dtick": 86400000 * 2},
     )
     return fig
+
+
+def _shade_missing_days(fig: go.Figure, report: MonthlyReport) -> None:
+    """Shade the days after the store's usage ends (up to today in a month not over, and
+    not those the forecast projects): they have no data, which a zero bar would hide."""
+    cov = report.coverage
+    projected = set(report.projection["day"].to_list()) if report.projection is not None \
+        else set()
+    last = cov.month + timedelta(days=cov.days - 1)
+    if not cov.over:
+        last = min(last, report.generated_at.astimezone(zone(report.tz)).date())
+    missing = [cov.month + timedelta(days=i) for i in range(cov.covered, cov.days)]
+    missing = [d for d in missing if d <= last and f"{d:%Y-%m-%d}" not in projected]
+    if not missing:
+        return
+    fig.add_vrect(x0=_edge(missing[0], -0.5), x1=_edge(missing[-1], 0.5),
+                  fillcolor="rgba(120,120,120,0.12)", line_width=0, layer="below",
+                  annotation_text="no data", annotation_position="top left",
+                  annotation_font={"color": "#59636e", "size": 12})
 
 
 def group_figure(report: MonthlyReport, dim: str) -> go.Figure:

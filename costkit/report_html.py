@@ -84,6 +84,7 @@ def render_page(report: MonthlyReport) -> str:
     body = "\n".join([
         _header(report),
         '<div id="page-problems" class="notice bad" hidden></div>',
+        _coverage_notice(report),
         _headline(report),
         _notices(report),
         _daily(report, figures),
@@ -125,15 +126,25 @@ def costkit_version() -> str:
 # --- sections ------------------------------------------------------------------------------
 
 def _header(report: MonthlyReport) -> str:
-    made = h(when(report.generated_at, report.tz, False))
-    status = ("The month is complete." if report.over else
-              f"The month is not over: usage up to {made}.")
     source = f" Store: <code>{h(report.source)}</code>." if report.source else ""
     return f"""<header>
 <h1>LLM API spend, {h(report.label)}</h1>
-<p>{h(_period(report))}, time zone {h(report.tz)}. {status}{source}
+<p>{h(_period(report))}, time zone {h(report.tz)}. {h(_status(report))}{source}
 Generated {h(when(report.generated_at, report.tz, False))} ({h(report.tz)}).</p>
 </header>"""
+
+
+def _status(report: MonthlyReport) -> str:
+    """Where the data ends, and so whether the month is complete."""
+    cov = report.coverage
+    up_to = f"usage up to {when(cov.data_end, report.tz, False)}"
+    if cov.complete:
+        return (f"The month is complete. The store's usage runs to "
+                f"{when(cov.data_end, report.tz, False)}.")
+    if cov.over:
+        return (f"The month is not complete: {up_to}, so its last "
+                f"{_plural(cov.missing, 'day has', 'days have')} no data.")
+    return f"The month is not over: {up_to}."
 
 
 def _period(report: MonthlyReport) -> str:
@@ -147,26 +158,37 @@ def _headline(report: MonthlyReport) -> str:
     prev_label = previous_month(report.month).strftime("%B %Y")
     total_note = "all usage priced" if hl.complete else (
         f"priced usage only; {count(hl.requests - hl.priced_requests)} requests unpriced")
+    if not report.coverage.complete:
+        total_note += f"; {_days(report.month, report.coverage.covered)} only"
+    change_name = f"Change vs {prev_label}"
+    if hl.change_basis == "same days":
+        prev_label = _days(previous_month(report.month), hl.compared_days)
+        change_name = f"Change vs {prev_label}"
     if hl.change is not None:
         direction = "up" if hl.change > 0 else "down" if hl.change < 0 else ""
         change_value = f'<span class="{direction}">{h(signed_money(hl.change, cur))}</span>'
-        basis = "projected total " if hl.change_basis == "projected" else ""
-        change_note = (f"{h(signed_pct(hl.change_pct))}: {basis}vs "
+        basis = {"projected": "projected total ",
+                 "same days": f"{_days(report.month, hl.compared_days)} "}.get(
+            hl.change_basis, "")
+        change_note = (f"{h(signed_pct(hl.change_pct))}: {h(basis)}vs "
                        f"{h(money(hl.previous_total, cur))} in {h(prev_label)}")
+        if hl.change_basis == "same days":
+            change_note += ", the same days"
         if not (hl.complete and hl.previous_complete):
             change_note += " (priced usage only)"
-    elif hl.change_basis == "not over":
-        change_value = "n/a"
-        change_note = ("the month is not over" if report.previous_row is not None
-                       else f"no usage in {h(prev_label)}")
+        if hl.previous_data_from is not None:
+            change_note += (f"; the store's usage begins {hl.previous_data_from:%Y-%m-%d}, "
+                            "so that side is short of days")
     elif report.previous_row is None:
         change_value, change_note = "n/a", f"no usage in {h(prev_label)}"
+    elif hl.previous_total is None:
+        change_value, change_note = "n/a", f"no priced usage in {h(prev_label)}"
     else:
-        change_value, change_note = "n/a", f"nothing priced in {h(prev_label)}"
+        change_value, change_note = "n/a", "nothing priced this month"
     row = report.month_row
     cards = [
         ("Total spend", h(money(hl.total, cur)), h(total_note), exact(hl.total, cur)),
-        (f"Change vs {prev_label}", change_value, change_note,
+        (change_name, change_value, change_note,
          exact(hl.change, cur) if hl.change is not None else ""),
         ("Requests", h(count(hl.requests)),
          f"{h(compact(row['input_tokens']))} input, "
@@ -197,6 +219,25 @@ def _title(text: str) -> str:
     return f' title="exact: {h(text)}"' if text else ""
 
 
+def _coverage_notice(report: MonthlyReport) -> str:
+    """Above the figures: a month whose data stops early, or a running month gone stale."""
+    cov = report.coverage
+    up_to = f"{h(when(cov.data_end, report.tz, False))} ({h(report.tz)})"
+    if cov.over and not cov.complete:
+        return (
+            f'<div class="notice" id="partial-month"><strong>Partial month:</strong> the store '
+            f"has usage up to {up_to}, {_plural(cov.missing, 'day', 'days')} short of the "
+            f"month's end. Every figure covers {h(_days(report.month, cov.covered))} only; "
+            "the days after show no data, not $0. Ingest the rest of the month's logs and "
+            "make the report again.</div>")
+    if not cov.over and cov.stale:
+        return (
+            f'<div class="notice" id="partial-month"><strong>Stale data:</strong> the store '
+            f"has usage up to {up_to} only: is ingestion running? The rest of the month is "
+            "not projected.</div>")
+    return ""
+
+
 def _notices(report: MonthlyReport) -> str:
     out = []
     if report.unpriced.height:
@@ -225,6 +266,10 @@ def _daily(report: MonthlyReport, figures: dict) -> str:
                  + h("; ".join(report.notes) or "no forecast is available") + ".")
     else:
         extra = ""
+    cov = report.coverage
+    if cov.over and not cov.complete:
+        extra += (f" The shaded days after {h(f'{cov.last_covered():%d %B}'.lstrip('0'))} have "
+                  "no data: the store's usage ends there.")
     return f"""<section id="daily">
 <h2>Daily spend</h2>
 <p class="lead">Each day ({h(report.tz)}) stacked by what was paid for. Hover for exact
@@ -464,6 +509,12 @@ def _table(headers: list[str], rows: list[str], numeric_from: int | None = None,
         cells.append(f'<th{" class=num" if numeric else ""}>{h(name)}</th>')
     return (f"<table><thead><tr>{''.join(cells)}</tr></thead><tbody>"
             + "\n".join(rows) + "</tbody></table>")
+
+
+def _days(month, n: int | None) -> str:
+    """The first `n` days of a month, e.g. '1-24 November 2026' ('1 November 2026')."""
+    first = month.strftime("%B %Y")
+    return f"1 {first}" if n == 1 else f"1\u2013{n} {first}"
 
 
 def _plural(n: int, one: str, many: str) -> str:

@@ -130,3 +130,27 @@ def test_screenshot_is_saved_as_an_artifact(browser, page_path, tmp_path_factory
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) > 100_000   # a page of charts, not a blank canvas
+
+
+def test_a_partial_month_draws_its_no_data_shade(browser, tmp_path):
+    """November's data stops on the 24th (tests/test_report_coverage.py): the page loads
+    cleanly, every chart is drawn, and the daily chart labels the missing days in its SVG."""
+    from test_report_coverage import AFTER_THE_MONTH, NOV, stopped_rows
+
+    store = build_store(tmp_path / "stopped.duckdb", stopped_rows(), rejects=False)
+    con = open_store(store, read_only=True)
+    try:
+        path, _ = write_monthly_report(con, NOV, book=load_price_book([]), now=AFTER_THE_MONTH,
+                                       out_dir=tmp_path / "out")
+    finally:
+        con.close()
+    result = run_browser(browser, path, tmp_path / "profile", "--enable-logging=stderr",
+                         "--v=0", "--dump-dom")
+    assert result.returncode == 0, result.stderr[-2000:]
+    dom = result.stdout
+    assert [line for line in result.stderr.splitlines() if ":CONSOLE" in line] == []
+    body = re.search(r"<body([^>]*)>", dom).group(1)
+    assert 'data-problems="0"' in body
+    assert f'data-charts-drawn="{len(CHARTS)}"' in body
+    daily = dom[dom.index('id="fig-daily"'):dom.index('id="fig-by-project"')]
+    assert re.search(r"<text[^>]*>no data</text>", daily)

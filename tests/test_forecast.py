@@ -96,16 +96,30 @@ def test_bad_horizons_say_what_is_accepted(spec, message):
 
 @pytest.mark.parametrize("text, value", [
     ("20%", Decimal("0.2")), ("+50%", Decimal("0.5")), ("-10%", Decimal("-0.1")),
-    ("0.25", Decimal("0.25")), (" 12.5 % ", Decimal("0.125")),
+    ("-15%", Decimal("-0.15")), (" 12.5 % ", Decimal("0.125")),
+    # Multipliers: x1.2 is +20%, x0.5 is -50%, x2 is +100%, x1 no change.
+    ("x1.2", Decimal("0.2")), ("X0.5", Decimal("-0.5")), ("x2", Decimal("1")),
+    ("x1", Decimal("0")), (" x 1.05 ", Decimal("0.05")), ("\u00d71.2", Decimal("0.2")),
 ])
-def test_percentages(text, value):
+def test_percentages_and_multipliers(text, value):
     assert parse_percent(text, "growth") == value
 
 
-@pytest.mark.parametrize("text", ["abc", "-100%", "-150%", "nan", "1e400000%x"])
+@pytest.mark.parametrize("text", ["abc", "-100%", "-150%", "nan", "1e400000%x", "x0", "x-1",
+                                  "x", "nan%", "xabc"])
 def test_bad_percentages(text):
     with pytest.raises(InputError, match="--what-if growth="):
         parse_percent(text, "growth")
+
+
+@pytest.mark.parametrize("text", ["20", "0.2", "-15", "+50", "1.2", "0"])
+def test_a_bare_number_is_refused_with_both_forms(text):
+    # growth=20 used to mean +2000%: a bare number is refused, naming the forms that work.
+    with pytest.raises(InputError) as caught:
+        parse_percent(text, "growth")
+    assert str(caught.value) == (
+        f"--what-if growth={text}: a bare number is ambiguous; write a change as growth=20% "
+        "or growth=-15%, or a multiplier as growth=x1.2")
 
 
 # --- the history ------------------------------------------------------------------------------

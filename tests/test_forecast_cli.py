@@ -281,6 +281,16 @@ def test_growth_scales_the_future_only(forecast):
     assert grown["what_if"] == ["growth +20% on every future day"]
 
 
+def test_a_multiplier_is_the_same_change_as_its_percentage(forecast):
+    # x1.2 is +20%: the same scenario, so the very same output.
+    percent = forecast("--as-of", AS_OF, "--what-if", "growth=20%", "--format", "json")
+    times = forecast("--as-of", AS_OF, "--what-if", "growth=x1.2", "--format", "json")
+    assert percent.exit_code == times.exit_code == 0
+    assert times.stdout == percent.stdout
+    down = as_json(forecast("--as-of", AS_OF, "--what-if", "growth=-15%", "--format", "json"))
+    assert down["what_if"] == ["growth -15% on every future day"]
+
+
 def test_reasoning_share_change(forecast):
     base = as_json(forecast("--as-of", AS_OF, "--format", "json"))
     more = as_json(forecast("--as-of", AS_OF, "--what-if", "reasoning=+50%", "--format", "json"))
@@ -345,6 +355,9 @@ def test_workload_adds_its_estimated_daily_cost(forecast, tmp_path):
     (["--what-if", "speed=2x"], "unknown key 'speed'"),
     (["--what-if", "growth"], "expected KEY=VALUE"),
     (["--what-if", "growth=lots"], "expected a percentage"),
+    (["--what-if", "growth=20"], "growth=20: a bare number is ambiguous; write a change as "
+                                 "growth=20% or growth=-15%, or a multiplier as growth=x1.2"),
+    (["--what-if", "reasoning=0.5"], "reasoning=0.5: a bare number is ambiguous"),
     (["--what-if", "growth=1%", "--what-if", "growth=2%"], "given twice"),
     (["--horizon", "someday"], "--horizon 'someday'"),
     (["--as-of", "10/10/2026"], "--as-of '10/10/2026': expected a date"),
@@ -355,6 +368,10 @@ def test_workload_adds_its_estimated_daily_cost(forecast, tmp_path):
     (["--by", "day"], "forecasts are always per day"),
     (["--by", "colour"], "unknown --by value 'colour'"),
     (["--what-if", "prices=/no/such/cards.toml"], "no such price card file"),
+    (["--stale-after", "2"], "--stale-after '2': expected a duration such as 2d or 36h; a bare "
+                             "number is ambiguous, write 2d (days) or 2h (hours)"),
+    (["--stale-after", "0d"], "--stale-after '0d': must be more than zero"),
+    (["--stale-after", "soon"], "expected a duration such as 2d or 36h"),
 ])
 def test_bad_options_are_one_line_errors(forecast, args, message):
     result = forecast("--as-of", AS_OF, *args)
@@ -370,6 +387,127 @@ def test_days_follow_the_time_zone(forecast):
     assert tokyo["tz"] == "Asia/Tokyo"
     # 20:00 UTC requests fall on the next local day in Tokyo, so the month-to-date differs.
     assert tokyo["actual_to_date"] != utc["actual_to_date"]
+
+
+# --- stale data: the newest usage is older than --stale-after ----------------------------------
+
+# The fixture's newest request, read from the fixture files themselves (not the store).
+NEWEST = max(datetime.fromtimestamp(r["created"], UTC)
+             for records in generate().values() for r in records)
+# Five days after it: 2026-10-25 09:00 - 2026-10-20 15:28 = 4 days 17 hours 32 minutes.
+LATE = "2026-10-25T09:00:00Z"
+STALE_WARNING = (
+    "costkit: warning: data stale: the newest usage is from 2026-10-20 15:28 UTC, 4 days 17 "
+    "hours before 2026-10-25 09:00 UTC (over --stale-after 2d); the days since count as no "
+    "spend, so the forecast is too low; is ingestion running?")
+
+
+def test_the_fixture_ends_where_the_stale_tests_say():
+    assert NEWEST == datetime(2026, 10, 20, 15, 28, tzinfo=UTC)
+
+
+def test_stale_data_warns_and_a_budget_exits_4_not_under(forecast, monkeypatch):
+    monkeypatch.setenv("COSTKIT_NOW", LATE)
+    result = forecast("--budget", "1000000")
+    assert result.exit_code == 4
+    lines = result.stderr.splitlines()
+    assert lines[-2:] == [
+        STALE_WARNING,
+        "costkit: error: budget not checked: data stale (newest usage 4 days 17 hours old, "
+        "over --stale-after 2d); 'under' cannot be trusted"]
+    assert "unknown: stale data" in result.stdout and " under " not in result.stdout
+    assert "Data stale: the newest usage is from 2026-10-20 15:28 UTC" in result.stdout
+
+
+def test_stale_data_over_the_budget_still_exits_4_and_says_over(forecast, monkeypatch):
+    monkeypatch.setenv("COSTKIT_NOW", LATE)
+    result = forecast("--budget", "2")
+    assert result.exit_code == 4
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("costkit: error: budget not checked: data stale (newest usage 4 days "
+                           "17 hours old, over --stale-after 2d); projected over it even so ($")
+    assert last.endswith(" for 2026-10)")
+    assert "OVER, stale data" in result.stdout
+
+
+def test_stale_data_without_a_budget_warns_and_exits_0(forecast, monkeypatch):
+    monkeypatch.setenv("COSTKIT_NOW", LATE)
+    result = forecast("--format", "json")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines()[-1] == STALE_WARNING
+    assert as_json(result)["data"] == {
+        "newest_usage": "2026-10-20T15:28:00+00:00", "checked_at": "2026-10-25T09:00:00+00:00",
+        "stale_after": "2d", "stale": True}
+
+
+@pytest.mark.parametrize("threshold, stale", [
+    ("2d", True), ("113h", True),       # 4 days 17 h 32 min is over 113 h...
+    ("114h", False), ("5d", False),     # ...and under 114 h
+])
+def test_stale_after_sets_the_threshold(forecast, monkeypatch, threshold, stale):
+    monkeypatch.setenv("COSTKIT_NOW", LATE)
+    result = forecast("--budget", "1000000", "--stale-after", threshold)
+    assert result.exit_code == (4 if stale else 0), result.stderr
+    assert ("data stale" in result.stderr) is stale
+    if not stale:
+        assert "under" in result.stdout
+
+
+def test_a_past_as_of_is_judged_at_its_own_start(forecast, monkeypatch):
+    # Long after the data ends, a forecast as on 2026-10-21 reads the history up to its
+    # start, when the newest usage (the 20th, 15:28) was 8 hours 32 minutes old.
+    monkeypatch.setenv("COSTKIT_NOW", "2027-01-15T00:00:00Z")
+    result = forecast("--as-of", "2026-10-21", "--budget", "1000000", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert "data stale" not in result.stderr
+    assert as_json(result)["data"]["checked_at"] == "2026-10-21T00:00:00+00:00"
+
+
+def test_a_future_as_of_counts_the_days_until_it_as_missing(forecast, monkeypatch):
+    # As on 2026-11-01 (from 2026-10-21): the history to its start has no usage after
+    # 2026-10-20 15:28, 11 days 8 hours 32 minutes before it.
+    monkeypatch.setenv("COSTKIT_NOW", "2026-10-21T08:00:00Z")
+    result = forecast("--as-of", "2026-11-01", "--budget", "1000000")
+    assert result.exit_code == 4
+    assert ("the newest usage is from 2026-10-20 15:28 UTC, 11 days 8 hours before "
+            "2026-11-01 00:00 UTC") in result.stderr
+
+
+def test_too_little_history_from_stale_data_says_how_old(cli, tmp_path, monkeypatch):
+    log = tmp_path / "two-days.jsonl"
+    records = [r for r in generate()["alpha.jsonl"]
+               if datetime.fromtimestamp(r["created"], UTC).date() < date(2026, 8, 3)]
+    log.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    db = tmp_path / "two.duckdb"
+    assert cli("ingest", str(log), "--db", str(db)).exit_code == 0
+    newest = max(datetime.fromtimestamp(r["created"], UTC) for r in records)
+    assert newest == datetime(2026, 8, 2, 9, 53, tzinfo=UTC)
+    # 2026-08-20 09:53 is 18 days after it.
+    monkeypatch.setenv("COSTKIT_NOW", "2026-08-20T09:53:00Z")
+    result = cli("forecast", "--db", str(db), "--budget", "10")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "costkit: error: too little history to forecast: 2 day(s) with priced spend before "
+        "2026-08-20; need at least 3 (the newest usage is 18 days old: is ingestion running?)\n")
+
+
+def test_the_issue_store_that_stops_on_the_24th(cli, tmp_path, monkeypatch):
+    """Usage ends 2026-11-24 18:30 UTC; on 3 December the budget check used to say 'under'
+    and exit 0. 2026-12-03 09:00 - 2026-11-24 18:30 = 8 days 14 hours 30 minutes."""
+    from test_report_coverage import stopped_rows, write_log
+
+    log, db = tmp_path / "usage.jsonl", tmp_path / "s.duckdb"
+    write_log(log, stopped_rows())
+    assert cli("ingest", str(log), "--db", str(db)).exit_code == 0
+    monkeypatch.setenv("COSTKIT_NOW", "2026-12-03T09:00:00Z")
+    result = cli("forecast", "--db", str(db), "--budget", "50")
+    assert result.exit_code == 4
+    assert result.stderr.splitlines() == [
+        "costkit: warning: data stale: the newest usage is from 2026-11-24 18:30 UTC, 8 days 14 "
+        "hours before 2026-12-03 09:00 UTC (over --stale-after 2d); the days since count as no "
+        "spend, so the forecast is too low; is ingestion running?",
+        "costkit: error: budget not checked: data stale (newest usage 8 days 14 hours old, over "
+        "--stale-after 2d); 'under' cannot be trusted"]
 
 
 if __name__ == "__main__":

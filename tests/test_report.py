@@ -239,8 +239,10 @@ def test_month_over_or_not(store, book):
     finally:
         con.close()
     assert done.over and not running.over
-    assert "The month is not over" in render_page(running)
-    assert "The month is complete." in render_page(done)
+    # The fixture's newest request is 2026-11-01 02:00 UTC.
+    assert "The month is not over: usage up to 2026-11-01 02:00." in render_page(running)
+    assert ("The month is complete. The store&#x27;s usage runs to 2026-11-01 02:00."
+            in render_page(done))
 
 
 def test_latest_full_month_in_store(store):
@@ -477,8 +479,12 @@ def test_a_running_month_without_enough_history_says_why(store, book):
         con.close()
     assert report.projection is None and report.forecast is None
     assert report.notes and report.notes[0].startswith("no projection of the rest of the month")
-    assert report.headline.change is None and report.headline.change_basis == "not over"
+    # Without a projection, the two days so far are compared with August's first two,
+    # which have no usage.
+    hl = report.headline
+    assert hl.change is None and hl.change_basis == "same days" and hl.compared_days == 2
     page = render_page(report)
+    assert "no usage in 1\u20132 August 2026" in page
     assert "The month is not over; the remaining days are not drawn: no projection" in page
     assert "Projected month total" not in page
 

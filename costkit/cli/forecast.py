@@ -12,10 +12,15 @@ from rich.console import Console
 from rich.table import Table
 
 from costkit.cli import app
-from costkit.cli.common import DbOption, PricesOption, dumps, handle_errors, usd, warn
+from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors, usd, warn
+from costkit.coverage import describe_age, duration_spec
 from costkit.errors import BudgetExceeded
 from costkit.forecast import COMPONENTS, PeriodForecast, SpendForecast
-from costkit.forecast_data import ForecastRun, run_forecast
+from costkit.forecast_data import ForecastRun, run_forecast, stale_message
+
+# --budget's own exit status when the newest usage is older than --stale-after: a forecast
+# that reads missing days as no spend must not pass a budget check (0) nor fail it (3).
+EXIT_STALE = 4
 
 
 class Format(StrEnum):
@@ -41,13 +46,20 @@ def forecast(
     budget: Annotated[str | None, typer.Option(
         "--budget", metavar="USD",
         help="Monthly budget (or the horizon's, for Nd / an end date): projected total, "
-             "chance of exceeding it, the day it is crossed; exit 3 when projected over.",
+             "chance of exceeding it, the day it is crossed; exit 3 when projected over, "
+             "4 when the data is stale (see --stale-after).",
         show_default=False)] = None,
+    stale_after: Annotated[str, typer.Option(
+        "--stale-after", metavar="AGE",
+        help="Warn when the newest usage is older than this at the as-of instant (now, or "
+             "the start of --as-of): 2d, 36h. The days since would count as no spend.")] = "2d",
     what_if: Annotated[list[str] | None, typer.Option(
         "--what-if", metavar="KEY=VALUE",
-        help="Scenario (repeatable): growth=20% (future volume), reasoning=+50% (future "
-             "reasoning tokens), prices=FILE (reprice the history with these cards), "
-             "model=NAME (reprice every request as this model).", show_default=False)] = None,
+        help="Scenario (repeatable): growth=20% or growth=x1.2 (future volume), "
+             "reasoning=+50% (future reasoning tokens), prices=FILE (reprice the history "
+             "with these cards), model=NAME (reprice every request as this model). A change "
+             "is a percentage (20%, -15%) or a multiplier (x1.2); a bare number is refused.",
+        show_default=False)] = None,
     workload: Annotated[Path | None, typer.Option(
         "--workload", metavar="FILE",
         help="JSONL of request bodies priced by the estimator and added to every future "
@@ -70,14 +82,25 @@ def forecast(
     run = run_forecast(
         db=db, prices=prices_path, horizon=horizon, as_of=as_of, tz=tz, by=by or (),
         budget=budget, what_if=what_if or (), workload=workload, per_day=per_day,
+        stale_after=stale_after,
     )
+    stale = run.freshness is not None and run.freshness.stale
     for note in run.warnings:
         warn(note)
+    if stale:
+        warn(f"data stale: {stale_message(run.freshness, run.tz)}")
     if fmt is Format.json:
         typer.echo(dumps(run.as_dict()))
     else:
         render(run)
     over = run.over_budget
+    if stale and budget is not None:
+        f = run.freshness
+        age = describe_age(f.age) if f.age is not None else "missing"
+        verdict = (f"projected over it even so ({usd(over[0].projected_total)} for "
+                   f"{over[0].period.label})" if over else "'under' cannot be trusted")
+        raise fail(f"budget not checked: data stale (newest usage {age} old, over "
+                   f"--stale-after {duration_spec(f.stale_after)}); {verdict}", EXIT_STALE)
     if over:
         p = over[0]
         crossing = p.budget.crossing_date.isoformat() if p.budget.crossing_date else "-"
@@ -99,6 +122,8 @@ def render(run: ForecastRun) -> None:
     console.print(f"History used: {fc.history_days} days from {fc.history_from.isoformat()} "
                   f"(level fitted from {fc.fitted_from.isoformat()}); "
                   f"{fc.sims:,} simulated futures")
+    if run.freshness is not None and run.freshness.stale:
+        console.print(f"Data stale: {stale_message(run.freshness, run.tz)}")
     for line in fc.scenario:
         console.print(f"What-if: {line}")
     if run.workload is not None:
@@ -142,7 +167,7 @@ def render(run: ForecastRun) -> None:
             table.add_row(p.period.label, usd(p.projected_total, places),
                           f"{b.probability_over:.0%}",
                           b.crossing_date.isoformat() if b.crossing_date else "not projected",
-                          "OVER" if b.over else "under")
+                          _status(b.over, run.freshness is not None and run.freshness.stale))
         console.print(table)
 
     if run.by:
@@ -161,6 +186,12 @@ def render(run: ForecastRun) -> None:
             groups.add_row(*g.key, cells[0], cells[2], cells[3], cells[4],
                            _short_model(g.forecast))
         console.print(groups)
+
+
+def _status(over: bool, stale: bool) -> str:
+    if stale:
+        return "OVER, stale data" if over else "unknown: stale data"
+    return "OVER" if over else "under"
 
 
 def _money_cells(p: PeriodForecast, places: int) -> list[str]:

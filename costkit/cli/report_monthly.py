@@ -12,7 +12,7 @@ from costkit.cli.common import DbOption, PricesOption, handle_errors, warn
 from costkit.cli.report import report_app
 from costkit.pricing import load_price_book
 from costkit.report import last_full_month, parse_month, write_monthly_report
-from costkit.report_format import count, money
+from costkit.report_format import count, money, when
 from costkit.store import default_path, open_store
 
 
@@ -53,8 +53,18 @@ def monthly(
         warn(f"{count(n)} rejected record{'s' if n != 1 else ''} of {report.key} "
              f"{'are' if n != 1 else 'is'} not counted; the page lists "
              f"{'them' if n != 1 else 'it'}")
-    if not report.over:
-        warn(f"{report.key} is not over: the page shows usage up to now")
+    cov, hl = report.coverage, report.headline
+    up_to = f"usage up to {when(cov.data_end, report.tz, False)} ({report.tz})"
+    if cov.over and not cov.complete:
+        compared = (f"; the change compares days 1-{hl.compared_days} of both months"
+                    if hl.compared_days else "")
+        warn(f"{report.key} is not complete: {up_to}, {cov.missing} day"
+             f"{'s' if cov.missing != 1 else ''} short of its end; the page covers days "
+             f"1-{cov.covered} only{compared}")
+    elif not cov.over:
+        warn(f"{report.key} is not over: the page shows {up_to}"
+             + ("; the data is stale, so the rest of the month is not projected"
+                if cov.stale else ""))
     typer.echo(str(path))
     typer.echo(f"{report.label} ({report.tz}): {money(hl.total, hl.currency)} over "
                f"{count(hl.requests)} requests", err=True)
