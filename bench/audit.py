@@ -3,8 +3,8 @@
 Generates N usage events (JSONL, deterministic, debits rounded to 8 places, every fifth
 discounted, 1 in 10,000 overcharged) into a scratch file, then times on that file:
   baseline  json.loads of every line with Decimal numbers (the least any exact reader does)
-  read      costkit.audit_ledger.read_ledger (validated LedgerEvent records)
-  audit     costkit.audit_ledger.audit_ledger (read + price every event + findings)
+  read      costkit.audit.ledger.read_ledger (validated LedgerEvent records)
+  audit     costkit.audit.ledger.audit_ledger (read + price every event + findings)
 and prints events/s for each and the audit's share of the baseline rate.
 
     python bench/audit.py --n 200000
@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from costkit.audit_ledger import audit_ledger, read_ledger
-from costkit.pricing import load_price_book
+from costkit.audit.ledger import audit_ledger, read_ledger
+from costkit.pricing.book import load_price_book
 
 START = int(datetime(2026, 10, 1, tzinfo=UTC).timestamp())
 

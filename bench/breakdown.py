@@ -1,4 +1,5 @@
-"""Time the spend breakdown (`costkit.breakdown.spend`) against a plain GROUP BY without costs.
+"""Time the spend breakdown (`costkit.spend.breakdown.spend`) against a plain GROUP BY
+without costs.
 
 Generates N usage rows directly in DuckDB (range(), deterministic) into a scratch store, then
 times, in the same run and on the same table:
@@ -20,9 +21,9 @@ import time
 import warnings
 from pathlib import Path
 
-from costkit.breakdown import concentration, cost_quantiles, requests, spend
-from costkit.pricing import load_price_book
-from costkit.store import open_store
+from costkit.pricing.book import load_price_book
+from costkit.spend.breakdown import concentration, cost_quantiles, requests, spend
+from costkit.store.connection import open_store
 
 
 def generate(con, n: int) -> None:

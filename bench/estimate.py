@@ -33,10 +33,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from costkit.estimate import prepare
-from costkit.estimate_batch import BatchEstimator, read_lines
-from costkit.estimate_history import HistorySource
-from costkit.pricing import load_price_book
+from costkit.estimator.batch import BatchEstimator, read_lines
+from costkit.estimator.estimate import prepare
+from costkit.estimator.history import HistorySource
+from costkit.pricing.book import load_price_book
 from costkit.tokens import tokenizer_for_model
 
 WORDS = (

@@ -3,7 +3,7 @@
 Generates daily spend series of seven shapes (flat noise, weekly cycle, trend, weekly +
 trend, level shift, spikes, short history), and at day 7, 14 and 21 of each evaluation
 month forecasts the month-end total with only the days before, exactly as
-`costkit forecast --as-of` does (the same `costkit.forecast.forecast_spend`). The baseline,
+`costkit forecast --as-of` does (the same `costkit.forecast.run.forecast_spend`). The baseline,
 measured in the same run on the same series, is the run-rate most dashboards show:
 month-to-date / days elapsed x days in the month.
 
@@ -25,7 +25,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from costkit.forecast import COMPONENTS, DailyHistory, forecast_spend, parse_horizon
+from costkit.forecast.run import COMPONENTS, DailyHistory, forecast_spend, parse_horizon
 
 DAYS = (7, 14, 21)
 SHAPES = ("flat", "weekly", "trend", "weekly+trend", "level shift", "spikes", "short history")

@@ -8,7 +8,7 @@ then times, each in a fresh process and a fresh store:
   ingest    `costkit ingest FILE --format json` (the real command, run in-process by the
             child so Python's start-up is reported apart): line numbers, detection,
             validation, dedupe, one transaction
-  monthly   costkit.breakdown.spend(con, by=["month", "model"]) over the ingested store
+  monthly   costkit.spend.breakdown.spend(con, by=["month", "model"]) over the ingested store
   ingest + report   `costkit ingest` then `costkit report --by month` on a fresh store,
             for min(N, --report-n) records (the target is for 1M)
 Each child reports its wall time and peak RSS (ru_maxrss). Targets (issue 5, 2 cores):
@@ -108,9 +108,9 @@ def child_ingest(log: str, db: str, report: bool) -> dict:
 def child_monthly(db: str) -> dict:
     import warnings
 
-    from costkit import breakdown
-    from costkit.pricing import load_price_book
-    from costkit.store import open_store
+    from costkit.pricing.book import load_price_book
+    from costkit.spend import breakdown
+    from costkit.store.connection import open_store
 
     book = load_price_book([])
     con = open_store(db, read_only=True)

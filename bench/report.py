@@ -23,10 +23,10 @@ import warnings
 from datetime import date
 from pathlib import Path
 
-from costkit import breakdown
-from costkit.pricing import load_price_book
-from costkit.report import build_monthly_report, write_monthly_report
-from costkit.store import open_store
+from costkit.pricing.book import load_price_book
+from costkit.report.monthly import build_monthly_report, write_monthly_report
+from costkit.spend import breakdown
+from costkit.store.connection import open_store
 
 MONTH = date(2026, 10, 1)
 

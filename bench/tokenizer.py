@@ -101,7 +101,7 @@ def main() -> None:
     import tokenizers
     from tokenizers import Tokenizer
 
-    from costkit.pricing import load_price_book
+    from costkit.pricing.book import load_price_book
     from costkit.tokens import tokenizer_for_model
 
     docs = documents(args.mb, args.doc_kb)

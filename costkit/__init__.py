@@ -20,7 +20,7 @@ def count_tokens(text: str, model: str = "deepseek-v3-2") -> int:
 
 
 def estimate(request: Any, model: str | None = None, endpoint: str | None = None, **options: Any):
-    """Price a prompt or request body before sending it (see costkit.estimate.estimate)."""
-    from costkit.estimate import estimate as _estimate
+    """Price a prompt or request body before sending it (costkit.estimator.estimate)."""
+    from costkit.estimator.estimate import estimate as _estimate
 
     return _estimate(request, model=model, endpoint=endpoint, **options)

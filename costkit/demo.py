@@ -18,11 +18,11 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from costkit.errors import InputError
-from costkit.ingest import IngestSummary, ingest, list_rejects
-from costkit.pricing import PriceBook, load_price_book
-from costkit.report import MonthlyReport, latest_full_month_in_store, write_monthly_report
-from costkit.store import open_store
+from costkit.core.errors import InputError
+from costkit.ingest.run import IngestSummary, ingest, list_rejects
+from costkit.pricing.book import PriceBook, load_price_book
+from costkit.report.monthly import MonthlyReport, latest_full_month_in_store, write_monthly_report
+from costkit.store.connection import open_store
 
 DEFAULT_DB = Path("reports") / "demo.duckdb"
 CHECKOUT_DATA = Path("data") / "logs"

@@ -14,7 +14,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 GOLDEN = ROOT / "tests" / "golden"
 
 # The instant every test runs at unless it says otherwise ($COSTKIT_NOW, read by
-# costkit.clock). Run the suite at another instant with COSTKIT_TEST_NOW=...: no test may
+# costkit.core.clock). Run the suite at another instant with COSTKIT_TEST_NOW=...: no test may
 # depend on which.
 PINNED_NOW = os.environ.get("COSTKIT_TEST_NOW", "2026-11-15T12:00:00Z")
 

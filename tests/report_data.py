@@ -1,7 +1,7 @@
 """A small, fully known store for the monthly report's tests (rows written straight to SQL).
 
 Every row is also returned as a dict, so a test can price it independently with
-`costkit.pricing.price` and compare with what the page shows.
+`costkit.pricing.book.price` and compare with what the page shows.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from costkit.pricing import PriceBook, Usage, price
-from costkit.store import open_store
+from costkit.pricing.book import PriceBook, Usage, price
+from costkit.store.connection import open_store
 
 EVIL = "<img src=x onerror=alert(1)>"
 SCRIPT_BREAK = "</script><script>alert(2)</script>"
@@ -114,7 +114,7 @@ def build_store(path: Path, rows: list[dict] | None = None, rejects: bool = True
 
 
 def expected_cost(rows: list[dict], book: PriceBook, since: datetime, until: datetime) -> dict:
-    """Independent pricing, request by request, with costkit.pricing.price: the priced total,
+    """Independent pricing, request by request, with costkit.pricing.book.price: the priced total,
     per-component totals, priced and unpriced request counts."""
     total = Decimal(0)
     components = dict.fromkeys(("input", "cached_input", "cache_write", "output",

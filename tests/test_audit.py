@@ -15,8 +15,7 @@ from conftest import FIXTURES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from costkit.audit import Logged, invoice_periods, logged_from_rows, reconcile_invoice
-from costkit.audit_findings import (
+from costkit.audit.findings import (
     KINDS,
     Tolerance,
     amounts_match,
@@ -26,9 +25,10 @@ from costkit.audit_findings import (
     model_label,
     round_amount,
 )
-from costkit.audit_inputs import InvoiceFile, InvoiceLine, Period, parse_unit, read_invoice
-from costkit.errors import InputError
-from costkit.pricing import Usage, load_price_book, price
+from costkit.audit.invoice import InvoiceFile, InvoiceLine, Period, parse_unit, read_invoice
+from costkit.audit.reconcile import Logged, invoice_periods, logged_from_rows, reconcile_invoice
+from costkit.core.errors import InputError
+from costkit.pricing.book import Usage, load_price_book, price
 
 AUDIT = FIXTURES / "audit"
 UTC_ZONE = ZoneInfo("UTC")

@@ -13,7 +13,7 @@ from conftest import FIXTURES
 from hypothesis import given
 from hypothesis import strategies as st
 
-from costkit.audit_inputs import (
+from costkit.audit.invoice import (
     CHARGES,
     Period,
     charge_from_text,
@@ -22,8 +22,8 @@ from costkit.audit_inputs import (
     parse_unit,
     read_invoice,
 )
-from costkit.audit_ledger import read_ledger
-from costkit.errors import InputError
+from costkit.audit.ledger import read_ledger
+from costkit.core.errors import InputError
 
 AUDIT = FIXTURES / "audit"
 UTC_ZONE = ZoneInfo("UTC")

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from conftest import FIXTURES, GOLDEN, ROOT
 
-from costkit.ingest import ingest
+from costkit.ingest.run import ingest
 
 AUDIT = FIXTURES / "audit"
 CARDS = "tests/fixtures/audit/cards.toml"
@@ -42,10 +42,10 @@ def test_the_store_holds_what_the_fixtures_say(db):
     """The readers and the generator agree, so the invoices are checked against known sums."""
     import test_audit
 
-    from costkit.audit import logged_from_rows
-    from costkit.breakdown import spend
-    from costkit.pricing import load_price_book
-    from costkit.store import open_store
+    from costkit.audit.reconcile import logged_from_rows
+    from costkit.pricing.book import load_price_book
+    from costkit.spend.breakdown import spend
+    from costkit.store.connection import open_store
 
     book = load_price_book([AUDIT / "cards.toml"])
     con = open_store(db, read_only=True)

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from conftest import FIXTURES
 
-from costkit.audit_ledger import audit_ledger, ledger_places, read_ledger, reconcile_ledger
-from costkit.errors import InputError
-from costkit.pricing import Usage, load_price_book, price
+from costkit.audit.ledger import audit_ledger, ledger_places, read_ledger, reconcile_ledger
+from costkit.core.errors import InputError
+from costkit.pricing.book import Usage, load_price_book, price
 
 AUDIT = FIXTURES / "audit"
 

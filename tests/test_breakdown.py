@@ -11,8 +11,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from costkit import breakdown
-from costkit.breakdown import (
+from costkit.core.errors import InputError
+from costkit.pricing.book import load_price_book
+from costkit.spend import breakdown
+from costkit.spend.breakdown import (
     COST_COLUMNS,
     REQUEST_COLUMNS,
     UnpricedUsageWarning,
@@ -23,9 +25,7 @@ from costkit.breakdown import (
     totals,
     unpriced,
 )
-from costkit.errors import InputError
-from costkit.pricing import load_price_book
-from costkit.store import cost_expressions, migrate, register_prices
+from costkit.store.connection import cost_expressions, migrate, register_prices
 
 BUILTIN = load_price_book([])
 COLUMNS = ("request_id", "ts", "model", "input_tokens", "cached_input_tokens",

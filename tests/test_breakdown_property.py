@@ -19,10 +19,10 @@ import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from costkit.breakdown import COST_COLUMNS, TOKEN_COLUMNS, UnpricedUsageWarning, spend
-from costkit.errors import CostkitError
-from costkit.pricing import PriceBook, Usage, parse_cards, price
-from costkit.store import migrate
+from costkit.core.errors import CostkitError
+from costkit.pricing.book import PriceBook, Usage, parse_cards, price
+from costkit.spend.breakdown import COST_COLUMNS, TOKEN_COLUMNS, UnpricedUsageWarning, spend
+from costkit.store.connection import migrate
 
 CARDS = textwrap.dedent("""
     [[card]]

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from report_data import EVIL, build_store
 
-from costkit.pricing import load_price_book
-from costkit.report import write_monthly_report
-from costkit.store import open_store
+from costkit.pricing.book import load_price_book
+from costkit.report.monthly import write_monthly_report
+from costkit.store.connection import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from conftest import GOLDEN
 
-from costkit.store import open_store
+from costkit.store.connection import open_store
 
 # (id, time, project, key, user, endpoint, model, input, cached, cache write, output,
 #  reasoning (None: unknown split), searches, tags)

@@ -12,9 +12,9 @@ from decimal import Decimal
 
 from conftest import FIXTURES, GOLDEN
 
-from costkit.errors import CostkitError
-from costkit.pricing import Usage, load_price_book, price
-from costkit.store import open_store
+from costkit.core.errors import CostkitError
+from costkit.pricing.book import Usage, load_price_book, price
+from costkit.store.connection import open_store
 
 # The formats of issue 5 (other sources have their own fixtures and tests).
 FORMAT_DIRS = ("chat", "stream", "responses", "messages", "envelope", "bad")

@@ -1,4 +1,4 @@
-"""costkit.coverage: how far a month is covered, how old the newest usage is, the threshold
+"""costkit.spend.coverage: how far a month is covered, how old the newest usage is, the threshold
 option. Every expected value is worked out by hand in the test."""
 
 from __future__ import annotations
@@ -7,14 +7,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from costkit.coverage import (
+from costkit.core.errors import InputError
+from costkit.spend.coverage import (
     Freshness,
     describe_age,
     duration_spec,
     month_coverage,
     parse_stale_after,
 )
-from costkit.errors import InputError
 
 NOV = date(2026, 11, 1)
 NOV_END = datetime(2026, 12, 1, tzinfo=UTC)

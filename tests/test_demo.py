@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from costkit import breakdown, demo
+from costkit import demo
 from costkit.cli import app
-from costkit.pricing import load_price_book
-from costkit.report_format import exact, money
-from costkit.store import open_store
+from costkit.core.format import exact, money
+from costkit.pricing.book import load_price_book
+from costkit.spend import breakdown
+from costkit.store.connection import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "logs"

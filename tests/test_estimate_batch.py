@@ -7,10 +7,10 @@ import json
 import pytest
 from conftest import FIXTURES
 
-from costkit.errors import InputError
-from costkit.estimate_batch import BatchEstimator, parse_line, read_lines
-from costkit.estimate_history import HistorySource
-from costkit.pricing import load_price_book
+from costkit.core.errors import InputError
+from costkit.estimator.batch import BatchEstimator, parse_line, read_lines
+from costkit.estimator.history import HistorySource
+from costkit.pricing.book import load_price_book
 
 BOOK = load_price_book([])
 

@@ -11,10 +11,10 @@ import pytest
 from conftest import FIXTURES, GOLDEN
 
 import costkit
-from costkit.estimate_batch import BatchEstimator
-from costkit.estimate_history import HistorySource
-from costkit.pricing import load_price_book
-from costkit.store import open_store
+from costkit.estimator.batch import BatchEstimator
+from costkit.estimator.history import HistorySource
+from costkit.pricing.book import load_price_book
+from costkit.store.connection import open_store
 
 BODIES = FIXTURES / "estimate"
 HAIKU = "Write a haiku about the ocean."

@@ -5,8 +5,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from costkit.estimate_history import HistorySource, learn
-from costkit.store import open_store
+from costkit.estimator.history import HistorySource, learn
+from costkit.store.connection import open_store
 
 COLUMNS = "model VARCHAR, output_tokens BIGINT, reasoning_tokens BIGINT, search_calls BIGINT, " \
           "ts TIMESTAMPTZ, endpoint VARCHAR"

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from costkit.errors import InputError, UnknownModelError
-from costkit.estimate import EXPECTED_DEFAULTS, finish, prepare
-from costkit.estimate_history import History
-from costkit.pricing import load_price_book
+from costkit.core.errors import InputError, UnknownModelError
+from costkit.estimator.estimate import EXPECTED_DEFAULTS, finish, prepare
+from costkit.estimator.history import History
+from costkit.pricing.book import load_price_book
 
 BOOK = load_price_book([])
 HI = {"messages": [{"role": "user", "content": "hi"}]}

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from costkit.cli.common import dumps
-from costkit.errors import InputError
-from costkit.forecast import (
+from costkit.core.errors import InputError
+from costkit.forecast.run import (
     COMPONENTS,
     QUANTUM,
     DailyHistory,

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, GOLDEN
 
-from costkit.pricing import Usage, load_price_book, price
+from costkit.pricing.book import Usage, load_price_book, price
 
 FORECAST_FIXTURES = FIXTURES / "forecast"
 AS_OF = "2026-10-10"

@@ -8,9 +8,8 @@ from decimal import Decimal
 import pytest
 from conftest import ROOT
 
-from costkit.errors import CardError, InputError, UnknownModelError
-from costkit.forecast import WhatIf
-from costkit.forecast_data import (
+from costkit.core.errors import CardError, InputError, UnknownModelError
+from costkit.forecast.history import (
     Scenario,
     parse_as_of,
     parse_budget,
@@ -18,7 +17,8 @@ from costkit.forecast_data import (
     price_workload,
     scenario_book,
 )
-from costkit.pricing import Usage, load_price_book, price
+from costkit.forecast.run import WhatIf
+from costkit.pricing.book import Usage, load_price_book, price
 
 CARDS = ROOT / "data" / "prices" / "example-cards.toml"
 
@@ -130,7 +130,7 @@ def test_workload_is_priced_by_the_estimator(tmp_path):
     assert w.daily["input"] > 0 and w.daily["output"] > 0
     assert w.currency == "USD"
     # The mean of the estimator's own expected costs (no store here: its documented defaults).
-    from costkit.estimate import estimate
+    from costkit.estimator.estimate import estimate
 
     expected = [estimate({"model": "deepseek-v3-2", "max_tokens": 100, "enable_thinking": False,
                           "messages": [{"role": "user", "content": f"Write a haiku about {x}."}]},

@@ -21,12 +21,12 @@ from conftest import FIXTURES, ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from costkit.errors import InputError
-from costkit.ingest import ingest, list_rejects, parse_tags
-from costkit.pricing import load_price_book
+from costkit.core.errors import InputError
+from costkit.ingest.run import ingest, list_rejects, parse_tags
+from costkit.pricing.book import load_price_book
 from costkit.readers import DOCUMENT_READERS
 from costkit.readers.records import STAGE_COLUMNS
-from costkit.store import open_store
+from costkit.store.connection import open_store
 
 LOGS = FIXTURES / "logs"
 BOOK = load_price_book([])

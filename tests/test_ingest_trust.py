@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from costkit.errors import InputError
-from costkit.ingest import ingest
-from costkit.pricing import load_price_book
+from costkit.core.errors import InputError
+from costkit.ingest.run import ingest
+from costkit.pricing.book import load_price_book
 
 BOOK = load_price_book([])
 T0 = 1790812800  # 2026-10-01 00:00:00 UTC

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from costkit.errors import CardError, InputError, NoCardInEffectError, UnknownModelError
-from costkit.pricing import Usage, load_price_book, parse_cards, price
+from costkit.core.errors import CardError, InputError, NoCardInEffectError, UnknownModelError
+from costkit.pricing.book import Usage, load_price_book, parse_cards, price
 
 BASE = """
 [[card]]

@@ -10,9 +10,9 @@ import duckdb
 import pytest
 from conftest import FIXTURES
 
-from costkit.errors import InputError
-from costkit.ingest import ingest
-from costkit.pricing import load_price_book
+from costkit.core.errors import InputError
+from costkit.ingest.run import ingest
+from costkit.pricing.book import load_price_book
 from costkit.readers import FORMATS, resolve_format
 from costkit.readers.base import mask_key, redact
 from costkit.readers.records import merge_structures

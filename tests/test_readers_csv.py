@@ -13,9 +13,9 @@ import duckdb
 import pytest
 from conftest import FIXTURES
 
-from costkit.errors import InputError
-from costkit.ingest import ingest
-from costkit.pricing import load_price_book
+from costkit.core.errors import InputError
+from costkit.ingest.run import ingest
+from costkit.pricing.book import load_price_book
 from costkit.readers import csv_mapped, mappings
 from costkit.readers.lines import Source
 from costkit.readers.mappings import CsvMapping, build

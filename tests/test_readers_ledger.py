@@ -1,5 +1,5 @@
 """The gateway ledger reader (`costkit.readers.ledger`): every layout, every field's meaning
-(agreeing with `costkit.audit_ledger`), exact debits, and each rejection reason."""
+(agreeing with `costkit.audit.ledger`), exact debits, and each rejection reason."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from conftest import FIXTURES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from costkit.audit_ledger import read_ledger
-from costkit.errors import InputError
-from costkit.ingest import ingest, list_rejects
-from costkit.pricing import load_price_book
+from costkit.audit.ledger import read_ledger
+from costkit.core.errors import InputError
+from costkit.ingest.run import ingest, list_rejects
+from costkit.pricing.book import load_price_book
 from costkit.readers import ledger
 from costkit.readers.lines import Source
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from costkit.errors import InputError
+from costkit.core.errors import InputError
 from costkit.readers import FORMATS, lines
 from costkit.readers.lines import LineCounts, batches, expand, reader
 from costkit.readers.records import STAGE_COLUMNS, records_sql

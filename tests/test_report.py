@@ -13,10 +13,11 @@ import polars as pl
 import pytest
 from report_data import EVIL, PRICE_CHANGE, SCRIPT_BREAK, build_store, expected_cost, make_rows
 
-from costkit import breakdown
-from costkit.errors import InputError
-from costkit.pricing import Usage, load_price_book, price
-from costkit.report import (
+from costkit.core.errors import InputError
+from costkit.core.format import exact, money, pct, plot_text, signed_pct
+from costkit.pricing.book import Usage, load_price_book, price
+from costkit.report.html import render_page, script_json
+from costkit.report.monthly import (
     build_monthly_report,
     last_full_month,
     latest_full_month_in_store,
@@ -24,9 +25,8 @@ from costkit.report import (
     top_with_other,
     write_monthly_report,
 )
-from costkit.report_format import exact, money, pct, plot_text, signed_pct
-from costkit.report_html import render_page, script_json
-from costkit.store import open_store
+from costkit.spend import breakdown
+from costkit.store.connection import open_store
 
 OCT = date(2026, 10, 1)
 OCT_START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -441,8 +441,8 @@ def test_script_json_escapes_closing_tags():
 # --- a month that is not over: the forecast's projection -------------------------------------
 
 def test_a_running_month_projects_its_remaining_days(store, book):
-    from costkit.forecast import forecast_spend, parse_horizon
-    from costkit.forecast_data import load_history
+    from costkit.forecast.history import load_history
+    from costkit.forecast.run import forecast_spend, parse_horizon
 
     now = datetime(2026, 10, 20, 15, tzinfo=UTC)
     con = open_store(store, read_only=True)
@@ -495,7 +495,7 @@ def test_a_finished_month_has_no_projection(report):
 
 
 def test_concentration_bands_split_requests_and_spend(report):
-    from costkit.report_figures import concentration_bands
+    from costkit.report.figures import concentration_bands
 
     bands = concentration_bands(report)
     assert [b["label"] for b in bands] == ["Top 1%", "Other 99%"]

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from report_data import PRICE_CHANGE, build_store, make_rows
 
-from costkit.report_format import exact, money
+from costkit.core.format import exact, money
 
 
 @pytest.fixture(scope="module")

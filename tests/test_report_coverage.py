@@ -22,11 +22,11 @@ from decimal import Decimal
 import pytest
 from report_data import build_store
 
-from costkit.pricing import load_price_book
-from costkit.report import build_monthly_report
-from costkit.report_figures import daily_figure
-from costkit.report_html import render_page
-from costkit.store import open_store
+from costkit.pricing.book import load_price_book
+from costkit.report.figures import daily_figure
+from costkit.report.html import render_page
+from costkit.report.monthly import build_monthly_report
+from costkit.store.connection import open_store
 
 NOV = date(2026, 11, 1)
 LAST = datetime(2026, 11, 24, 18, 30, tzinfo=UTC)

@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from costkit.errors import StoreError
-from costkit.pricing import load_price_book
-from costkit.store import (
+from costkit.core.errors import StoreError
+from costkit.pricing.book import load_price_book
+from costkit.store.connection import (
     MIGRATIONS,
     cost_expressions,
     default_path,

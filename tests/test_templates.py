@@ -8,7 +8,7 @@ import json
 import pytest
 from conftest import FIXTURES, GOLDEN
 
-from costkit.errors import InputError
+from costkit.core.errors import InputError
 from costkit.tokens.templates import (
     CHAT,
     MESSAGES,

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import costkit
-from costkit.errors import CostkitError, InputError, UnknownModelError
-from costkit.pricing import load_price_book
+from costkit.core.errors import CostkitError, InputError, UnknownModelError
+from costkit.pricing.book import load_price_book
 from costkit.tokens import (
     APPROXIMATION,
     DEEPSEEK_V3_2,

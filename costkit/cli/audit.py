@@ -13,7 +13,7 @@ from rich.table import Table
 
 from costkit.cli import app
 from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors
-from costkit.pricing import load_price_book
+from costkit.pricing.book import load_price_book
 
 
 class Format(StrEnum):
@@ -71,9 +71,9 @@ def audit(
 ) -> None:
     """Check an invoice or FOCUS export against logged usage, or the gateway's ledger against the
     price cards. Exit 0 when clean, 1 with findings, 2 for unreadable input."""
-    from costkit.audit import audit_invoice
-    from costkit.audit_findings import Tolerance, findings_csv
-    from costkit.audit_ledger import audit_ledger
+    from costkit.audit.findings import Tolerance, findings_csv
+    from costkit.audit.ledger import audit_ledger
+    from costkit.audit.reconcile import audit_invoice
 
     if (file is None) == (ledger is None):
         raise fail("give an invoice FILE or --ledger FILE (one of them)")
@@ -82,7 +82,7 @@ def audit(
         result = audit_ledger(ledger, book, rounding.value,
                               ledger_reasoning is LedgerReasoning.in_output)
     else:
-        from costkit.store import open_store
+        from costkit.store.connection import open_store
 
         limits = Tolerance.parse(tolerance)
         con = open_store(db, read_only=True)
@@ -91,7 +91,7 @@ def audit(
         finally:
             con.close()
     if html:
-        from costkit.audit_html import write_page
+        from costkit.audit.html import write_page
 
         page = write_page(result, out or Path("reports"))
         typer.echo(f"costkit: wrote {page}", err=True)

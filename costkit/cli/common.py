@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from costkit.errors import CostkitError
+from costkit.core.errors import CostkitError
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from costkit.cli import app
 from costkit.cli.common import PricesOption, dumps, fail, handle_errors
-from costkit.pricing import load_price_book
+from costkit.pricing.book import load_price_book
 from costkit.tokens import CountResult, count_inputs, decode_text, read_text
 
 

@@ -10,10 +10,10 @@ import typer
 
 from costkit.cli import app
 from costkit.cli.common import PricesOption, handle_errors, warn
+from costkit.core.format import money
 from costkit.demo import DEFAULT_DB, run_demo
-from costkit.ingest import IngestSummary
-from costkit.report import parse_month
-from costkit.report_format import money
+from costkit.ingest.run import IngestSummary
+from costkit.report.monthly import parse_month
 
 
 @app.command("demo")

@@ -17,11 +17,11 @@ from rich.table import Table
 
 from costkit.cli import app
 from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors, warn
-from costkit.errors import BudgetExceeded, InputError
-from costkit.estimate import Estimate, decimal_str, estimate, load_request
-from costkit.estimate_batch import BatchEstimator, LineResult, Totals, read_lines
-from costkit.estimate_history import HistorySource
-from costkit.pricing import load_price_book
+from costkit.core.errors import BudgetExceeded, InputError
+from costkit.estimator.batch import BatchEstimator, LineResult, Totals, read_lines
+from costkit.estimator.estimate import Estimate, decimal_str, estimate, load_request
+from costkit.estimator.history import HistorySource
+from costkit.pricing.book import load_price_book
 
 SHOWN_ROWS = 20  # per-line rows in a batch's table (all of them in csv / json)
 SHOWN_ERRORS = 100  # bad lines printed one by one; the rest are counted

@@ -13,10 +13,10 @@ from rich.table import Table
 
 from costkit.cli import app
 from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors, usd, warn
-from costkit.coverage import describe_age, duration_spec
-from costkit.errors import BudgetExceeded
-from costkit.forecast import COMPONENTS, PeriodForecast, SpendForecast
-from costkit.forecast_data import ForecastRun, run_forecast, stale_message
+from costkit.core.errors import BudgetExceeded
+from costkit.forecast.history import ForecastRun, run_forecast, stale_message
+from costkit.forecast.run import COMPONENTS, PeriodForecast, SpendForecast
+from costkit.spend.coverage import describe_age, duration_spec
 
 # --budget's own exit status when the newest usage is older than --stale-after: a forecast
 # that reads missing days as no spend must not pass a budget check (0) nor fail it (3).

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from costkit.cli import app
 from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors, warn
-from costkit.ingest import IngestSummary, ingest, list_rejects, parse_tags
+from costkit.ingest.run import IngestSummary, ingest, list_rejects, parse_tags
 from costkit.readers import format_names, mappings
 
 

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from costkit.cli import app
 from costkit.cli.common import PricesOption, dumps, handle_errors, plain
-from costkit.pricing import RATE_NAMES, Card, load_price_book
+from costkit.pricing.book import RATE_NAMES, Card, load_price_book
 
 prices_app = typer.Typer(
     help="List the price cards in effect, or show one.", invoke_without_command=True

@@ -20,11 +20,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from costkit import breakdown
 from costkit.cli import app
 from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors, plain, warn
-from costkit.pricing import load_price_book
-from costkit.store import default_path, open_store
+from costkit.pricing.book import load_price_book
+from costkit.spend import breakdown
+from costkit.store.connection import default_path, open_store
 
 report_app = typer.Typer(
     help="Spend breakdown from the usage store (and `report monthly`, the HTML page).",

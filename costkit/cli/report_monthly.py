@@ -10,10 +10,10 @@ import typer
 
 from costkit.cli.common import DbOption, PricesOption, handle_errors, warn
 from costkit.cli.report import report_app
-from costkit.pricing import load_price_book
-from costkit.report import last_full_month, parse_month, write_monthly_report
-from costkit.report_format import count, money, when
-from costkit.store import default_path, open_store
+from costkit.core.format import count, money, when
+from costkit.pricing.book import load_price_book
+from costkit.report.monthly import last_full_month, parse_month, write_monthly_report
+from costkit.store.connection import default_path, open_store
 
 
 @report_app.command("monthly")

@@ -11,7 +11,7 @@ How a log becomes rows (nothing per record runs in Python)
    first format whose `match` holds, in `FORMATS` order; `--input-format` forces one);
    extract the canonical columns; validate; give each row a reject `reason` or NULL.
    The rows have the columns of `records.STAGE_COLUMNS`.
-3. `costkit.ingest` puts good records straight into `usage` (the fast path) and everything
+3. `costkit.ingest.run` puts good records straight into `usage` (the fast path) and everything
    else through a TEMP `stage` table: stream parts (rows with a `stream_key`) are stitched
    into one record per (file, format, key), rejects are recorded; then it dedupes on
    `request_id` (within the run and against the store) and writes `usage`, `rejects` and
@@ -59,7 +59,7 @@ Register in `DOCUMENT_READERS` below: name -> (recognises, select).
   `read_json` / `read_csv` + `unnest`; `lines.reader()` gives exact line numbers when you
   need the text. `options` are the run's reader options that were given (see
   `READER_OPTIONS`): take the ones you read, accept the others as `**_`.
-`costkit.ingest` inserts those rows into `stage`, so dedupe, rejects and atomicity are
+`costkit.ingest.run` inserts those rows into `stage`, so dedupe, rejects and atomicity are
 shared (tests/test_ingest.py::test_a_document_reader_shares_dedupe_and_rejects shows a
 minimal one). `documents.py` has the plumbing the three below share (`ledger.py`: the
 gateway's usage events; `otel.py`: OTLP JSON spans; `csv_mapped.py`: any CSV, with
@@ -70,7 +70,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from costkit.errors import InputError
+from costkit.core.errors import InputError
 from costkit.readers import (
     chat_completion,
     chat_stream,

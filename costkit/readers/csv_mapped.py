@@ -34,7 +34,7 @@ import io
 
 import duckdb
 
-from costkit.errors import InputError
+from costkit.core.errors import InputError
 from costkit.readers.base import given, mask_key, quote
 from costkit.readers.documents import (
     in_range,

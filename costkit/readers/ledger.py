@@ -6,7 +6,7 @@ events in a list field: data, events, usage, items or results); one page, or one
 of events, pretty-printed over many lines. A record inside a page is named `data[i]` (its
 0-based index) in reject reasons; in a one-document file its `line` is its 1-based position.
 
-Fields, read as `costkit.audit_ledger` reads them (the audit of the same file agrees):
+Fields, read as `costkit.audit.ledger` reads them (the audit of the same file agrees):
 - `id` is the request id (a stable hash of the event when absent); `model`; `endpoint`
   (`/v1/chat/completions` becomes `chat.completions`, as the other readers name it).
 - `tokens.input` includes `tokens.cached`, unless cached > input and `tokens.total` shows
@@ -32,7 +32,7 @@ import re
 
 import duckdb
 
-from costkit.errors import InputError
+from costkit.core.errors import InputError
 from costkit.readers.base import given, json_text, mask_key, quote
 from costkit.readers.documents import (
     count_bad,
@@ -53,7 +53,7 @@ from costkit.readers.lines import Source
 from costkit.readers.records import TIME_RULE
 
 NAME = "ledger"
-LIST_FIELDS = ("data", "events", "usage", "items", "results")  # as costkit.audit_ledger
+LIST_FIELDS = ("data", "events", "usage", "items", "results")  # as costkit.audit.ledger
 TIME_FIELDS = ("created_at", "created", "timestamp")
 REASONING_MODES = ("in-output", "from-total")
 

@@ -23,7 +23,7 @@ from typing import BinaryIO
 import numpy as np
 import pyarrow as pa
 
-from costkit.errors import InputError
+from costkit.core.errors import InputError
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import platformdirs
 
-from costkit.errors import InputError
-from costkit.timezones import zone
+from costkit.core.errors import InputError
+from costkit.core.timezones import zone
 
 ENV_MAPS = "COSTKIT_MAPS"
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from costkit.errors import InputError, NoCardInEffectError
-from costkit.pricing import ENV_PRICES, PriceBook, load_price_book
+from costkit.core.errors import InputError, NoCardInEffectError
+from costkit.pricing.book import ENV_PRICES, PriceBook, load_price_book
 from costkit.tokens.encoding import APPROXIMATION, DEEPSEEK_V3_2, get_encoding, shipped_name
 
 if TYPE_CHECKING:

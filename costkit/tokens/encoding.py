@@ -26,7 +26,7 @@ import json
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from costkit.errors import CostkitError, InputError
+from costkit.core.errors import CostkitError, InputError
 from costkit.tokens.ranks import RankFileError, unpack_ranks
 
 if TYPE_CHECKING:

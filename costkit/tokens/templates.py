@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from costkit.errors import InputError
+from costkit.core.errors import InputError
 from costkit.tokens.templates_dsml import ToolCall, Turn, encode, split_at_tools
 
 CHAT = "chat.completions"

@@ -1,7 +1,7 @@
 """Generate the sample invoice, FOCUS export and gateway ledger in data/invoices/.
 
 They bill October 2026 for the sample usage in data/logs/ as costkit reads it: the logs are
-ingested into a scratch store and summed by `costkit.breakdown.spend`, so the documents agree
+ingested into a scratch store and summed by `costkit.spend.breakdown.spend`, so the documents agree
 with the store except where a discrepancy is planted on purpose (listed in README.md):
 
 - `invoice-2026-10.csv`: the gateway's line-item invoice (reasoning billed inside output,
@@ -28,10 +28,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from costkit.breakdown import spend
-from costkit.ingest import ingest
-from costkit.pricing import load_price_book
-from costkit.store import open_store
+from costkit.ingest.run import ingest
+from costkit.pricing.book import load_price_book
+from costkit.spend.breakdown import spend
+from costkit.store.connection import open_store
 
 HERE = Path(__file__).resolve().parent
 LOGS = HERE.parent / "logs"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 
-from costkit.errors import InputError
+from costkit.core.errors import InputError
 
 ENV_NOW = "COSTKIT_NOW"
 

@@ -2,9 +2,9 @@
 priced, or repriced under other cards), per group, a planned workload priced by the
 estimator, and the scenario options.
 
-The forecasting itself is pure (`costkit.forecast`); this module is its I/O edge. Repricing
+The forecasting itself is pure (`costkit.forecast.run`); this module is its I/O edge. Repricing
 never approximates: a `--what-if prices=FILE` or `model=NAME` history is priced by the same
-store pricing as every breakdown (`costkit.breakdown.spend` under another price book), per
+store pricing as every breakdown (`costkit.spend.breakdown.spend` under another price book), per
 request, so long-context tiers and card periods apply to each request as they would have.
 """
 
@@ -20,17 +20,10 @@ from pathlib import Path
 
 import duckdb
 
-from costkit import clock, forecast_model
-from costkit.coverage import (
-    STALE_AFTER,
-    Freshness,
-    describe_age,
-    duration_spec,
-    freshness,
-    parse_stale_after,
-)
-from costkit.errors import InputError
-from costkit.forecast import (
+from costkit.core import clock
+from costkit.core.errors import InputError
+from costkit.core.timezones import zone as tz_zone
+from costkit.forecast.run import (
     COMPONENTS,
     DailyHistory,
     SpendForecast,
@@ -40,8 +33,16 @@ from costkit.forecast import (
     parse_horizon,
     parse_percent,
 )
-from costkit.pricing import Card, PriceBook, load_cards_path, load_price_book
-from costkit.timezones import zone as tz_zone
+from costkit.forecast import model as forecast_model
+from costkit.pricing.book import Card, PriceBook, load_cards_path, load_price_book
+from costkit.spend.coverage import (
+    STALE_AFTER,
+    Freshness,
+    describe_age,
+    duration_spec,
+    freshness,
+    parse_stale_after,
+)
 
 WHAT_IF_KEYS = ("growth", "reasoning", "prices", "model")
 ZERO = Decimal(0)
@@ -160,7 +161,7 @@ def load_history(
     Priced per (day, model) so one unpriced model never blanks a whole day; unpriced usage
     is left out and reported in `warnings`.
     """
-    from costkit.breakdown import UnpricedUsageWarning, parse_by, spend, unpriced
+    from costkit.spend.breakdown import UnpricedUsageWarning, parse_by, spend, unpriced
 
     dims = parse_by(list(by))
     if any(d in ("day", "week", "month") for d in dims):
@@ -201,7 +202,7 @@ def load_history(
 def logged_model_names(con: duckdb.DuckDBPyConnection, as_of: date, tz: str,
                        book: PriceBook) -> list[str]:
     """Model names in the history the book has no card for (so a scenario can price them)."""
-    from costkit.breakdown import unpriced
+    from costkit.spend.breakdown import unpriced
 
     frame = unpriced(con, until=as_of, tz=tz, book=book)
     return sorted(set(frame["model"].to_list())) if frame.height else []
@@ -231,8 +232,8 @@ class Workload:
 def price_workload(path: Path, per_day: int, book: PriceBook, db: Path | None,
                    at: datetime) -> Workload:
     """Estimate every body in `path` (expected scenario) and scale the mean to `per_day`."""
-    from costkit.estimate_batch import BatchEstimator, read_lines
-    from costkit.estimate_history import HistorySource
+    from costkit.estimator.batch import BatchEstimator, read_lines
+    from costkit.estimator.history import HistorySource
 
     if per_day < 0:
         raise InputError(f"--per-day {per_day}: must be 0 or more requests a day")
@@ -326,7 +327,7 @@ def run_forecast(
     """Parse the options, read the store (and the workload), forecast; raise InputError on
     bad input or too little history. The run also says how old the store's newest usage
     is (`freshness`): at the clock's now, or at the start of an explicit `as_of` day."""
-    from costkit.store import open_store
+    from costkit.store.connection import open_store
 
     day = parse_as_of(as_of, tz)
     span = parse_horizon(horizon, day)

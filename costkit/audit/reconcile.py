@@ -1,8 +1,8 @@
 """Reconciliation of invoices and provider ledgers against costed usage (issue 9).
 
 Pure core: `reconcile_invoice(invoice lines, logged usage per period) -> AuditResult` and
-(in `costkit.audit_ledger`) `reconcile_ledger(events) -> AuditResult`. The edges read the
-files (`costkit.audit_inputs`) and the store (`costkit.breakdown.spend`).
+(in `costkit.audit.ledger`) `reconcile_ledger(events) -> AuditResult`. The edges read the
+files (`costkit.audit.invoice`) and the store (`costkit.spend.breakdown.spend`).
 
 Rules
 - An invoice's period is the span most of its lines fall in (FOCUS: BillingPeriodStart/End);
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from costkit.audit_findings import (
+from costkit.audit.findings import (
     KINDS,
     ROUNDINGS,
     AuditResult,
@@ -44,7 +44,7 @@ from costkit.audit_findings import (
     round_amount,
     unit_rates,
 )
-from costkit.audit_inputs import (
+from costkit.audit.invoice import (
     CHARGES,
     InvoiceFile,
     InvoiceLine,
@@ -52,9 +52,9 @@ from costkit.audit_inputs import (
     charge_base,
     read_invoice,
 )
-from costkit.errors import InputError
-from costkit.pricing import Cost, PriceBook, Usage
-from costkit.timezones import zone as tz_zone
+from costkit.core.errors import InputError
+from costkit.core.timezones import zone as tz_zone
+from costkit.pricing.book import Cost, PriceBook, Usage
 
 COST_OF = {
     "input_tokens": "input", "cached_input_tokens": "cached_input",
@@ -484,7 +484,7 @@ def audit_invoice(
     rounding: str = "line",
 ) -> AuditResult:
     """Read an invoice CSV or FOCUS export and reconcile it with the store's usage."""
-    from costkit.breakdown import UnpricedUsageWarning, spend
+    from costkit.spend.breakdown import UnpricedUsageWarning, spend
 
     zone = tz_zone(tz)
     invoice = read_invoice(Path(path), zone)

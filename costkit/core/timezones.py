@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from costkit.errors import InputError
+from costkit.core.errors import InputError
 
 
 def zone(tz: str) -> ZoneInfo:

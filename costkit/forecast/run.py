@@ -1,7 +1,7 @@
 """Spend forecasts: a daily history of exact costs in, month-end (or horizon) projections out.
 
-Pure functions over a daily series; the store is read elsewhere (`costkit.forecast_data`).
-The statistics (`costkit.forecast_model`) run in float64, because a forecast is an estimate,
+Pure functions over a daily series; the store is read elsewhere (`costkit.forecast.history`).
+The statistics (`costkit.forecast.model`) run in float64, because a forecast is an estimate,
 not a ledger. What is already spent stays exact: the actuals to date are Decimal sums of the
 history as the store priced it. Every money value this module returns is a Decimal, the
 forecast ones rounded half-even to $0.0001 (finer than a cent, so small accounts still
@@ -24,8 +24,8 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 import numpy as np
 
-from costkit import forecast_model
-from costkit.errors import InputError
+from costkit.core.errors import InputError
+from costkit.forecast import model as forecast_model
 
 COMPONENTS = ("input", "cached_input", "cache_write", "output", "reasoning", "web_search")
 # The breakdown's cost column for each component.
@@ -125,7 +125,7 @@ def parse_horizon(spec: str, as_of: date) -> Horizon:
 class WhatIf:
     """Changes applied to the future days: volume growth and a change of reasoning spend.
 
-    (Repricing the history under other cards happens before, in `costkit.forecast_data`.)
+    (Repricing the history under other cards happens before, in `costkit.forecast.history`.)
     """
 
     growth: Decimal = ZERO      # 0.2 = every future day's volume +20%

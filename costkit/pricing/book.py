@@ -18,8 +18,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from costkit import clock
-from costkit.errors import CardError, InputError, NoCardInEffectError, UnknownModelError
+from costkit.core import clock
+from costkit.core.errors import CardError, InputError, NoCardInEffectError, UnknownModelError
 
 MILLION = Decimal(1_000_000)
 RATE_PLACES = 6
@@ -529,7 +529,7 @@ def _plain(value: Decimal | None) -> str:
 
 
 def _builtin_cards() -> list[Card]:
-    folder = resources.files("costkit") / "cards"
+    folder = resources.files("costkit.pricing") / "cards"
     cards: list[Card] = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):

@@ -1,7 +1,8 @@
 """What an audit reports, and the rules it judges by: findings, reconciliation rows, the
 result, the quantity tolerance, the amount rounding, and the card rates a line may bill at.
 
-Shared by the invoice audit (`costkit.audit`) and the ledger audit (`costkit.audit_ledger`).
+Shared by the invoice audit (`costkit.audit.reconcile`) and the ledger audit
+(`costkit.audit.ledger`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from costkit.audit_inputs import Period
-from costkit.errors import InputError, UnknownModelError
-from costkit.pricing import MILLION, Card, PriceBook
+from costkit.audit.invoice import Period
+from costkit.core.errors import InputError, UnknownModelError
+from costkit.pricing.book import MILLION, Card, PriceBook
 
 KINDS = (
     "quantity_mismatch", "unit_price_mismatch", "amount_mismatch", "unbilled_usage",

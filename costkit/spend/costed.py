@@ -21,10 +21,10 @@ from typing import TypeVar
 import duckdb
 import polars as pl
 
-from costkit.errors import InputError
-from costkit.pricing import RATE_NAMES, RATE_PLACES, PriceBook, load_price_book
-from costkit.store import COST_COMPONENTS, cost_expressions, rate_join, register_prices
-from costkit.timezones import unknown as unknown_zone
+from costkit.core.errors import InputError
+from costkit.core.timezones import unknown as unknown_zone
+from costkit.pricing.book import RATE_NAMES, RATE_PLACES, PriceBook, load_price_book
+from costkit.store.connection import COST_COMPONENTS, cost_expressions, rate_join, register_prices
 
 RATE_COLUMNS = tuple(f"rate_{name}" for name in RATE_NAMES)
 # Per-token rates: per-1M rates of at most RATE_PLACES places, divided by 10^6.

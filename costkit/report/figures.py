@@ -12,9 +12,9 @@ from decimal import Decimal
 import plotly.graph_objects as go
 import polars as pl
 
-from costkit.report import COMPONENTS, GROUPINGS, MonthlyReport
-from costkit.report_format import exact, money, pct, plot_text
-from costkit.timezones import zone
+from costkit.core.format import exact, money, pct, plot_text
+from costkit.core.timezones import zone
+from costkit.report.monthly import COMPONENTS, GROUPINGS, MonthlyReport
 
 COLORS = {
     "input_cost": "#4C78A8",

@@ -2,7 +2,8 @@
 
 Each reader turns a file into `InvoiceLine`s with exact Decimal money and quantities, or
 raises `InputError` naming the file, the line and the field. Nothing here compares
-anything: `costkit.audit` does that. (The gateway ledger is read by `costkit.audit_ledger`.)
+anything: `costkit.audit.reconcile` does that. (The gateway ledger is read by
+`costkit.audit.ledger`.)
 
 Line-item invoice CSV columns (case-insensitive, `,` `;` or tab separated):
 `invoice_id, period_start, period_end, model, charge, quantity, unit, unit_price, amount,
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from costkit.errors import InputError
+from costkit.core.errors import InputError
 
 CHARGES = (
     "input_tokens", "cached_input_tokens", "cache_write_tokens",
@@ -425,7 +426,7 @@ def _read_focus(path: Path, names: list[str], rows, tz: ZoneInfo) -> Iterator[In
 
 def _focus_model(get) -> str | None:
     """The text naming a row's model: an x_Model column, else the first SKU or resource field
-    with a value. `costkit.audit` finds the price book's model name inside it."""
+    with a value. `costkit.audit.reconcile` finds the price book's model name inside it."""
     for name in FOCUS_MODEL_FIELDS:
         if get(name):
             return get(name)

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from costkit.errors import InputError
-from costkit.pricing import Card, Parameter
+from costkit.core.errors import InputError
+from costkit.pricing.book import Card, Parameter
 from costkit.tokens.templates import reasoning_effort, requested_thinking
 
 # Searches the high estimate allows for when search is on and nothing bounds it (Anthropic's

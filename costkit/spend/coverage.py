@@ -16,8 +16,8 @@ from datetime import date, datetime, timedelta
 
 import duckdb
 
-from costkit.errors import InputError
-from costkit.timezones import zone
+from costkit.core.errors import InputError
+from costkit.core.timezones import zone
 
 # How old the newest usage may be before a forecast (or a running month's projection)
 # says its history is stale: a day of ingest delay is normal, two are not.

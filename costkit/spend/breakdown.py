@@ -1,6 +1,6 @@
 """Spend queries over the store: grouped breakdowns, unpriced usage, per-request costs.
 
-Every cost here comes from `costkit.costed`: each request joined to the price card in effect
+Every cost here comes from `costkit.spend.costed`: each request joined to the price card in effect
 at its time, priced with the store's cost SQL, so `costkit report`, the monthly HTML page and
 anything else that shows spend agree to the last digit.
 
@@ -27,7 +27,9 @@ from decimal import Decimal
 import duckdb
 import polars as pl
 
-from costkit.costed import (
+from costkit.core.errors import InputError
+from costkit.pricing.book import PriceBook
+from costkit.spend.costed import (
     RATE_COLUMNS,
     UNPRICED,
     Scope,
@@ -42,9 +44,7 @@ from costkit.costed import (
     rates_sql,
     with_units,
 )
-from costkit.errors import InputError
-from costkit.pricing import PriceBook
-from costkit.store import TOKEN_COLUMNS, cost_expressions, rate_join
+from costkit.store.connection import TOKEN_COLUMNS, cost_expressions, rate_join
 
 TIME_DIMENSIONS = ("day", "week", "month")
 DIMENSIONS = (*TIME_DIMENSIONS, "model", "project", "api_key", "user", "endpoint")

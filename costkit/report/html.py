@@ -19,8 +19,10 @@ import plotly.io as pio
 import plotly.offline
 
 import costkit
-from costkit.pricing import Card
-from costkit.report import (
+from costkit.core.format import compact, count, exact, money, pct, signed_money, signed_pct, when
+from costkit.pricing.book import Card
+from costkit.report.figures import COLORS, build_figures, concentration_bands
+from costkit.report.monthly import (
     COMPONENTS,
     GROUPINGS,
     TOP_ROWS,
@@ -28,8 +30,6 @@ from costkit.report import (
     next_month,
     previous_month,
 )
-from costkit.report_figures import COLORS, build_figures, concentration_bands
-from costkit.report_format import compact, count, exact, money, pct, signed_money, signed_pct, when
 
 RAW_LIMIT = 240
 _PLURALS = {"project": "projects", "model": "models", "api_key": "API keys",
@@ -53,7 +53,7 @@ def _needs_escape(text: str) -> bool:
 
 
 def _asset(name: str) -> str:
-    return resources.files("costkit").joinpath("report_assets", name).read_text("utf-8")
+    return resources.files("costkit.report").joinpath("assets", name).read_text("utf-8")
 
 
 def _sha256(text: str) -> str:

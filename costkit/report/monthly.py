@@ -1,6 +1,6 @@
 """The monthly spend report: one month of the store, shaped for a self-contained HTML page.
 
-Every spend figure comes from `costkit.breakdown` (the queries behind `costkit report`), so
+Every spend figure comes from `costkit.spend.breakdown` (the queries behind `costkit report`), so
 the page and the CLI agree to the last digit. This module picks the month, calls those
 queries, and shapes their results: zero-filled days, top N plus "other", headline ratios,
 the data-quality section and the price cards in effect. The plotly figures live in
@@ -21,14 +21,15 @@ from typing import TYPE_CHECKING
 import duckdb
 import polars as pl
 
-from costkit import breakdown, clock
-from costkit.coverage import MonthCoverage, describe_age, month_coverage, usage_span
-from costkit.errors import InputError
-from costkit.pricing import Card, PriceBook, load_price_book
-from costkit.timezones import zone
+from costkit.core import clock
+from costkit.core.errors import InputError
+from costkit.core.timezones import zone
+from costkit.pricing.book import Card, PriceBook, load_price_book
+from costkit.spend import breakdown
+from costkit.spend.coverage import MonthCoverage, describe_age, month_coverage, usage_span
 
 if TYPE_CHECKING:
-    from costkit.forecast import PeriodForecast
+    from costkit.forecast.run import PeriodForecast
 
 # Cost components in page order, with the names people read.
 COMPONENTS = {
@@ -123,7 +124,7 @@ class MonthlyReport:
     cards: list[Card]
     coverage: MonthCoverage          # how far the store's usage reaches into the month
     source: str = ""                 # the store the page was made from
-    # The rest of a month that is not over, from `costkit.forecast`: day, expected (beyond
+    # The rest of a month that is not over, from `costkit.forecast.run`: day, expected (beyond
     # what the day already spent), day_expected, low and high (the day's 80% range).
     projection: pl.DataFrame | None = None
     forecast: PeriodForecast | None = None   # the month's projected total and its ranges
@@ -270,8 +271,8 @@ def project_rest_of_month(
     Days from today (in `tz`) to the month's end; today's projected bar is its expected
     spend beyond what it has already spent. (None, None, why) with too little history.
     """
-    from costkit.forecast import forecast_spend, parse_horizon
-    from costkit.forecast_data import load_history
+    from costkit.forecast.history import load_history
+    from costkit.forecast.run import forecast_spend, parse_horizon
 
     as_of = max(now.astimezone(zone(tz)).date(), month)
     history = load_history(con, as_of, tz, book).total
@@ -569,7 +570,7 @@ def write_monthly_report(
     source: str = "",
 ) -> tuple[Path, MonthlyReport]:
     """Build the month's report, render the page and write it; returns (path, report)."""
-    from costkit.report_html import render_page
+    from costkit.report.html import render_page
 
     report = build_monthly_report(con, month, tz=tz, book=book, now=now, source=source)
     path = default_out_path(month, out_dir)

@@ -32,7 +32,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from costkit.audit_findings import (
+from costkit.audit.findings import (
     MAX_PLACES,
     ROUNDINGS,
     AuditResult,
@@ -42,9 +42,9 @@ from costkit.audit_findings import (
     match_model,
     round_amount,
 )
-from costkit.audit_inputs import parse_decimal, read_bytes, trim_fraction
-from costkit.errors import CardError, InputError, NoCardInEffectError, UnknownModelError
-from costkit.pricing import PriceBook, Usage, price
+from costkit.audit.invoice import parse_decimal, read_bytes, trim_fraction
+from costkit.core.errors import CardError, InputError, NoCardInEffectError, UnknownModelError
+from costkit.pricing.book import PriceBook, Usage, price
 
 LEDGER_TIME_FIELDS = ("created_at", "created", "timestamp")
 LEDGER_LIST_FIELDS = ("data", "events", "usage", "items", "results")

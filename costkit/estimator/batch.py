@@ -27,8 +27,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from costkit.errors import CostkitError, InputError
-from costkit.estimate import (
+from costkit.core.errors import CostkitError, InputError
+from costkit.estimator.estimate import (
     Estimate,
     Prepared,
     Scenario,
@@ -37,8 +37,8 @@ from costkit.estimate import (
     prepare,
     unwrap_request,
 )
-from costkit.estimate_history import HistorySource
-from costkit.pricing import PriceBook
+from costkit.estimator.history import HistorySource
+from costkit.pricing.book import PriceBook
 from costkit.tokens import get_encoding, tokenizer_for_model
 from costkit.tokens.templates import normalize_endpoint
 

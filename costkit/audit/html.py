@@ -13,8 +13,8 @@ from decimal import Decimal
 from html import escape
 from pathlib import Path
 
-from costkit import clock
-from costkit.audit_findings import AuditResult, decimal_text
+from costkit.audit.findings import AuditResult, decimal_text
+from costkit.core import clock
 
 KIND_NAMES = {"invoice": "Line-item invoice", "focus": "FOCUS cost export",
               "ledger": "Gateway ledger"}

@@ -30,8 +30,8 @@ from pathlib import Path
 import duckdb
 import platformdirs
 
-from costkit.errors import StoreError
-from costkit.pricing import MILLION, RATE_NAMES, PriceBook
+from costkit.core.errors import StoreError
+from costkit.pricing.book import MILLION, RATE_NAMES, PriceBook
 
 ENV_DB = "COSTKIT_DB"
 MONEY = "DECIMAL(38,12)"

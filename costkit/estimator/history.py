@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from costkit.errors import StoreError
+from costkit.core.errors import StoreError
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ class HistorySource:
     def _connection(self) -> duckdb.DuckDBPyConnection | None:
         if not self._opened:
             self._opened = True
-            from costkit.store import open_store
+            from costkit.store.connection import open_store
 
             try:
                 self._con = open_store(self.db, read_only=True)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import sys
-import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,10 +32,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from costkit.errors import CostkitError, InputError
-from costkit.estimate_history import History, HistorySource
-from costkit.estimate_params import Params, request_params
-from costkit.pricing import MILLION, Card, Cost, PriceBook, Rates, load_price_book
+from costkit.core.errors import CostkitError, InputError
+from costkit.estimator.history import History, HistorySource
+from costkit.estimator.params import Params, request_params
+from costkit.pricing.book import MILLION, Card, Cost, PriceBook, Rates, load_price_book
 from costkit.tokens.templates import (
     CHAT,
     MESSAGES,
@@ -489,15 +488,3 @@ def _expected(p: Params, past: History | None, notes: list[str]) -> tuple[int, i
 def _with_prompt(result: Estimate, prompt: str) -> Estimate:
     result.prompt = prompt
     return result
-
-
-class _CallableModule(types.ModuleType):
-    """`costkit.estimate(...)` is the public API (costkit/__init__.py) and also the name of this
-    module; importing the module rebinds the package attribute to it, so the module itself
-    answers the call with `estimate(...)`."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Estimate:
-        return estimate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,1 @@
+"""Audits: invoices, FOCUS exports and gateway ledgers reconciled against costed usage."""

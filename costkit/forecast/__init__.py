@@ -1,0 +1,1 @@
+"""Forecasting spend: history from the store, the model, the run and its what-ifs."""

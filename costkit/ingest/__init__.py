@@ -1,0 +1,1 @@
+"""The ingest run: readers into the store, dedupe, conflicts, rejects, the summary."""

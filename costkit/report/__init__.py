@@ -1,0 +1,1 @@
+"""The monthly report: its data, figures and the HTML page."""

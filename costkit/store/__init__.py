@@ -1,0 +1,1 @@
+"""The usage store: connection, migrations, the price-rate table and the costed view."""
