@@ -3,6 +3,8 @@ FOCUS exports checked from the command line (exit codes, stdout, stderr, golden 
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -126,6 +128,36 @@ def test_an_empty_store_makes_every_charge_unlogged(cli, at_root, tmp_path):
     assert result.exit_code == 1
     assert data["summary"]["by_kind"] == {"unlogged_charge": 2}  # one per model
     assert not (tmp_path / "empty.duckdb").exists()  # auditing never creates a store
+
+
+@pytest.mark.parametrize("column, value", [("amount", "1e400"), ("quantity", "1e400"),
+                                           ("unit_price", "1e400"), ("amount", "-1E+15")])
+def test_an_out_of_range_number_is_one_line(cli, db, tmp_path, column, value):
+    rows = list(csv.reader(io.StringIO(
+        (AUDIT / "invoice-clean.csv").read_text(encoding="utf-8"))))
+    rows[1][rows[0].index(column)] = value
+    bad = tmp_path / "invoice.csv"
+    with open(bad, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    for fmt in ("table", "json"):
+        result = cli("audit", str(bad), "--db", db, "--prices", CARDS, "--format", fmt)
+        assert (result.exit_code, result.stdout) == (2, "")
+        assert result.stderr == (f"costkit: error: {bad}:2: {column} is {value!r}; expected a "
+                                 "number below 10^15 in size\n")
+
+
+def test_a_line_implying_too_much_is_one_line(cli, db, tmp_path):
+    """Each number in range, their product not: 9e14 x 1M tokens is 9e20 tokens."""
+    rows = list(csv.reader(io.StringIO(
+        (AUDIT / "invoice-clean.csv").read_text(encoding="utf-8"))))
+    rows[1][rows[0].index("quantity")] = "900000000000000"
+    bad = tmp_path / "invoice.csv"
+    with open(bad, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    result = cli("audit", str(bad), "--db", db, "--prices", CARDS)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (f"costkit: error: {bad}:2: quantity x unit (tokens) is 9.000E+20; "
+                             "it must be below 10^15 in size\n")
 
 
 def test_invoice_dates_in_another_zone(cli, db, tmp_path):
