@@ -13,6 +13,7 @@ import pytest
 from conftest import FIXTURES, GOLDEN, ROOT
 
 from costkit.ingest import ingest
+from costkit.store import open_store
 
 AUDIT = FIXTURES / "audit"
 CARDS = "tests/fixtures/audit/cards.toml"
@@ -122,12 +123,35 @@ def test_without_the_cards_the_unpriced_model_is_said(cli, db, at_root):
     assert result.exit_code == 0
 
 
-def test_an_empty_store_makes_every_charge_unlogged(cli, at_root, tmp_path):
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_an_empty_store_is_an_error_not_unlogged_charges(cli, at_root, tmp_path, fmt):
+    """With nothing ingested every charge would read as unlogged: the store is what is wrong."""
+    empty = tmp_path / "empty.duckdb"
+    open_store(empty).close()
+    result = cli("audit", "tests/fixtures/audit/invoice-clean.csv", "--db", str(empty),
+                 "--prices", CARDS, "--format", fmt)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"costkit: error: {empty}: the store holds no usage, so there is nothing to check "
+        "tests/fixtures/audit/invoice-clean.csv against; ingest the logs of its period first "
+        "(costkit ingest PATH)\n")
+
+
+def test_a_store_without_usage_in_the_period_still_finds_unlogged_charges(cli, at_root,
+                                                                          tmp_path):
+    """Only an empty store is refused: usage elsewhere in time makes the charges unlogged."""
+    log = tmp_path / "september.jsonl"
+    log.write_text(json.dumps({
+        "id": "sept-1", "object": "chat.completion", "model": "deepseek-v3-2",
+        "created": int(datetime(2026, 9, 15, tzinfo=UTC).timestamp()),
+        "usage": {"prompt_tokens": 100, "completion_tokens": 10}}) + "\n", encoding="utf-8")
+    other_time = tmp_path / "september.duckdb"
+    assert ingest([log], db=other_time, prices=[AUDIT / "cards.toml"]).inserted == 1
     result, data = audit_json(cli, "tests/fixtures/audit/invoice-clean.csv",
-                              "--db", str(tmp_path / "empty.duckdb"), "--prices", CARDS)
+                              "--db", str(other_time), "--prices", CARDS)
     assert result.exit_code == 1
     assert data["summary"]["by_kind"] == {"unlogged_charge": 2}  # one per model
-    assert not (tmp_path / "empty.duckdb").exists()  # auditing never creates a store
 
 
 @pytest.mark.parametrize("column, value", [("amount", "1e400"), ("quantity", "1e400"),

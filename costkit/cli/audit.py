@@ -82,14 +82,7 @@ def audit(
         result = audit_ledger(ledger, book, rounding.value,
                               ledger_reasoning is LedgerReasoning.in_output)
     else:
-        from costkit.store import open_store
-
-        limits = Tolerance.parse(tolerance)
-        con = open_store(db, read_only=True)
-        try:
-            result = audit_invoice(file, con, book, tz, limits, rounding.value)
-        finally:
-            con.close()
+        result = audit_invoice(file, db, book, tz, Tolerance.parse(tolerance), rounding.value)
     if html:
         from costkit.audit_html import write_page
 
