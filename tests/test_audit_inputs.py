@@ -87,6 +87,44 @@ def test_bad_decimals_name_file_line_and_field(text):
         parse_decimal(text, "f.csv:3", "amount")
 
 
+@pytest.mark.parametrize("text, shown", [
+    ("1e400", "'1e400'"), ("-1E+400", "'-1E+400'"), ("1000000000000000", "'1000000000000000'"),
+    ("1,000,000,000,000,000.00", "'1,000,000,000,000,000.00'"), (Decimal("1E+400"), "1E+400"),
+    (10**15, "1000000000000000"),
+])
+def test_numbers_past_the_bound_name_file_line_and_field(text, shown):
+    with pytest.raises(InputError) as raised:
+        parse_decimal(text, "f.csv:3", "amount")
+    assert str(raised.value) == f"f.csv:3: amount is {shown}; expected a number below 10^15 in size"
+
+
+@pytest.mark.parametrize("text", ["999999999999999.999999", "-999999999999999", "1e-400",
+                                  "0.000000000000000000000001"])
+def test_numbers_inside_the_bound_are_kept_exactly(text):
+    assert parse_decimal(text, "f.csv:3", "amount") == Decimal(text)
+
+
+def test_unit_counts_past_the_bound():
+    assert parse_unit("999999999 million tokens", "f.csv:2").size == Decimal(999999999 * 10**6)
+    with pytest.raises(InputError, match=r"^f\.csv:2: unit is '1000000000 million tokens'; the "
+                                         r"unit count must be below 10\^15$"):
+        parse_unit("1000000000 million tokens", "f.csv:2")
+
+
+@pytest.mark.parametrize("row, message", [
+    # 1,000,000,000 x 1M tokens = 10^15 tokens
+    ("i,2026-10-01,2026-10-31,m,input_tokens,1000000000,1M tokens,0.57,570000000000,USD",
+     "f.csv:2: quantity x unit (tokens) is 1.000E+15; it must be below 10^15 in size"),
+    # 2 x 5e14 per token = 10^15
+    ("i,2026-10-01,2026-10-31,m,input_tokens,2,token,500000000000000,1,USD",
+     "f.csv:2: quantity x unit_price is 1.000E+15; it must be below 10^15 in size"),
+])
+def test_invoice_lines_implying_too_much(tmp_path, row, message):
+    with pytest.raises(InputError) as raised:
+        read_invoice(write(tmp_path, "f.csv", HEADER + row + "\n"), UTC_ZONE)
+    assert str(raised.value).endswith(message)
+
+
 @given(st.decimals(allow_nan=False, allow_infinity=False, places=8,
                    min_value=-10**9, max_value=10**9))
 def test_decimal_text_round_trips(value):
@@ -251,6 +289,37 @@ def test_focus_errors(tmp_path, row, message):
         read_invoice(write(tmp_path, "f.csv", FOCUS_HEADER + row + "\n"), UTC_ZONE)
 
 
+@pytest.mark.parametrize("row, message", [
+    ("1e400,2026-10-01,2026-10-02,Usage,,m-input,1000 Tokens,1,1,1,USD",
+     "f.csv:2: BilledCost is '1e400'; expected a number below 10^15 in size"),
+    ("1,2026-10-01,2026-10-02,Usage,,m-input,1000 Tokens,1e400,1,1,USD",
+     "f.csv:2: PricingQuantity is '1e400'; expected a number below 10^15 in size"),
+    ("1,2026-10-01,2026-10-02,Usage,,m-input,1000 Tokens,1000000000000,1,1,USD",
+     "f.csv:2: PricingQuantity x PricingUnit (tokens) is 1.000E+15; it must be below 10^15 "
+     "in size"),
+    ("1,2026-10-01,2026-10-02,Usage,,m-input,1000 Tokens,100000000,10000000,1,USD",
+     "f.csv:2: PricingQuantity x ListUnitPrice is 1.000E+15; it must be below 10^15 in size"),
+    ("1,2026-10-01,2026-10-02,Usage,,m-input,1000 Tokens,1,1,1e400,USD",
+     "f.csv:2: ListCost is '1e400'; expected a number below 10^15 in size"),
+])
+def test_focus_numbers_past_the_bound(tmp_path, row, message):
+    with pytest.raises(InputError) as raised:
+        read_invoice(write(tmp_path, "f.csv", FOCUS_HEADER + row + "\n"), UTC_ZONE)
+    assert str(raised.value).endswith(message)
+
+
+def test_focus_consumed_quantity_past_the_bound(tmp_path):
+    header = FOCUS_HEADER.rstrip("\n") + ",ConsumedQuantity,ConsumedUnit\n"
+    row = "1,2026-10-01,2026-10-02,Usage,,m-input,1000 Tokens,1,1,1,USD,2000,1M Tokens\n"
+    (line,) = read_invoice(write(tmp_path, "f.csv", header + row), UTC_ZONE).lines
+    assert line.consumed == 2000 * 10**6
+    row = "1,2026-10-01,2026-10-02,Usage,,m-input,1000 Tokens,1,1,1,USD,2000000000,1M Tokens\n"
+    with pytest.raises(InputError) as raised:
+        read_invoice(write(tmp_path, "f.csv", header + row), UTC_ZONE)
+    assert str(raised.value).endswith("f.csv:2: ConsumedQuantity x ConsumedUnit (tokens) is "
+                                      "2.000E+15; it must be below 10^15 in size")
+
+
 def test_focus_missing_column(tmp_path):
     with pytest.raises(InputError, match=r"f\.csv:1: missing FOCUS column 'ChargeCategory'"):
         read_invoice(write(tmp_path, "f.csv", "BilledCost,ChargePeriodStart,ChargePeriodEnd\n"),
@@ -335,6 +404,31 @@ def test_jsonl_of_pages_and_lists(tmp_path):
 def test_ledger_errors_name_file_line_and_field(tmp_path, record, message):
     with pytest.raises(InputError, match=message):
         read_ledger(write(tmp_path, "l.jsonl", json.dumps(record) + "\n"))
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"amount": 1e400, "currency": "USD"}', "cost.amount is 1E+400; expected a number below "
+                                             "10^15 in size"),
+    ('{"amount": -2e15, "currency": "USD"}', "cost.amount is -2E+15; expected a number below "
+                                             "10^15 in size"),
+])
+def test_ledger_amounts_past_the_bound(tmp_path, text, message):
+    record = json.dumps(event()).replace('{"amount": 0.000741, "currency": "USD"}', text)
+    assert text in record
+    with pytest.raises(InputError) as raised:
+        read_ledger(write(tmp_path, "l.jsonl", record + "\n"))
+    assert str(raised.value).endswith(f"l.jsonl:1: {message}")
+
+
+@pytest.mark.parametrize("count, shown", [("1e400", "1E+400"),
+                                          ("99999999999999999999999", "99999999999999999999999"),
+                                          ("1000000000000000", "1000000000000000")])
+def test_ledger_counts_past_the_bound(tmp_path, count, shown):
+    record = json.dumps(event()).replace('"input": 1000', f'"input": {count}')
+    with pytest.raises(InputError) as raised:
+        read_ledger(write(tmp_path, "l.jsonl", record + "\n"))
+    assert str(raised.value).endswith(
+        f"l.jsonl:1: tokens.input is {shown}; expected a count below 10^15")
 
 
 def test_ledger_bad_json_line(tmp_path):

@@ -3,6 +3,8 @@ FOCUS exports checked from the command line (exit codes, stdout, stderr, golden 
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -11,6 +13,7 @@ import pytest
 from conftest import FIXTURES, GOLDEN, ROOT
 
 from costkit.ingest.run import ingest
+from costkit.store.connection import open_store
 
 AUDIT = FIXTURES / "audit"
 CARDS = "tests/fixtures/audit/cards.toml"
@@ -43,8 +46,8 @@ def test_the_store_holds_what_the_fixtures_say(db):
     import test_audit
 
     from costkit.audit.reconcile import logged_from_rows
-    from costkit.pricing.book import load_price_book
     from costkit.spend.breakdown import spend
+    from costkit.pricing.book import load_price_book
     from costkit.store.connection import open_store
 
     book = load_price_book([AUDIT / "cards.toml"])
@@ -120,12 +123,65 @@ def test_without_the_cards_the_unpriced_model_is_said(cli, db, at_root):
     assert result.exit_code == 0
 
 
-def test_an_empty_store_makes_every_charge_unlogged(cli, at_root, tmp_path):
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_an_empty_store_is_an_error_not_unlogged_charges(cli, at_root, tmp_path, fmt):
+    """With nothing ingested every charge would read as unlogged: the store is what is wrong."""
+    empty = tmp_path / "empty.duckdb"
+    open_store(empty).close()
+    result = cli("audit", "tests/fixtures/audit/invoice-clean.csv", "--db", str(empty),
+                 "--prices", CARDS, "--format", fmt)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"costkit: error: {empty}: the store holds no usage, so there is nothing to check "
+        "tests/fixtures/audit/invoice-clean.csv against; ingest the logs of its period first "
+        "(costkit ingest PATH)\n")
+
+
+def test_a_store_without_usage_in_the_period_still_finds_unlogged_charges(cli, at_root,
+                                                                          tmp_path):
+    """Only an empty store is refused: usage elsewhere in time makes the charges unlogged."""
+    log = tmp_path / "september.jsonl"
+    log.write_text(json.dumps({
+        "id": "sept-1", "object": "chat.completion", "model": "deepseek-v3-2",
+        "created": int(datetime(2026, 9, 15, tzinfo=UTC).timestamp()),
+        "usage": {"prompt_tokens": 100, "completion_tokens": 10}}) + "\n", encoding="utf-8")
+    other_time = tmp_path / "september.duckdb"
+    assert ingest([log], db=other_time, prices=[AUDIT / "cards.toml"]).inserted == 1
     result, data = audit_json(cli, "tests/fixtures/audit/invoice-clean.csv",
-                              "--db", str(tmp_path / "empty.duckdb"), "--prices", CARDS)
+                              "--db", str(other_time), "--prices", CARDS)
     assert result.exit_code == 1
     assert data["summary"]["by_kind"] == {"unlogged_charge": 2}  # one per model
-    assert not (tmp_path / "empty.duckdb").exists()  # auditing never creates a store
+
+
+@pytest.mark.parametrize("column, value", [("amount", "1e400"), ("quantity", "1e400"),
+                                           ("unit_price", "1e400"), ("amount", "-1E+15")])
+def test_an_out_of_range_number_is_one_line(cli, db, tmp_path, column, value):
+    rows = list(csv.reader(io.StringIO(
+        (AUDIT / "invoice-clean.csv").read_text(encoding="utf-8"))))
+    rows[1][rows[0].index(column)] = value
+    bad = tmp_path / "invoice.csv"
+    with open(bad, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    for fmt in ("table", "json"):
+        result = cli("audit", str(bad), "--db", db, "--prices", CARDS, "--format", fmt)
+        assert (result.exit_code, result.stdout) == (2, "")
+        assert result.stderr == (f"costkit: error: {bad}:2: {column} is {value!r}; expected a "
+                                 "number below 10^15 in size\n")
+
+
+def test_a_line_implying_too_much_is_one_line(cli, db, tmp_path):
+    """Each number in range, their product not: 9e14 x 1M tokens is 9e20 tokens."""
+    rows = list(csv.reader(io.StringIO(
+        (AUDIT / "invoice-clean.csv").read_text(encoding="utf-8"))))
+    rows[1][rows[0].index("quantity")] = "900000000000000"
+    bad = tmp_path / "invoice.csv"
+    with open(bad, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    result = cli("audit", str(bad), "--db", db, "--prices", CARDS)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (f"costkit: error: {bad}:2: quantity x unit (tokens) is 9.000E+20; "
+                             "it must be below 10^15 in size\n")
 
 
 def test_invoice_dates_in_another_zone(cli, db, tmp_path):

@@ -196,6 +196,7 @@ def test_history_keeps_its_rates_across_a_price_change(cli, store, tmp_path):
 
 
 def test_empty_store_is_an_empty_result_with_a_hint(cli):
+    open_store().close()  # a store (at $COSTKIT_DB) that holds nothing yet
     for fmt, expected in (("json", "[]\n"), ("table", "")):
         result = cli("report", "--format", fmt)
         assert result.exit_code == 0

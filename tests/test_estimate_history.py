@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import pytest
 
+from costkit.core.errors import NoStoreError
 from costkit.estimator.history import HistorySource, learn
 from costkit.store.connection import open_store
 
@@ -94,12 +97,23 @@ def test_history_source_reads_the_real_store(tmp_path):
         assert source.for_model(["deepseek-v3-2"]) is None
 
 
-def test_missing_store_is_empty_and_creates_nothing(tmp_path):
+def test_missing_default_store_is_no_history_and_creates_nothing(tmp_path, monkeypatch):
     path = tmp_path / "nowhere" / "store.duckdb"
-    with HistorySource(path) as source:
+    monkeypatch.setenv("COSTKIT_DB", str(path))
+    with HistorySource() as source:
         assert source.for_model(["deepseek-v3-2"]) is None
         assert source.problem is None
-    assert not path.exists()
+    assert not path.parent.exists()
+
+
+def test_a_named_store_that_is_missing_is_an_error_before_any_request(tmp_path):
+    path = tmp_path / "nowhere" / "store.duckdb"
+    with pytest.raises(NoStoreError, match=f"^no store at {re.escape(str(path))}; "):
+        with HistorySource(path):
+            pass
+    with HistorySource(path, enabled=False) as source:  # --no-history never looks
+        assert source.for_model(["deepseek-v3-2"]) is None
+    assert not path.parent.exists()
 
 
 @pytest.mark.parametrize("values, median", [([1], 1), ([1, 2], 2), ([1, 2, 4], 2), ([3, 4], 4)])

@@ -211,9 +211,15 @@ def test_too_little_history_is_refused(forecast):
 
 
 def test_an_empty_store_is_refused(cli, tmp_path):
-    result = cli("forecast", "--db", str(tmp_path / "none.duckdb"), "--as-of", AS_OF)
+    from costkit.store.connection import open_store
+
+    open_store(tmp_path / "empty.duckdb").close()
+    result = cli("forecast", "--db", str(tmp_path / "empty.duckdb"), "--as-of", AS_OF)
     assert result.exit_code == 2
     assert "0 day(s) with priced spend" in result.stderr
+    missing = cli("forecast", "--db", str(tmp_path / "none.duckdb"), "--as-of", AS_OF)
+    assert missing.exit_code == 2
+    assert missing.stderr.startswith(f"costkit: error: no store at {tmp_path / 'none.duckdb'}; ")
     assert not (tmp_path / "none.duckdb").exists()
 
 

@@ -121,8 +121,8 @@ def test_workload_is_priced_by_the_estimator(tmp_path):
         '"messages": [{"role": "user", "content": "Write a haiku about the sea."}]}\n',
         encoding="utf-8")
     book = load_price_book()
-    w = price_workload(bodies, 1000, book, tmp_path / "no-store.duckdb",
-                       datetime(2026, 10, 10, tzinfo=UTC))
+    # db None: the default store ($COSTKIT_DB, a fresh temporary path) does not exist yet
+    w = price_workload(bodies, 1000, book, None, datetime(2026, 10, 10, tzinfo=UTC))
     assert w.requests == 2 and w.skipped == 1
     assert w.first_error.startswith(f"{bodies}:2: not valid JSON")
     assert w.per_day_total == w.per_request * 1000

@@ -374,6 +374,24 @@ def test_cli_stdin_gzip(cli, db, runner):
     assert query(db, "SELECT count(*) FROM usage") == [(3,)]
 
 
+@pytest.mark.parametrize("name", ["emptydir", "emptydir/", "hidden-only"])
+def test_an_empty_directory_is_one_line_and_no_store(cli, db, tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "emptydir").mkdir()
+    (tmp_path / "hidden-only" / ".cache").mkdir(parents=True)
+    (tmp_path / "hidden-only" / ".notes.jsonl").write_text("{}\n", encoding="utf-8")
+    result = cli("ingest", name, "--db", str(db))
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"costkit: error: {name}: no files to read\n"
+    assert not db.exists()
+    done = subprocess.run([sys.executable, "-m", "costkit", "ingest", name, "--db", str(db)],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"costkit: error: {name}: no files to read\n"
+    assert not db.exists()
+
+
 def test_cli_errors_are_one_line(cli, db, tmp_path):
     result = cli("ingest", str(tmp_path / "missing.jsonl"), "--db", str(db))
     assert (result.exit_code, result.stdout) == (2, "")
@@ -422,9 +440,13 @@ def test_cli_rejects_lists_and_filters(cli, db):
 
 
 def test_cli_rejects_on_an_empty_store(cli, db):
+    result = cli("rejects", "--db", str(db))  # no store: an error, and none is made
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith(f"costkit: error: no store at {db}; ")
+    assert not db.exists()
+    open_store(db).close()
     result = cli("rejects", "--db", str(db))
     assert (result.exit_code, result.stdout, result.stderr) == (0, "", "no rejects\n")
-    assert not db.exists()
 
 
 def test_list_rejects_library(db):

@@ -11,6 +11,7 @@ import pytest
 from report_data import PRICE_CHANGE, build_store, make_rows
 
 from costkit.core.format import exact, money
+from costkit.store.connection import open_store
 
 
 @pytest.fixture(scope="module")
@@ -136,9 +137,22 @@ def test_errors_are_one_line(cli, full_store, tmp_path, args, message):
 
 
 def test_an_empty_store_says_to_ingest_first(cli, tmp_path):
-    result = cli("report", "monthly", "--month", "2026-10", "--db", str(tmp_path / "none.duckdb"),
+    empty = tmp_path / "empty.duckdb"
+    open_store(empty).close()
+    result = cli("report", "monthly", "--month", "2026-10", "--db", str(empty),
                  "--out", str(tmp_path / "out"))
     assert result.exit_code == 2
     assert result.stderr == ("costkit: error: no usage in 2026-10: the store is empty; ingest "
                              "logs first (costkit ingest PATH)\n")
-    assert not (tmp_path / "none.duckdb").exists()   # reading never creates a store
+
+
+def test_a_missing_store_is_an_error_and_is_not_created(cli, tmp_path):
+    missing = tmp_path / "none.duckdb"
+    result = cli("report", "monthly", "--month", "2026-10", "--db", str(missing),
+                 "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (f"costkit: error: no store at {missing}; check --db and "
+                             "$COSTKIT_DB, or create it with `costkit ingest LOGS`\n")
+    assert not missing.exists()   # reading never creates a store
+    assert not (tmp_path / "out").exists()

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from costkit.core.errors import StoreError
+from costkit.core.errors import NoStoreError, StoreError
 from costkit.pricing.book import load_price_book
 from costkit.store.connection import (
     MIGRATIONS,
@@ -52,10 +52,16 @@ def test_default_path_follows_env(tmp_path, monkeypatch):
     assert default_path().name == "costkit.duckdb"
 
 
-def test_reading_a_missing_store_creates_nothing(tmp_path):
-    con = open_store(tmp_path / "missing.duckdb", read_only=True)
-    assert con.execute("SELECT count(*) FROM usage").fetchone() == (0,)
-    assert not (tmp_path / "missing.duckdb").exists()
+def test_reading_a_missing_store_is_an_error_and_creates_nothing(tmp_path):
+    path = tmp_path / "nowhere" / "missing.duckdb"
+    with pytest.raises(NoStoreError) as raised:
+        open_store(path, read_only=True)
+    assert str(raised.value) == (f"no store at {path}; check --db and $COSTKIT_DB, or create it "
+                                 "with `costkit ingest LOGS`")
+    assert not path.exists() and not path.parent.exists()
+    # the default path is read the same way: $COSTKIT_DB (conftest) names a file not made yet
+    with pytest.raises(NoStoreError, match="^no store at .*costkit-test.duckdb; "):
+        open_store(read_only=True)
 
 
 def test_costs_match_python_pricing_exactly(tmp_path):

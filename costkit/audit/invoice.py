@@ -9,6 +9,11 @@ Line-item invoice CSV columns (case-insensitive, `,` `;` or tab separated):
 `invoice_id, period_start, period_end, model, charge, quantity, unit, unit_price, amount,
 currency`. A date-only `period_end` is the last day billed (inclusive); a date-time one is
 the exclusive end instant. Dates without a zone are read in the audit's time zone.
+
+Every number a file states (an amount, a quantity, a price, a unit's count) and every number a
+line implies (quantity x unit size in tokens or calls, quantity x unit price) is below
+`MAX_NUMBER`, 10^15: past any real bill, and small enough that their sums and roundings stay
+exact in Decimal's 28 digits (an amount like `1e400` would fail rounding instead).
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ INVOICE_COLUMNS = (
     "invoice_id", "period_start", "period_end", "model", "charge", "quantity", "unit",
     "unit_price", "amount", "currency",
 )
+MAX_NUMBER = Decimal(10) ** 15
+MAX_TEXT = "10^15"
 FOCUS_REQUIRED = ("BilledCost", "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory")
 # Where a FOCUS row names its model and its charge (custom x_ columns first).
 FOCUS_MODEL_FIELDS = ("x_Model", "x_ModelId", "x_ModelName", "SkuMeter", "SkuId", "SkuPriceId",
@@ -171,8 +178,20 @@ def parse_decimal(text: Any, where: str, field: str) -> Decimal:
             raise InputError(f"{where}: {field} is {text!r}; expected a number")
     else:
         raise InputError(f"{where}: {field} is {text!r}; expected a number")
+    shown = repr(text) if isinstance(text, str) else str(text)  # 1E+400, not Decimal('1E+400')
     if not value.is_finite():
-        raise InputError(f"{where}: {field} is {text!r}; expected a finite number")
+        raise InputError(f"{where}: {field} is {shown}; expected a finite number")
+    if abs(value) >= MAX_NUMBER:
+        raise InputError(f"{where}: {field} is {shown}; expected a number below {MAX_TEXT} "
+                         "in size")
+    return value
+
+
+def implied(value: Decimal, where: str, what: str) -> Decimal:
+    """`value`, a product a line implies (`what`: e.g. "quantity x unit_price"), when it is
+    below MAX_NUMBER in size; InputError otherwise."""
+    if abs(value) >= MAX_NUMBER:
+        raise InputError(f"{where}: {what} is {value:.3E}; it must be below {MAX_TEXT} in size")
     return value
 
 
@@ -203,6 +222,9 @@ def parse_unit(text: str, where: str, field: str = "unit") -> Unit:
     size = number * _MULTIPLIERS[match["mult"]]
     if size <= 0:
         raise InputError(f"{where}: {field} is {text!r}; the unit count must be > 0")
+    if size >= MAX_NUMBER:
+        raise InputError(f"{where}: {field} is {text!r}; the unit count must be below "
+                         f"{MAX_TEXT}")
     return Unit(raw, size, base)
 
 
@@ -346,8 +368,11 @@ def _read_line_items(
                 f"{where}: unit is {get('unit')!r} but {charge} counts {charge_base(charge)}"
             )
         quantity = parse_decimal(get("quantity"), where, "quantity")
+        implied(quantity * unit.size, where, f"quantity x unit ({charge_base(charge)})")
         price_text = get("unit_price")
         unit_price = parse_decimal(price_text, where, "unit_price") if price_text else None
+        if unit_price is not None:
+            implied(quantity * unit_price, where, "quantity x unit_price")
         yield InvoiceLine(**base, charge=charge, quantity=quantity, unit=unit,
                           unit_price=unit_price, amount=amount, billed=amount)
 
@@ -404,20 +429,27 @@ def _read_focus(path: Path, names: list[str], rows, tz: ZoneInfo) -> Iterator[In
             raise InputError(f"{where}: PricingQuantity is empty on a Usage row")
         if unit is None and quantity is not None:
             raise InputError(f"{where}: PricingUnit is empty on a Usage row")
+        if unit is not None and quantity is not None:
+            implied(quantity * unit.size, where,
+                    f"PricingQuantity x PricingUnit ({charge_base(charge)})")
         consumed = None
         if get("ConsumedQuantity") and get("ConsumedUnit"):
             consumed_unit = parse_unit(get("ConsumedUnit"), where, "ConsumedUnit")
             if consumed_unit.base == charge_base(charge):
                 stated = parse_decimal(get("ConsumedQuantity"), where, "ConsumedQuantity")
-                consumed = stated * consumed_unit.size
+                consumed = implied(stated * consumed_unit.size, where,
+                                   f"ConsumedQuantity x ConsumedUnit ({charge_base(charge)})")
         price_text, list_text = get("ListUnitPrice"), get("ListCost")
+        unit_price = parse_decimal(price_text, where, "ListUnitPrice") if price_text else None
+        if unit_price is not None and quantity is not None:
+            implied(quantity * unit_price, where, "PricingQuantity x ListUnitPrice")
         yield InvoiceLine(
             **base,
             model=_focus_model(get) or get("SkuId"),
             charge=charge,
             quantity=quantity,
             unit=unit,
-            unit_price=parse_decimal(price_text, where, "ListUnitPrice") if price_text else None,
+            unit_price=unit_price,
             amount=parse_decimal(list_text, where, "ListCost") if list_text else None,
             billed=billed,
             consumed=consumed,

@@ -42,7 +42,7 @@ from costkit.audit.findings import (
     match_model,
     round_amount,
 )
-from costkit.audit.invoice import parse_decimal, read_bytes, trim_fraction
+from costkit.audit.invoice import MAX_NUMBER, MAX_TEXT, parse_decimal, read_bytes, trim_fraction
 from costkit.core.errors import CardError, InputError, NoCardInEffectError, UnknownModelError
 from costkit.pricing.book import PriceBook, Usage, price
 
@@ -221,12 +221,16 @@ def _event(
 
 
 def _count(value: Any, where: str, field: str) -> int:
+    if isinstance(value, Decimal) and not (value.is_finite() and abs(value) < MAX_NUMBER):
+        raise InputError(f"{where}: {field} is {value}; expected a count below {MAX_TEXT}")
     if isinstance(value, Decimal) and value == value.to_integral_value():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise InputError(f"{where}: {field} is {value!r}; expected a whole number")
     if value < 0:
         raise InputError(f"{where}: {field} is {value}; counts must be >= 0")
+    if value >= MAX_NUMBER:
+        raise InputError(f"{where}: {field} is {value}; expected a count below {MAX_TEXT}")
     return value
 
 

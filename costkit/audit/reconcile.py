@@ -2,7 +2,7 @@
 
 Pure core: `reconcile_invoice(invoice lines, logged usage per period) -> AuditResult` and
 (in `costkit.audit.ledger`) `reconcile_ledger(events) -> AuditResult`. The edges read the
-files (`costkit.audit.invoice`) and the store (`costkit.spend.breakdown.spend`).
+files (`costkit.audit.invoice`) and the store (`costkit.breakdown.spend`).
 
 Rules
 - An invoice's period is the span most of its lines fall in (FOCUS: BillingPeriodStart/End);
@@ -53,8 +53,9 @@ from costkit.audit.invoice import (
     read_invoice,
 )
 from costkit.core.errors import InputError
-from costkit.core.timezones import zone as tz_zone
 from costkit.pricing.book import Cost, PriceBook, Usage
+from costkit.store.connection import file_of, held_requests, open_store
+from costkit.core.timezones import zone as tz_zone
 
 COST_OF = {
     "input_tokens": "input", "cached_input_tokens": "cached_input",
@@ -477,13 +478,15 @@ def _usage_text(u: Usage) -> str:
 
 def audit_invoice(
     path: Path,
-    con: Any,
+    db: Path | str | None,
     book: PriceBook,
     tz: str = "UTC",
     tolerance: Tolerance | None = None,
     rounding: str = "line",
 ) -> AuditResult:
-    """Read an invoice CSV or FOCUS export and reconcile it with the store's usage."""
+    """Read an invoice CSV or FOCUS export and reconcile it with the usage in the store at
+    `db` (else the default store). The invoice is read first, so its mistakes are reported
+    before anything about the store; the store must exist and hold usage."""
     from costkit.spend.breakdown import UnpricedUsageWarning, spend
 
     zone = tz_zone(tz)
@@ -492,14 +495,21 @@ def audit_invoice(
         raise InputError(f"{path}: no usage lines to audit")
     periods = invoice_periods(invoice, zone)
     logged: dict[Period, dict[str, Logged]] = {}
-    for period in set(periods.values()):
-        # Aware instants: the period is exactly what the invoice states, in any zone.
-        with warnings.catch_warnings():
-            # Unpriced usage is in the result's summary (`unpriced_models`), not a warning.
-            warnings.simplefilter("ignore", UnpricedUsageWarning)
-            frame = spend(con, by=["model"], since=period.start, until=period.end, tz=tz,
-                          book=book)
-        logged[period] = logged_from_rows(frame.iter_rows(named=True), book)
+    con = open_store(db, read_only=True)
+    try:
+        if not held_requests(con):
+            # Every charge would be an unlogged_charge: the store, not the invoice, is wrong.
+            raise InputError(f"{file_of(con)}: the store holds no usage, so there is nothing "
+                             f"to check {path} against; ingest the logs of its period first "
+                             "(costkit ingest PATH)")
+        for period in set(periods.values()):
+            # Aware instants: the period is exactly what the invoice states, in any zone.
+            with warnings.catch_warnings():
+                # Unpriced usage is in the result's summary (`unpriced_models`), not a warning.
+                warnings.simplefilter("ignore", UnpricedUsageWarning)
+                frame = spend(con, by=["model"], since=period.start, until=period.end, tz=tz,
+                              book=book)
+            logged[period] = logged_from_rows(frame.iter_rows(named=True), book)
+    finally:
+        con.close()
     return reconcile_invoice(invoice, periods, logged, book, tolerance, rounding)
-
-

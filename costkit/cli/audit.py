@@ -71,9 +71,9 @@ def audit(
 ) -> None:
     """Check an invoice or FOCUS export against logged usage, or the gateway's ledger against the
     price cards. Exit 0 when clean, 1 with findings, 2 for unreadable input."""
+    from costkit.audit.reconcile import audit_invoice
     from costkit.audit.findings import Tolerance, findings_csv
     from costkit.audit.ledger import audit_ledger
-    from costkit.audit.reconcile import audit_invoice
 
     if (file is None) == (ledger is None):
         raise fail("give an invoice FILE or --ledger FILE (one of them)")
@@ -82,14 +82,7 @@ def audit(
         result = audit_ledger(ledger, book, rounding.value,
                               ledger_reasoning is LedgerReasoning.in_output)
     else:
-        from costkit.store.connection import open_store
-
-        limits = Tolerance.parse(tolerance)
-        con = open_store(db, read_only=True)
-        try:
-            result = audit_invoice(file, con, book, tz, limits, rounding.value)
-        finally:
-            con.close()
+        result = audit_invoice(file, db, book, tz, Tolerance.parse(tolerance), rounding.value)
     if html:
         from costkit.audit.html import write_page
 

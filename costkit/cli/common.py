@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from costkit.core.errors import CostkitError
+from costkit.store.connection import environment_error
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,7 +48,8 @@ def warn(message: str) -> None:
 
 
 def handle_errors(fn: F) -> F:
-    """Turn costkit's own exceptions into one stderr line and the error's exit code."""
+    """Turn costkit's own exceptions, and DuckDB's failures of the file, disk or memory
+    (`store.environment_error`), into one stderr line and the error's exit code."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -58,6 +60,11 @@ def handle_errors(fn: F) -> F:
         except BrokenPipeError:
             sys.stderr.close()
             raise typer.Exit(0) from None
+        except Exception as exc:
+            error = environment_error(exc)
+            if error is None:
+                raise
+            raise fail(str(error), error.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
 

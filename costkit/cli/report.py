@@ -131,8 +131,10 @@ def _day(value: str | None, option: str) -> date | None:
 
 
 def _json_row(row: dict[str, Any]) -> dict[str, Any]:
-    """Money as exact decimal strings without trailing zeros (null when unpriced)."""
-    return {k: plain(v) if isinstance(v, Decimal) else v for k, v in row.items()}
+    """Money as exact decimal strings without trailing zeros (null when unpriced); counts as
+    JSON integers (token sums arrive as DECIMAL(38,0), exact past 64 bits)."""
+    return {k: (int(v) if k in breakdown.REQUEST_COLUMNS else plain(v))
+            if isinstance(v, Decimal) else v for k, v in row.items()}
 
 
 def _csv(frame) -> str:

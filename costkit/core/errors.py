@@ -33,6 +33,11 @@ class StoreError(CostkitError):
     """The usage store cannot be opened or written (e.g. locked by another process)."""
 
 
+class NoStoreError(StoreError):
+    """Nothing at the path is a costkit store: no file, a directory, a file that is not a
+    DuckDB database, or a DuckDB database without costkit's tables. Only writers create one."""
+
+
 class BudgetExceeded(CostkitError):
     """A projected or estimated cost is over the user's budget."""
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from costkit.core.errors import StoreError
+from costkit.core.errors import NoStoreError, StoreError
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,10 @@ class HistorySource:
 
             try:
                 self._con = open_store(self.db, read_only=True)
+            except NoStoreError:
+                if self.db is not None:
+                    raise  # a store the user named (--db) must exist: a typo is an error
+                # no store at the default path yet: nothing learned, the defaults apply
             except StoreError as exc:
                 self.problem = f"usage history not read ({exc}); expected uses the defaults"
         return self._con
@@ -114,6 +118,8 @@ class HistorySource:
             self._con = None
 
     def __enter__(self) -> HistorySource:
+        if self.enabled and self.db is not None:
+            self._connection()  # a store the user named is checked before any request
         return self
 
     def __exit__(self, *exc: object) -> None:

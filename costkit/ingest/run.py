@@ -13,7 +13,6 @@ re-running gives the same totals as one clean run. Nothing runs per record in Py
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 from collections.abc import Sequence
@@ -39,11 +38,8 @@ from costkit.readers.lines import (
 )
 from costkit.readers.mappings import CsvMapping
 from costkit.readers.records import MALFORMED, STAGE_COLUMNS, records_sql
-from costkit.store.connection import open_store, register_prices
+from costkit.store.connection import memory_limit, open_store, register_prices
 
-# DuckDB's own memory cap for an ingest; beyond it, staging spills to disk. Python and the
-# Arrow batches in flight come on top (a few chunks of lines.CHUNK bytes).
-MEMORY_LIMIT = os.environ.get("COSTKIT_MEMORY_LIMIT", "1GB")
 SMALL_INPUT = 4 << 20  # bytes
 
 USAGE_COLUMNS = (
@@ -131,6 +127,7 @@ def ingest(
         reader_options={k: v for k, v in (("ledger_reasoning", ledger_reasoning),
                                           ("csv_mapping", csv_mapping)) if v is not None},
     )
+    limit = memory_limit()  # a bad $COSTKIT_MEMORY_LIMIT stops before the store is touched
     seen = Expanded()
     sources = expand(inputs, seen)
     if not sources and not seen.unread:
@@ -139,7 +136,7 @@ def ingest(
         sources = spool_stdin(sources, Path(spool))
         con = open_store(db)
         try:
-            _configure(con, sum(s.size for s in sources))
+            _configure(con, sum(s.size for s in sources), limit)
             summary = run.execute(con, sources)
             summary.repeated_paths, summary.unread = seen.repeated, seen.unread
             summary.unpriced = unpriced_models(con, run.book, summary.ingest_id)
@@ -149,13 +146,15 @@ def ingest(
     return summary
 
 
-def _configure(con: duckdb.DuckDBPyConnection, input_bytes: int) -> None:
+def _configure(con: duckdb.DuckDBPyConnection, input_bytes: int, limit: str) -> None:
     con.execute("SET TimeZone = 'UTC'")  # naive ISO times in logs are UTC
     if input_bytes < SMALL_INPUT:
         # Each thread sets up the readers' (large) expressions; for a few records one
         # thread is faster than two.
         con.execute("SET threads = 1")
-    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    # DuckDB's own memory cap; beyond it, staging spills to disk. Python and the Arrow
+    # batches in flight come on top (a few chunks of lines.CHUNK bytes).
+    con.execute(f"SET memory_limit = '{limit}'")
     # Order is carried by (file, line) columns, so DuckDB may reorder freely (less memory).
     con.execute("SET preserve_insertion_order = false")
 

@@ -316,7 +316,9 @@ def rollup(frame: pl.DataFrame, key: str | None, currency: str | None) -> pl.Dat
     null cost, or priced it in another currency). Costs are null when nothing was priced.
     """
     priced = pl.col("total_cost").is_not_null() & (pl.col("currency") == pl.lit(currency))
-    aggs = [pl.col(c).sum().cast(pl.Int64) for c in breakdown.REQUEST_COLUMNS]
+    # Token sums stay DECIMAL(38,0) as the breakdown gives them: 64 bits can overflow.
+    aggs = [pl.col(c).sum().cast(pl.Int64) if c == "requests" else pl.col(c).sum()
+            for c in breakdown.REQUEST_COLUMNS]
     aggs += [pl.col(c).filter(priced).sum() for c in breakdown.COST_COLUMNS]
     aggs.append(pl.col("requests").filter(~priced.fill_null(False)).sum().cast(pl.Int64)
                 .alias("unpriced_requests"))

@@ -54,6 +54,10 @@ COST_COLUMNS = tuple(cost_expressions())
 REQUEST_COLUMNS = ("requests", *TOKEN_COLUMNS)
 SEARCH_UNREPORTED = "search_unreported"  # requests whose search count is unknown (NULL)
 SPEND_COLUMNS = (*REQUEST_COLUMNS, *COST_COLUMNS, "currency")
+# Token sums are HUGEINT (DECIMAL(38,0) in polars): exact for any store. Each request's count
+# is below 9e15 (the readers' bound), so 2^63 requests sum to under 10^35, inside 38 digits;
+# a BIGINT sum overflowed past about a thousand such requests.
+TOKEN_SUM = "HUGEINT"
 QUARTER_HOUR_US = 900_000_000
 DAY_US = 86_400_000_000
 MAX_OFFSET_SCAN = 20 * 366 * 96  # quarter hours: past 20 years of data, convert every row
@@ -110,12 +114,13 @@ def parse_by(by: list[str] | tuple[str, ...]) -> list[str]:
 
 
 def totals(rows: pl.DataFrame) -> dict[str, int | Decimal | str | None]:
-    """The sum of a breakdown's rows: token sums, and each cost (null if any row's is null).
-
-    Costs are null too when the rows are in more than one currency.
+    """The sum of a breakdown's rows: token sums (Python ints, exact at any size), and each
+    cost (null if any row's is null). Costs are null too when the rows are in more than one
+    currency.
     """
     out: dict[str, int | Decimal | str | None] = {
-        column: int(rows[column].sum()) for column in (*REQUEST_COLUMNS, SEARCH_UNREPORTED)
+        column: sum(int(v) for v in rows[column].to_list() if v is not None)
+        for column in (*REQUEST_COLUMNS, SEARCH_UNREPORTED)
     }
     currencies = set(rows["currency"].drop_nulls().to_list())
     for column in COST_COLUMNS:
@@ -144,7 +149,7 @@ def unpriced(
     """
     _, scope = prepare(con, book, since, until, tz, models, projects)
     where, params = scope.where()
-    sums = ", ".join(f"CAST(coalesce(sum({c}), 0) AS BIGINT) AS {c}" for c in TOKEN_COLUMNS)
+    sums = ", ".join(f"CAST(coalesce(sum({c}), 0) AS {TOKEN_SUM}) AS {c}" for c in TOKEN_COLUMNS)
     sql = f"""
         SELECT model, reason, count(*)::BIGINT AS requests, {sums},
                timezone('UTC', min(ts)) AS first_ts, timezone('UTC', max(ts)) AS last_ts
@@ -310,8 +315,8 @@ def _spend_sql(
     fine["_period"] = _index_sql(_card_bounds(book), "ts >= {}", _timestamp_literal)
     fine["_band"] = _index_sql(_tier_bounds(book), "input_tokens > {}", str)
     fine_cols = ", ".join(f"{sql} AS {name}" for name, sql in fine.items())
-    token_sums = ", ".join(f"CAST(sum({c}) AS BIGINT) AS {c}" if c != "search_calls" else
-                           f"CAST(coalesce(sum({c}), 0) AS BIGINT) AS {c}"
+    token_sums = ", ".join(f"CAST(sum({c}) AS {TOKEN_SUM}) AS {c}" if c != "search_calls" else
+                           f"CAST(coalesce(sum({c}), 0) AS {TOKEN_SUM}) AS {c}"
                            for c in TOKEN_COLUMNS)
     # requests that enabled web search but reported no count: shown, never priced as $0
     token_sums += f", count(*) FILTER (search_calls IS NULL) AS {SEARCH_UNREPORTED}"
@@ -327,8 +332,9 @@ def _spend_sql(
         f"CASE WHEN bool_and({c} IS NOT NULL) AND NOT {mixed} THEN sum({c}) END AS {c}"
         for c in COST_COLUMNS
     )
-    request_sums = ", ".join(f"CAST(coalesce(sum({c}), 0) AS BIGINT) AS {c}"
-                             for c in REQUEST_COLUMNS)
+    request_sums = ", ".join(
+        f"CAST(coalesce(sum({c}), 0) AS {'BIGINT' if c == 'requests' else TOKEN_SUM}) AS {c}"
+        for c in REQUEST_COLUMNS)
     outer_keys = "".join(f"{label} AS {quote(key)}, "
                          for key, label in zip(keys, labels, strict=True))
     group = f"GROUP BY {', '.join(labels)}" if labels else "HAVING count(*) > 0"
