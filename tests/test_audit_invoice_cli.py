@@ -46,8 +46,8 @@ def test_the_store_holds_what_the_fixtures_say(db):
     import test_audit
 
     from costkit.audit.reconcile import logged_from_rows
-    from costkit.spend.breakdown import spend
     from costkit.pricing.book import load_price_book
+    from costkit.spend.breakdown import spend
     from costkit.store.connection import open_store
 
     book = load_price_book([AUDIT / "cards.toml"])

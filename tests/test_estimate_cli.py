@@ -42,10 +42,10 @@ def test_seed_example_is_12_prompt_tokens_costing_684_millionths_of_a_cent(cli):
 
 
 def test_seed_example_python_api():
-    est = costkit.estimator.estimate(HAIKU)
+    est = costkit.estimate(HAIKU)
     assert (est.input_tokens, est.input_cost, est.exact) == (12, Decimal("0.00000684"), True)
     assert est.prompt == "<｜begin▁of▁sentence｜><｜User｜>" + HAIKU + "<｜Assistant｜><think>"
-    assert costkit.estimator.estimate(HAIKU, thinking=False).input_tokens == 12
+    assert costkit.estimate(HAIKU, thinking=False).input_tokens == 12
 
 
 def test_seed_example_table_matches_golden(cli):
@@ -83,7 +83,7 @@ def test_counts_match_the_golden_prompt_text():
 
     body = json.loads((BODIES / "messages_agent.json").read_text(encoding="utf-8"))
     golden = (GOLDEN / "template_agent_thinking.txt").read_text(encoding="utf-8")
-    est = costkit.estimator.estimate(body)
+    est = costkit.estimate(body)
     assert est.prompt == golden
     assert est.input_tokens == count_tokens(golden, "deepseek-v3-2")
     assert est.thinking_budget == 8000 and est.high.reasoning_tokens == 8000

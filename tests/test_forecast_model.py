@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from costkit.forecast.run import model as fm
+from costkit.forecast import model as fm
 
 
 def lognormal(rng, n, sigma=0.15):

@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from costkit.spend import breakdown
 from costkit.ingest.run import ingest
+from costkit.spend import breakdown
 from costkit.store.connection import open_store
 
 N = 1100  # requests: N x 9e15 > 2^63 - 1 = 9,223,372,036,854,775,807

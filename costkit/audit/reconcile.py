@@ -53,9 +53,9 @@ from costkit.audit.invoice import (
     read_invoice,
 )
 from costkit.core.errors import InputError
+from costkit.core.timezones import zone as tz_zone
 from costkit.pricing.book import Cost, PriceBook, Usage
 from costkit.store.connection import file_of, held_requests, open_store
-from costkit.core.timezones import zone as tz_zone
 
 COST_OF = {
     "input_tokens": "input", "cached_input_tokens": "cached_input",

@@ -71,9 +71,9 @@ def audit(
 ) -> None:
     """Check an invoice or FOCUS export against logged usage, or the gateway's ledger against the
     price cards. Exit 0 when clean, 1 with findings, 2 for unreadable input."""
-    from costkit.audit.reconcile import audit_invoice
     from costkit.audit.findings import Tolerance, findings_csv
     from costkit.audit.ledger import audit_ledger
+    from costkit.audit.reconcile import audit_invoice
 
     if (file is None) == (ledger is None):
         raise fail("give an invoice FILE or --ledger FILE (one of them)")

@@ -33,7 +33,7 @@ from costkit.forecast.run import (
     parse_horizon,
     parse_percent,
 )
-from costkit.forecast.run import model as forecast_model
+from costkit.forecast import model as forecast_model
 from costkit.pricing.book import Card, PriceBook, load_cards_path, load_price_book
 from costkit.spend.coverage import (
     STALE_AFTER,

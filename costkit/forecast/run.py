@@ -25,7 +25,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 import numpy as np
 
 from costkit.core.errors import InputError
-from costkit.forecast.run import model as forecast_model
+from costkit.forecast import model as forecast_model
 
 COMPONENTS = ("input", "cached_input", "cache_write", "output", "reasoning", "web_search")
 # The breakdown's cost column for each component.

@@ -529,7 +529,7 @@ def _plain(value: Decimal | None) -> str:
 
 
 def _builtin_cards() -> list[Card]:
-    folder = resources.files("costkit.pricing.book") / "cards"
+    folder = resources.files("costkit.pricing") / "cards"
     cards: list[Card] = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):

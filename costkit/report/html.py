@@ -53,7 +53,7 @@ def _needs_escape(text: str) -> bool:
 
 
 def _asset(name: str) -> str:
-    return resources.files("costkit.report.monthly").joinpath("assets", name).read_text("utf-8")
+    return resources.files("costkit.report").joinpath("assets", name).read_text("utf-8")
 
 
 def _sha256(text: str) -> str:
