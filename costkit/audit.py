@@ -54,6 +54,7 @@ from costkit.audit_inputs import (
 )
 from costkit.errors import InputError
 from costkit.pricing import Cost, PriceBook, Usage
+from costkit.timezones import canonical
 from costkit.timezones import zone as tz_zone
 
 COST_OF = {
@@ -486,6 +487,7 @@ def audit_invoice(
     """Read an invoice CSV or FOCUS export and reconcile it with the store's usage."""
     from costkit.breakdown import UnpricedUsageWarning, spend
 
+    tz = canonical(tz)
     zone = tz_zone(tz)
     invoice = read_invoice(Path(path), zone)
     if not any(line.is_usage for line in invoice.lines):

@@ -23,6 +23,7 @@ from costkit.ingest import IngestSummary, ingest, list_rejects
 from costkit.pricing import PriceBook, load_price_book
 from costkit.report import MonthlyReport, latest_full_month_in_store, write_monthly_report
 from costkit.store import open_store
+from costkit.timezones import canonical
 
 DEFAULT_DB = Path("reports") / "demo.duckdb"
 CHECKOUT_DATA = Path("data") / "logs"
@@ -98,6 +99,7 @@ def run_demo(
 ) -> DemoResult:
     """Ingest every project directory of the sample logs into a fresh store, then write the
     monthly report of `month` (default: the latest full month in the data)."""
+    tz = canonical(tz)  # before any work: a bad zone must not cost an ingest
     book = prices if isinstance(prices, PriceBook) else load_price_book(prices)
     target = fresh_store(db)
     results: list[tuple[str, IngestSummary]] = []

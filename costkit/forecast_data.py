@@ -14,7 +14,7 @@ import warnings
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from costkit.forecast import (
     parse_percent,
 )
 from costkit.pricing import Card, PriceBook, load_cards_path, load_price_book
+from costkit.timezones import canonical, local_instant
 from costkit.timezones import zone as tz_zone
 
 WHAT_IF_KEYS = ("growth", "reasoning", "prices", "model")
@@ -315,6 +316,7 @@ def run_forecast(
     bad input or too little history."""
     from costkit.store import open_store
 
+    tz = canonical(tz)
     day = parse_as_of(as_of, tz)
     span = parse_horizon(horizon, day)
     scenario = parse_what_if(what_if)
@@ -322,7 +324,7 @@ def run_forecast(
     if (workload is None) != (per_day is None):
         raise InputError("--workload FILE and --per-day N go together")
     book = load_price_book(prices)
-    start_utc = datetime.combine(day, time(), tz_zone(tz)).astimezone(UTC)
+    start_utc = local_instant(day, tz)
 
     planned = None
     if workload is not None and per_day is not None:

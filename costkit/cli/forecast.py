@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from costkit.cli import app
-from costkit.cli.common import DbOption, PricesOption, dumps, handle_errors, usd, warn
+from costkit.cli.common import DbOption, PricesOption, dumps, handle_errors, tz_option, usd, warn
 from costkit.errors import BudgetExceeded
 from costkit.forecast import COMPONENTS, PeriodForecast, SpendForecast
 from costkit.forecast_data import ForecastRun, run_forecast
@@ -56,7 +56,7 @@ def forecast(
         "--per-day", metavar="N", help="Requests a day of the --workload.",
         show_default=False)] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
-    tz: Annotated[str, typer.Option("--tz", metavar="ZONE",
+    tz: Annotated[str, typer.Option("--tz", callback=tz_option, metavar="ZONE",
                                     help="Time zone of days and months.")] = "UTC",
     db: DbOption = None,
     prices_path: PricesOption = None,
