@@ -19,6 +19,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from costkit.core.errors import InputError
+from costkit.core.timezones import canonical
 from costkit.ingest.run import IngestSummary, ingest, list_rejects
 from costkit.pricing.book import PriceBook, load_price_book
 from costkit.report.monthly import MonthlyReport, latest_full_month_in_store, write_monthly_report
@@ -98,6 +99,7 @@ def run_demo(
 ) -> DemoResult:
     """Ingest every project directory of the sample logs into a fresh store, then write the
     monthly report of `month` (default: the latest full month in the data)."""
+    tz = canonical(tz)  # before any work: a bad zone must not cost an ingest
     book = prices if isinstance(prices, PriceBook) else load_price_book(prices)
     target = fresh_store(db)
     results: list[tuple[str, IngestSummary]] = []

@@ -25,13 +25,19 @@ settings.register_profile("explore", max_examples=500, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+def isolated_environ(tmp: Path) -> dict[str, str | None]:
+    """The environment every test (and tests/goldens.py) runs in; None: unset."""
+    return {"COSTKIT_DB": str(tmp / "costkit-test.duckdb"), "COSTKIT_PRICES": None,
+            "TZ": "UTC", "COLUMNS": "160", "COSTKIT_NOW": PINNED_NOW}
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("COSTKIT_DB", str(tmp_path / "costkit-test.duckdb"))
-    monkeypatch.delenv("COSTKIT_PRICES", raising=False)
-    monkeypatch.setenv("TZ", "UTC")
-    monkeypatch.setenv("COLUMNS", "160")
-    monkeypatch.setenv("COSTKIT_NOW", PINNED_NOW)
+    for key, value in isolated_environ(tmp_path).items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
     yield
 
 

@@ -92,7 +92,7 @@ def test_rounding_none_from_the_cli(cli, tmp_path):
     (("tests/fixtures/audit/invoice-clean.csv", "--tolerance", "much"),
      "costkit: error: --tolerance 'much': expected e.g. 0.5%, 1000 or 0.5%,1000\n"),
     (("tests/fixtures/audit/invoice-clean.csv", "--tz", "Mars/Olympus"),
-     "costkit: error: unknown time zone 'Mars/Olympus'; use an IANA name such as UTC, "
+     "costkit: error: --tz: unknown time zone 'Mars/Olympus'; use an IANA name such as UTC, "
      "Europe/Berlin or America/New_York\n"),
 ])
 def test_usage_errors_exit_2_with_one_line(cli, at_root, args, message):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import textwrap
 import warnings
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from decimal import Decimal as D
 
 import duckdb
 import polars as pl
@@ -25,7 +26,7 @@ from costkit.spend.breakdown import (
     totals,
     unpriced,
 )
-from costkit.store.connection import cost_expressions, migrate, register_prices
+from costkit.store.connection import migrate
 
 BUILTIN = load_price_book([])
 COLUMNS = ("request_id", "ts", "model", "input_tokens", "cached_input_tokens",
@@ -70,6 +71,30 @@ def at(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=UTC)
 
 
+def hand_costs(tokens: dict, rates: dict | None) -> dict:
+    """A request's costs worked out here, not by costkit: each token count times its rate per
+    1M tokens (input less cached and cache-write input; reasoning unknown is none), search
+    calls times the per-call rate. No rates: unpriced, every cost None. Calls with no
+    search rate: that cost and the total None."""
+    if rates is None:
+        return dict.fromkeys(COST_COLUMNS)
+    per_million = D(1_000_000)
+    cached, written = tokens["cached_input_tokens"], tokens.get("cache_write_tokens", 0)
+    calls = tokens["search_calls"]
+    out = {
+        "input_cost": (tokens["input_tokens"] - cached - written) * rates["input"] / per_million,
+        "cached_input_cost": cached * rates["cached_input"] / per_million,
+        "cache_write_cost": written * rates.get("cache_write", rates["input"]) / per_million,
+        "output_cost": tokens["output_tokens"] * rates["output"] / per_million,
+        "reasoning_cost": (tokens["reasoning_tokens"] or 0) * rates["reasoning"] / per_million,
+        "search_cost": D(0) if not calls else
+        None if rates["web_search"] is None else calls * rates["web_search"],
+    }
+    parts = list(out.values())
+    out["total_cost"] = None if None in parts else sum(parts, D(0))
+    return out
+
+
 def write_cards(tmp_path, text: str):
     path = tmp_path / "cards.toml"
     path.write_text(textwrap.dedent(text))
@@ -106,6 +131,39 @@ def test_group_costs_are_token_sums_times_rates_with_no_rounding(con):
     row = quiet_spend(con, ["model"], book=BUILTIN).row(0, named=True)
     assert row["output_cost"] == Decimal("0.00000513")
     assert row["requests"] == 3
+
+
+def test_group_costs_are_token_sums_times_the_published_rates(con):
+    # The seed rate card (shared/seed): $0.57 per 1M input tokens (cached input too: no
+    # other rate is published), $1.71 per 1M output tokens (reasoning bills as output),
+    # $0.015 per web-search call. Sums first, then one multiplication per component.
+    published_input, published_output, per_search = D("0.57"), D("1.71"), D("0.015")
+    requests_by_project = {
+        "a": [(120_001, 40_000, 9_999, 3_001, 2), (7, 0, 3, 0, 0), (999_999, 999_999, 1, 1, 1)],
+        "b": [(1, 1, 1, 1, 0), (250_000, 12_345, 67_890, 13_579, 5)],
+    }
+    for project, rows in requests_by_project.items():
+        add(con, *({"project": project, "input_tokens": i, "cached_input_tokens": c,
+                    "output_tokens": o, "reasoning_tokens": r, "search_calls": s}
+                   for i, c, o, r, s in rows))
+    frame = quiet_spend(con, ["project"], book=BUILTIN)
+    for row in frame.iter_rows(named=True):
+        sums = [sum(column) for column in zip(*requests_by_project[row["project"]], strict=True)]
+        inputs, cached, output, reasoning, searches = sums
+        expected = {
+            "input_cost": (inputs - cached) * published_input / 1_000_000,
+            "cached_input_cost": cached * published_input / 1_000_000,
+            "cache_write_cost": D(0),
+            "output_cost": output * published_output / 1_000_000,
+            "reasoning_cost": reasoning * published_output / 1_000_000,
+            "search_cost": searches * per_search,
+        }
+        expected["total_cost"] = sum(expected.values(), D(0))
+        assert {c: row[c] for c in COST_COLUMNS} == expected, row["project"]
+    # project a by hand: 1,120,007 input tokens x $0.57 + 10,003 output x $1.71
+    # + 3,002 reasoning x $1.71 per 1M + 3 searches x $0.015
+    a = frame.filter(pl.col("project") == "a").row(0, named=True)
+    assert a["total_cost"] == D("0.63840399") + D("0.01710513") + D("0.00513342") + D("0.045")
 
 
 def test_unknown_reasoning_split_counts_as_output(con):
@@ -486,7 +544,9 @@ def test_totals_sum_rows_and_null_any_unpriced_cost(con):
     assert total["output_tokens"] == 3_000_001 and total["total_cost"] is None
 
 
-def test_the_fast_price_join_matches_the_store_view_row_for_row(con, tmp_path):
+def test_each_request_costs_its_tokens_times_the_rates_of_the_card_in_effect(con, tmp_path):
+    # The card as written: before 06:07:08 an input tier above 1000 tokens; no search rate
+    # until the second card (searches before it are unpriced, never $0).
     book = write_cards(tmp_path, """
         [[card]]
         model = "m"
@@ -499,32 +559,59 @@ def test_the_fast_price_join_matches_the_store_view_row_for_row(con, tmp_path):
         above_input_tokens = 1000
         [card.tiers.rates]
         input = 10
+        cached_input = 1.5
         output = 20.5
+        reasoning = 20.5
 
         [[card]]
         model = "m"
+        aliases = ["m-alias"]
         effective_from = 2026-03-01T06:07:08Z
         [card.rates]
         input = 3
         output = 4
         web_search = 0.5
     """)
-    add(con, *({"model": model, "ts": ts, "input_tokens": n, "cached_input_tokens": n // 3,
-                "output_tokens": 7 * n + 1, "reasoning_tokens": n // 2, "search_calls": s}
-               for model in ("m", "m-alias", "ghost")
-               for ts in (at(2026, 3, 1, 6, 7, 7), at(2026, 3, 1, 6, 7, 8))
-               for n in (999, 1000, 1001) for s in (0, 2)))
-    register_prices(con, book)
-    select = ", ".join(f"{sql} AS {name}" for name, sql in cost_expressions().items())
-    view = con.execute(
-        f"SELECT request_id, card_id, {select} FROM costed_usage ORDER BY request_id"
-    ).fetchall()
-    ours = con.execute(
-        f"SELECT request_id, card_id, {select} FROM {breakdown.costed_sql()} ORDER BY request_id"
-    ).fetchall()
-    assert ours == view and len(view) == 36
+    # cached input defaults to the input rate and reasoning to the output rate (README)
+    first = {"input": D("0.123456"), "cached_input": D("0.123456"), "output": D("2"),
+             "reasoning": D("2"), "web_search": None}
+    first_tier = {"input": D("10"), "cached_input": D("1.5"), "output": D("20.5"),
+                  "reasoning": D("20.5"), "web_search": None}
+    second = {"input": D("3"), "cached_input": D("3"), "output": D("4"), "reasoning": D("4"),
+              "web_search": D("0.5")}
+    change = at(2026, 3, 1, 6, 7, 8)
+    rows, expected = [], {}
+    for model in ("m", "m-alias", "ghost"):
+        for ts in (change - timedelta(seconds=1), change):
+            for n in (999, 1000, 1001):
+                for s in (0, 2):
+                    rid = f"{model}-{ts:%H%M%S}-{n}-{s}"
+                    tokens = {"input_tokens": n, "cached_input_tokens": n // 3,
+                              "output_tokens": 7 * n + 1, "reasoning_tokens": n // 2,
+                              "search_calls": s}
+                    rows.append({"request_id": rid, "model": model, "ts": ts, **tokens})
+                    rates = None if model == "ghost" else second if ts >= change else \
+                        first_tier if n > 1000 else first
+                    expected[rid] = hand_costs(tokens, rates)
+    add(con, *rows)
     listed = requests(con, book=book, order_by_cost=False, limit=None)
-    assert sorted(listed.select("request_id", "card_id", *COST_COLUMNS).rows()) == view
+    got = {r["request_id"]: {c: r[c] for c in COST_COLUMNS} for r in listed.iter_rows(named=True)}
+    assert got == expected and len(got) == 36
+    # One in full: 1001 input tokens at 06:07:07 bill all at the tier: 668 uncached x $10,
+    # 333 cached x $1.5, 7008 output and 500 reasoning x $20.5 per 1M.
+    assert got["m-060707-1001-0"]["total_cost"] == D("0.00668") + D("0.0004995") + \
+        D("0.143664") + D("0.01025") == D("0.1610935")
+    # The breakdown's groups: each component the sum over its requests; a group holding an
+    # unpriced search has no search (so no total) cost, and ghost none at all.
+    with pytest.warns(UnpricedUsageWarning):
+        by_model = spend(con, ["model"], book=book)
+    groups = {r["model"]: r for r in by_model.iter_rows(named=True)}
+    for column in COST_COLUMNS:
+        costs = [e[column] for rid, e in expected.items() if not rid.startswith("ghost")]
+        summed = None if None in costs else sum(costs, D(0))
+        assert groups["m"][column] == summed, column
+        assert groups["ghost"][column] is None
+    assert groups["m"]["search_cost"] is None and groups["m"]["output_cost"] is not None
 
 
 def test_time_buckets_use_offsets_unless_one_changes_inside_a_quarter_hour(con):
@@ -544,9 +631,9 @@ def test_time_buckets_use_offsets_unless_one_changes_inside_a_quarter_hour(con):
     assert frame.select("day", "output_tokens").rows() == [("1972-01-06", 3), ("1972-01-07", 4)]
 
 
-def test_per_request_rankings_agree_with_the_store_cost_sql(con, tmp_path):
-    # Quantiles, concentration and the top N rank in integer units; each must equal the
-    # decimal costs of requests(), which are the store's cost SQL.
+def test_per_request_rankings_agree_with_costs_worked_out_by_hand(con, tmp_path):
+    # Quantiles, concentration and the top N rank in integer units; each must equal what the
+    # requests cost when worked out here from the cards' rates.
     book = write_cards(tmp_path, """
         [[card]]
         model = "m"
@@ -559,7 +646,9 @@ def test_per_request_rankings_agree_with_the_store_cost_sql(con, tmp_path):
         above_input_tokens = 500
         [card.tiers.rates]
         input = 10
+        cached_input = 0.000001
         output = 20.5
+        reasoning = 20.5
 
         [[card]]
         model = "m"
@@ -569,13 +658,28 @@ def test_per_request_rankings_agree_with_the_store_cost_sql(con, tmp_path):
         output = 4
         web_search = 0.5
     """)
-    add(con, *({"request_id": f"q{i:03d}", "model": "m", "ts": at(2026, 10, 1 + i % 20, i % 24),
-                "input_tokens": 37 * i, "cached_input_tokens": 11 * i, "output_tokens": 101 * i,
-                "reasoning_tokens": 7 * i if i % 3 else None, "search_calls": i % 4}
-               for i in range(120)))
-    every = requests(con, book=book, limit=None)
-    costs = [c for c in every["total_cost"].to_list() if c is not None]
+    first = {"input": D("0.123456"), "cached_input": D("0.000001"), "output": D("2"),
+             "reasoning": D("2"), "web_search": None}
+    first_tier = {"input": D("10"), "cached_input": D("0.000001"), "output": D("20.5"),
+                  "reasoning": D("20.5"), "web_search": None}
+    second = {"input": D("3"), "cached_input": D("3"), "output": D("4"), "reasoning": D("4"),
+              "web_search": D("0.5")}
+    change = at(2026, 10, 10, 10, 10, 10)
+    rows, by_hand = [], {}
+    for i in range(120):
+        ts = at(2026, 10, 1 + i % 20, i % 24)
+        tokens = {"input_tokens": 37 * i, "cached_input_tokens": 11 * i,
+                  "output_tokens": 101 * i, "reasoning_tokens": 7 * i if i % 3 else None,
+                  "search_calls": i % 4}
+        rows.append({"request_id": f"q{i:03d}", "model": "m", "ts": ts, **tokens})
+        rates = second if ts >= change else first_tier if 37 * i > 500 else first
+        by_hand[f"q{i:03d}"] = (ts, hand_costs(tokens, rates)["total_cost"])
+    add(con, *rows)
+    costs = [c for _, c in by_hand.values() if c is not None]
     assert 0 < len(costs) < 120  # searches under the old card are unpriced
+    every = requests(con, book=book, limit=None)
+    assert dict(every.select("request_id", "total_cost").rows()) == \
+        {rid: cost for rid, (_, cost) in by_hand.items()}
     ranked = sorted(costs)
     levels = [0.0, 0.5, 1.0]
     got = cost_quantiles(con, levels, book=book)["cost"].to_list()
@@ -583,11 +687,12 @@ def test_per_request_rankings_agree_with_the_store_cost_sql(con, tmp_path):
     share = concentration(con, "0.1", book=book)
     top_n = -(-len(costs) // 10)
     assert share["top_cost"] == sum(ranked[-top_n:]) and share["total_cost"] == sum(costs)
+    assert share["requests"] == len(costs) and share["top_requests"] == top_n
     top = requests(con, book=book, limit=7)
-    assert top.rows() == every.head(7).rows()
-    first = requests(con, book=book, order_by_cost=False, limit=3)
-    by_time = requests(con, book=book, order_by_cost=False, limit=None)
-    assert first.rows() == by_time.head(3).rows()
+    assert top["total_cost"].to_list() == ranked[::-1][:7]
+    earliest = sorted(by_hand, key=lambda rid: (by_hand[rid][0], rid))[:3]
+    assert requests(con, book=book, order_by_cost=False, limit=3)["request_id"].to_list() \
+        == earliest == ["q000", "q100", "q080"]
     assert requests(con, book=book, limit=0).height == 0
 
 

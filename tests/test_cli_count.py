@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
+from goldens import check, produces
 
-from tests.conftest import FIXTURES, GOLDEN, ROOT
+from tests.conftest import FIXTURES, ROOT
 
 PROMPT = FIXTURES / "tokens" / "prompt.txt"
 PROMPT_REL = PROMPT.relative_to(ROOT).as_posix()
@@ -16,41 +16,49 @@ HAIKU_PROMPT = (
 )
 
 
-def _golden(name: str, actual: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("COSTKIT_UPDATE_GOLDEN"):
-        path.write_text(actual, encoding="utf-8")
-    assert actual == path.read_text(encoding="utf-8")
-
-
 @pytest.fixture
 def at_root(monkeypatch):
     monkeypatch.chdir(ROOT)
 
 
+@produces("count_text.txt")
+def count_text(cli) -> dict:
+    return {"count_text.txt": cli("count", "Write a haiku about the ocean.")}
+
+
 def test_text_argument_table_golden(cli):
-    result = cli("count", "Write a haiku about the ocean.")
+    result = count_text(cli)["count_text.txt"]
     assert result.exit_code == 0
     assert result.stderr == ""
-    _golden("count_text.txt", result.stdout)
+    check("count_text.txt", result.stdout)
+
+
+@produces("count_file.json")
+def count_file(cli) -> dict:
+    return {"count_file.json": cli("count", "--file", PROMPT_REL, "--format", "json")}
 
 
 def test_file_json_golden(cli, at_root):
-    result = cli("count", "--file", PROMPT_REL, "--format", "json")
+    result = count_file(cli)["count_file.json"]
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
     data = json.loads(result.stdout)
     # 92 is what Hugging Face tokenizers gives for this file (checked when it was written)
     assert data["tokens"] == 92
     assert data["exact"] is True and data["model"] == "deepseek-v3-2"
-    _golden("count_file.json", result.stdout)
+    check("count_file.json", result.stdout)
+
+
+@produces("count_files.txt")
+def count_files(cli) -> dict:
+    return {"count_files.txt": cli("count", "-f", PROMPT_REL, "-f", PROMPT_REL)}
 
 
 def test_files_table_has_a_total_row_golden(cli, at_root):
-    result = cli("count", "-f", PROMPT_REL, "-f", PROMPT_REL)
+    result = count_files(cli)["count_files.txt"]
     assert result.exit_code == 0, result.stderr
     assert "│ total" in result.stdout
-    _golden("count_files.txt", result.stdout)
+    check("count_files.txt", result.stdout)
 
 
 def test_seed_prompt_special_tokens_count_one_each(cli):

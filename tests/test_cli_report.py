@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
-from conftest import GOLDEN
+from goldens import check, produces
 
 from costkit.store.connection import open_store
 
@@ -45,6 +45,11 @@ ROWS = [
 @pytest.fixture
 def store():
     """The test's store (COSTKIT_DB) holding ROWS."""
+    return fill_store()
+
+
+def fill_store() -> str:
+    """Put ROWS into the store at COSTKIT_DB (empty before); its path."""
     con = open_store()
     for row in ROWS:
         rid, ts, project, key, user, endpoint, model, *counts, tags = row
@@ -60,26 +65,26 @@ def store():
     return os.environ["COSTKIT_DB"]
 
 
-def golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("COSTKIT_UPDATE_GOLDEN"):
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
-
-
 UNPRICED_WARNING = ("costkit: warning: unpriced usage: gpt-unknown (1 request); costs are null "
                     "in the 1 group holding it (add a price card with --prices)\n")
 
 
-def test_golden_month_by_model_in_berlin(cli, store):
+@produces("report_month_model_berlin.txt", "report_month_model_berlin.json")
+def month_by_model_in_berlin(cli) -> dict:
+    fill_store()
     args = ("report", "--by", "month", "--by", "model", "--tz", "Europe/Berlin")
-    table = cli(*args)
+    return {"report_month_model_berlin.txt": cli(*args),
+            "report_month_model_berlin.json": cli(*args, "--format", "json")}
+
+
+def test_golden_month_by_model_in_berlin(cli):
+    runs = month_by_model_in_berlin(cli)
+    table, as_json = runs["report_month_model_berlin.txt"], runs["report_month_model_berlin.json"]
     assert table.exit_code == 0
     assert table.stderr == UNPRICED_WARNING
-    golden("report_month_model_berlin.txt", table.stdout)
-    as_json = cli(*args, "--format", "json")
+    check("report_month_model_berlin.txt", table.stdout)
     assert as_json.exit_code == 0 and as_json.stderr == UNPRICED_WARNING
-    golden("report_month_model_berlin.json", as_json.stdout)
+    check("report_month_model_berlin.json", as_json.stdout)
     rows = json.loads(as_json.stdout)
     assert [(r["month"], r["model"]) for r in rows] == [
         ("2026-10", "deepseek-v3-2"), ("2026-11", "deepseek-v3-2"), ("2026-11", "gpt-unknown"),
@@ -88,21 +93,35 @@ def test_golden_month_by_model_in_berlin(cli, store):
     assert unknown["total_cost"] is None and unknown["input_tokens"] == 1000  # never $0
 
 
-def test_golden_day_by_project_csv_with_a_period(cli, store):
-    result = cli("report", "--by", "day", "--by", "project", "--since", "2026-10-01",
-                 "--until", "2026-11-01", "--format", "csv")
+@produces("report_day_project.csv")
+def day_by_project_csv_with_a_period(cli) -> dict:
+    fill_store()
+    return {"report_day_project.csv": cli(
+        "report", "--by", "day", "--by", "project", "--since", "2026-10-01",
+        "--until", "2026-11-01", "--format", "csv")}
+
+
+def test_golden_day_by_project_csv_with_a_period(cli):
+    result = day_by_project_csv_with_a_period(cli)["report_day_project.csv"]
     assert result.exit_code == 0 and result.stderr == ""
-    golden("report_day_project.csv", result.stdout)
+    check("report_day_project.csv", result.stdout)
     lines = result.stdout.splitlines()
     assert lines[0].startswith("day,project,requests,input_tokens,")
     assert [line.split(",")[0] for line in lines[1:]] == [
         "2026-10-01", "2026-10-02", "2026-10-15", "2026-10-31"]
 
 
-def test_golden_week_by_tag_json(cli, store):
-    result = cli("report", "--by", "week", "--by", "tag:team", "--format", "json")
+@produces("report_week_tag.json")
+def week_by_tag_json(cli) -> dict:
+    fill_store()
+    return {"report_week_tag.json": cli("report", "--by", "week", "--by", "tag:team",
+                                        "--format", "json")}
+
+
+def test_golden_week_by_tag_json(cli):
+    result = week_by_tag_json(cli)["report_week_tag.json"]
     assert result.exit_code == 0 and result.stderr == UNPRICED_WARNING
-    golden("report_week_tag.json", result.stdout)
+    check("report_week_tag.json", result.stdout)
     weeks = [(r["week"], r["tag:team"], r["requests"]) for r in json.loads(result.stdout)]
     assert weeks[-2:] == [("2026-W53", "growth", 2), ("2027-W01", "growth", 1)]
 

@@ -7,10 +7,10 @@ with `pricing.price` and the card in effect at its time.
 from __future__ import annotations
 
 import json
-import os
 from decimal import Decimal
 
-from conftest import FIXTURES, GOLDEN
+from conftest import FIXTURES
+from goldens import check, produces
 
 from costkit.core.errors import CostkitError
 from costkit.pricing.book import Usage, load_price_book, price
@@ -18,13 +18,6 @@ from costkit.store.connection import open_store
 
 # The formats of issue 5 (other sources have their own fixtures and tests).
 FORMAT_DIRS = ("chat", "stream", "responses", "messages", "envelope", "bad")
-
-
-def golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("COSTKIT_UPDATE_GOLDEN"):
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
 
 
 def priced_one_by_one() -> dict[str, Decimal | None]:
@@ -47,17 +40,29 @@ def priced_one_by_one() -> dict[str, Decimal | None]:
     return totals
 
 
-def test_ingest_fixture_logs_then_report(cli):
+@produces("report_e2e_fixture_logs.json", "report_e2e_fixture_logs.txt")
+def ingest_fixture_logs_then_report(cli) -> dict:
     paths = [str(FIXTURES / "logs" / name) for name in FORMAT_DIRS]
     ingest = cli("ingest", *paths, "--format", "json")
+    return {
+        "ingest": ingest,
+        "report_e2e_fixture_logs.json": cli("report", "--by", "month", "--by", "model",
+                                            "--by", "endpoint", "--format", "json"),
+        "report_e2e_fixture_logs.txt": cli("report", "--by", "month", "--by", "model",
+                                           "--tz", "Europe/Berlin"),
+    }
+
+
+def test_ingest_fixture_logs_then_report(cli):
+    runs = ingest_fixture_logs_then_report(cli)
+    ingest = runs["ingest"]
     assert ingest.exit_code == 0, ingest.stderr
     summary = json.loads(ingest.stdout)
     assert summary["inserted"] > 0 and summary["rejected"] > 0
 
-    result = cli("report", "--by", "month", "--by", "model", "--by", "endpoint",
-                 "--format", "json")
+    result = runs["report_e2e_fixture_logs.json"]
     assert result.exit_code == 0
-    golden("report_e2e_fixture_logs.json", result.stdout)
+    check("report_e2e_fixture_logs.json", result.stdout)
     rows = json.loads(result.stdout)
     assert sum(r["requests"] for r in rows) == summary["inserted"]
     by_model: dict[str, Decimal | None] = {}
@@ -73,8 +78,8 @@ def test_ingest_fixture_logs_then_report(cli):
 
     # the envelope whose request enabled search logged no count: unknown, and said so
     assert sum(r["search_unreported"] for r in rows) == 1
-    table = cli("report", "--by", "month", "--by", "model", "--tz", "Europe/Berlin")
+    table = runs["report_e2e_fixture_logs.txt"]
     assert table.exit_code == 0
     assert table.stdout.endswith("search not reported: 1 request enabled web search but logged "
                                  "no search count; their search cost is not in these totals\n")
-    golden("report_e2e_fixture_logs.txt", table.stdout)
+    check("report_e2e_fixture_logs.txt", table.stdout)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import lzma
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from conftest import ROOT
+from conftest import FIXTURES, ROOT
 
 from costkit.core.errors import CardError, InputError, UnknownModelError
 from costkit.forecast.history import (
@@ -111,7 +112,16 @@ def test_model_scenario_keeps_the_target_cards_periods():
         == Decimal("0.07")
 
 
-def test_workload_is_priced_by_the_estimator(tmp_path):
+def reference_count(text: str) -> int:
+    """Tokens of `text` by the reference tokenizer (Hugging Face `tokenizers` on DeepSeek's
+    own tokenizer.json), not by costkit's counter."""
+    from tokenizers import Tokenizer
+
+    raw = lzma.decompress((FIXTURES / "tokens" / "deepseek-v3.2-tokenizer.json.xz").read_bytes())
+    return len(Tokenizer.from_str(raw.decode("utf-8")).encode(text, add_special_tokens=False))
+
+
+def test_workload_is_priced_at_hand_worked_costs(tmp_path):
     bodies = tmp_path / "batch.jsonl"
     bodies.write_text(
         '{"model": "deepseek-v3-2", "max_tokens": 100, "enable_thinking": false, '
@@ -125,18 +135,20 @@ def test_workload_is_priced_by_the_estimator(tmp_path):
     w = price_workload(bodies, 1000, book, None, datetime(2026, 10, 10, tzinfo=UTC))
     assert w.requests == 2 and w.skipped == 1
     assert w.first_error.startswith(f"{bodies}:2: not valid JSON")
-    assert w.per_day_total == w.per_request * 1000
-    assert w.daily["reasoning"] == 0 and w.daily["web_search"] == 0
-    assert w.daily["input"] > 0 and w.daily["output"] > 0
-    assert w.currency == "USD"
-    # The mean of the estimator's own expected costs (no store here: its documented defaults).
-    from costkit.estimator.estimate import estimate
-
-    expected = [estimate({"model": "deepseek-v3-2", "max_tokens": 100, "enable_thinking": False,
-                          "messages": [{"role": "user", "content": f"Write a haiku about {x}."}]},
-                         book=book, history=False).expected.total_cost
-                for x in ("the ocean", "the sea")]
-    assert w.per_request == sum(expected) / 2
+    assert w.currency == "USD" and w.exact is True
+    # By hand: each prompt is DeepSeek's chat template around the message with thinking off,
+    # 12 tokens; no history, so the expected answer is the stated 500-token default capped
+    # by max_tokens 100; no reasoning (thinking off), no search. At $0.57 and $1.71 per 1M:
+    for subject in ("the ocean", "the sea"):
+        prompt = ("<\uff5cbegin\u2581of\u2581sentence\uff5c><\uff5cUser\uff5c>"
+                  f"Write a haiku about {subject}.<\uff5cAssistant\uff5c></think>")
+        assert reference_count(prompt) == 12
+    per_request = 12 * Decimal("0.57") / 10**6 + 100 * Decimal("1.71") / 10**6
+    assert per_request == Decimal("0.00017784")
+    assert w.per_request == per_request
+    assert w.per_day_total == Decimal("0.17784")              # x 1000 requests a day
+    assert w.daily == {"input": Decimal("0.00684"), "cached_input": 0, "cache_write": 0,
+                       "output": Decimal("0.171"), "reasoning": 0, "web_search": 0}
 
 
 def test_an_unusable_workload_is_an_error(tmp_path):

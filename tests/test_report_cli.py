@@ -123,7 +123,7 @@ def test_open_hands_the_page_to_the_browser(cli, priced_store, tmp_path, monkeyp
 @pytest.mark.parametrize(("args", "message"), [
     (["--month", "2026/10"], "--month is '2026/10'; write it as YYYY-MM, e.g. 2026-10"),
     (["--month", "2026-10", "--tz", "Nowhere/Atlantis"],
-     "unknown time zone 'Nowhere/Atlantis'; use an IANA name such as UTC, Europe/Berlin or "
+     "--tz: unknown time zone 'Nowhere/Atlantis'; use an IANA name such as UTC, Europe/Berlin or "
      "America/New_York"),
     (["--month", "2026-03"], "no usage in 2026-03 (UTC); the store holds usage from "
                              "2026-09-01 to 2026-11-01; choose one of those months with --month"),

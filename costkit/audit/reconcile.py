@@ -53,6 +53,7 @@ from costkit.audit.invoice import (
     read_invoice,
 )
 from costkit.core.errors import InputError
+from costkit.core.timezones import canonical
 from costkit.core.timezones import zone as tz_zone
 from costkit.pricing.book import Cost, PriceBook, Usage
 from costkit.store.connection import file_of, held_requests, open_store
@@ -489,6 +490,7 @@ def audit_invoice(
     before anything about the store; the store must exist and hold usage."""
     from costkit.spend.breakdown import UnpricedUsageWarning, spend
 
+    tz = canonical(tz)
     zone = tz_zone(tz)
     invoice = read_invoice(Path(path), zone)
     if not any(line.is_usage for line in invoice.lines):

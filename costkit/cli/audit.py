@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from costkit.cli import app
-from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors
+from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors, tz_option
 from costkit.pricing.book import load_price_book
 
 
@@ -60,7 +60,8 @@ def audit(
         help="line: each amount rounded half-up to the cent (or the places it is written "
              "in); none: exact.")] = Rounding.line,
     tz: Annotated[str, typer.Option(
-        "--tz", help="Time zone of invoice dates written without one.")] = "UTC",
+        "--tz", help="Time zone of invoice dates written without one.",
+        callback=tz_option)] = "UTC",
     ledger_reasoning: Annotated[LedgerReasoning, typer.Option(
         "--ledger-reasoning",
         help="in-output: the ledger's tokens.output includes reasoning, billed as output; "

@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from costkit.core.errors import CostkitError
+from costkit.core.timezones import canonical
 from costkit.store.connection import environment_error
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,6 +42,17 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one line on stderr and return the Exit to raise."""
     typer.echo(f"costkit: error: {message}", err=True)
     return typer.Exit(code)
+
+
+def tz_option(value: str | None) -> str | None:
+    """The callback of every --tz: the zone's IANA key, or one line and exit 2 before the
+    command does anything, so every command takes or refuses a zone alike."""
+    if value is None:
+        return None
+    try:
+        return canonical(value)
+    except CostkitError as exc:
+        raise fail(f"--tz: {exc}", exc.exit_code) from None
 
 
 def warn(message: str) -> None:

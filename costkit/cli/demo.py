@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from costkit.cli import app
-from costkit.cli.common import PricesOption, handle_errors, warn
+from costkit.cli.common import PricesOption, handle_errors, tz_option, warn
 from costkit.core.format import money
 from costkit.demo import DEFAULT_DB, run_demo
 from costkit.ingest.run import IngestSummary
@@ -33,7 +33,8 @@ def demo(
         "--month", metavar="YYYY-MM", show_default=False,
         help="Month to report (default: the latest full month in the data).")] = None,
     tz: Annotated[str, typer.Option(
-        "--tz", metavar="TZ", help="Time zone of days and months (IANA name).")] = "UTC",
+        "--tz", metavar="TZ", help="Time zone of days and months (IANA name).",
+        callback=tz_option)] = "UTC",
     prices_path: PricesOption = None,
     open_page: Annotated[bool, typer.Option(
         "--open", help="Open the report in the default browser.")] = False,

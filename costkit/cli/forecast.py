@@ -12,7 +12,16 @@ from rich.console import Console
 from rich.table import Table
 
 from costkit.cli import app
-from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors, usd, warn
+from costkit.cli.common import (
+    DbOption,
+    PricesOption,
+    dumps,
+    fail,
+    handle_errors,
+    tz_option,
+    usd,
+    warn,
+)
 from costkit.core.errors import BudgetExceeded
 from costkit.forecast.history import ForecastRun, run_forecast, stale_message
 from costkit.forecast.run import COMPONENTS, PeriodForecast, SpendForecast
@@ -68,7 +77,7 @@ def forecast(
         "--per-day", metavar="N", help="Requests a day of the --workload.",
         show_default=False)] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
-    tz: Annotated[str, typer.Option("--tz", metavar="ZONE",
+    tz: Annotated[str, typer.Option("--tz", callback=tz_option, metavar="ZONE",
                                     help="Time zone of days and months.")] = "UTC",
     db: DbOption = None,
     prices_path: PricesOption = None,

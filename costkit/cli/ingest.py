@@ -14,7 +14,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from costkit.cli import app
-from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors, warn
+from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors, tz_option, warn
 from costkit.ingest.run import IngestSummary, ingest, list_rejects, parse_tags
 from costkit.readers import format_names, mappings
 
@@ -80,7 +80,7 @@ def ingest_command(
         "--model", metavar="NAME", show_default=False,
         help="CSV: the model of rows with no model column or an empty one.")] = None,
     tz: Annotated[str | None, typer.Option(
-        "--tz", metavar="ZONE", show_default=False,
+        "--tz", callback=tz_option, metavar="ZONE", show_default=False,
         help="CSV: the zone of times written without one (default UTC).")] = None,
     delimiter: Annotated[str | None, typer.Option(
         "--delimiter", metavar="CHAR", show_default=False,

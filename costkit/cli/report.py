@@ -21,7 +21,16 @@ from rich.console import Console
 from rich.table import Table
 
 from costkit.cli import app
-from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors, plain, warn
+from costkit.cli.common import (
+    DbOption,
+    PricesOption,
+    dumps,
+    fail,
+    handle_errors,
+    plain,
+    tz_option,
+    warn,
+)
 from costkit.pricing.book import load_price_book
 from costkit.spend import breakdown
 from costkit.store.connection import default_path, open_store
@@ -71,7 +80,8 @@ def report(
         "--project", metavar="PROJECT", show_default=False,
         help="Only this project; repeatable.")] = None,
     tz: Annotated[str, typer.Option(
-        "--tz", metavar="TZ", help="Time zone of days, weeks and months (IANA name).")] = "UTC",
+        "--tz", metavar="TZ", help="Time zone of days, weeks and months (IANA name).",
+        callback=tz_option)] = "UTC",
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
     out: Annotated[Path | None, typer.Option(
         "--out", metavar="PATH", show_default=False,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from costkit.cli.common import DbOption, PricesOption, handle_errors, warn
+from costkit.cli.common import DbOption, PricesOption, handle_errors, tz_option, warn
 from costkit.cli.report import report_app
 from costkit.core.format import count, money, when
 from costkit.pricing.book import load_price_book
@@ -27,7 +27,8 @@ def monthly(
         "--out", metavar="DIR", show_default=False,
         help="Folder to write costkit-YYYY-MM.html into (default: reports/).")] = None,
     tz: Annotated[str, typer.Option(
-        "--tz", metavar="TZ", help="Time zone of days and months (IANA name).")] = "UTC",
+        "--tz", metavar="TZ", help="Time zone of days and months (IANA name).",
+        callback=tz_option)] = "UTC",
     open_page: Annotated[bool, typer.Option(
         "--open", help="Open the report in the default browser.")] = False,
     db: DbOption = None,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
+
+from costkit.core.timezones import zone
 
 _SYMBOLS = {"USD": "$", None: "$"}
 
@@ -89,7 +90,7 @@ def when(instant: datetime | None, tz: str, seconds: bool = True) -> str:
     """A UTC instant in the report's time zone: 2026-10-03 14:22:05."""
     if instant is None:
         return ""
-    local = instant.astimezone(ZoneInfo(tz))
+    local = instant.astimezone(zone(tz))
     return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 

@@ -14,7 +14,7 @@ import warnings
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -22,7 +22,9 @@ import duckdb
 
 from costkit.core import clock
 from costkit.core.errors import InputError
+from costkit.core.timezones import canonical, local_instant
 from costkit.core.timezones import zone as tz_zone
+from costkit.forecast import model as forecast_model
 from costkit.forecast.run import (
     COMPONENTS,
     DailyHistory,
@@ -33,7 +35,6 @@ from costkit.forecast.run import (
     parse_horizon,
     parse_percent,
 )
-from costkit.forecast import model as forecast_model
 from costkit.pricing.book import Card, PriceBook, load_cards_path, load_price_book
 from costkit.spend.coverage import (
     STALE_AFTER,
@@ -329,6 +330,7 @@ def run_forecast(
     is (`freshness`): at the clock's now, or at the start of an explicit `as_of` day."""
     from costkit.store.connection import open_store
 
+    tz = canonical(tz)
     day = parse_as_of(as_of, tz)
     span = parse_horizon(horizon, day)
     threshold = parse_stale_after(stale_after) if isinstance(stale_after, str) else stale_after
@@ -337,7 +339,7 @@ def run_forecast(
     if (workload is None) != (per_day is None):
         raise InputError("--workload FILE and --per-day N go together")
     book = load_price_book(prices)
-    start_utc = datetime.combine(day, time(), tz_zone(tz)).astimezone(UTC)
+    start_utc = local_instant(day, tz)
 
     planned = None
     if workload is not None and per_day is not None:

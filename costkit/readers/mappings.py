@@ -23,7 +23,7 @@ from pathlib import Path
 import platformdirs
 
 from costkit.core.errors import InputError
-from costkit.core.timezones import zone
+from costkit.core.timezones import canonical
 
 ENV_MAPS = "COSTKIT_MAPS"
 
@@ -99,10 +99,8 @@ def parse_items(items: Sequence[str]) -> dict[str, str]:
 
 
 def check_tz(tz: str) -> str:
-    if tz.upper() == "UTC":
-        return "UTC"
-    zone(tz)
-    return tz
+    """The zone's IANA key: the name DuckDB reads the CSV's local times in."""
+    return canonical(tz)
 
 
 def check_delimiter(text: str) -> str:

@@ -23,7 +23,7 @@ import polars as pl
 
 from costkit.core import clock
 from costkit.core.errors import InputError
-from costkit.core.timezones import zone
+from costkit.core.timezones import canonical, local_instant, zone
 from costkit.pricing.book import Card, PriceBook, load_price_book
 from costkit.spend import breakdown
 from costkit.spend.coverage import MonthCoverage, describe_age, month_coverage, usage_span
@@ -189,7 +189,7 @@ def build_monthly_report(
     `costkit report` to the last digit. InputError when the store holds no usage in that
     month (an empty page would hide the gap rather than show it).
     """
-    zone(tz)
+    tz = canonical(tz)
     book = book if book is not None else load_price_book()
     now = now or clock.now()
     start_day, end_day = month, next_month(month)
@@ -542,8 +542,7 @@ def cards_in_effect(book: PriceBook, models: list, start: datetime, end: datetim
 
 
 def _utc_instant(day: date, tz: str) -> datetime:
-    local = datetime(day.year, day.month, day.day, tzinfo=zone(tz))
-    return local.astimezone(UTC)
+    return local_instant(day, tz)
 
 
 def _no_usage_message(con: duckdb.DuckDBPyConnection, month: date, tz: str) -> str:

@@ -22,7 +22,7 @@ import duckdb
 import polars as pl
 
 from costkit.core.errors import InputError
-from costkit.core.timezones import unknown as unknown_zone
+from costkit.core.timezones import canonical, local_instant
 from costkit.pricing.book import RATE_NAMES, RATE_PLACES, PriceBook, load_price_book
 from costkit.store.connection import COST_COMPONENTS, cost_expressions, rate_join, register_prices
 
@@ -79,8 +79,8 @@ def prepare(
     aware datetime that instant. A model name also matches its card's other names.
     """
     book = book if book is not None else load_price_book()
-    check_tz(con, tz)
-    start, end = instant(con, since, tz), instant(con, until, tz)
+    tz = check_tz(con, tz)
+    start, end = instant(since, tz), instant(until, tz)
     if start is not None and end is not None and start >= end:
         raise InputError(f"since ({since}) is not before until ({until}): the period is empty")
     aliases = book.aliases()
@@ -93,31 +93,22 @@ def prepare(
                        tuple(dict.fromkeys(projects or [])), bool(models))
 
 
-def check_tz(con: duckdb.DuckDBPyConnection, tz: str) -> None:
-    """InputError unless DuckDB's ICU time zones know `tz`.
+def check_tz(con: duckdb.DuckDBPyConnection, tz: str) -> str:
+    """`tz`'s IANA key, the only name of it DuckDB is given (`costkit.timezones.canonical`:
+    InputError for any other name, or one DuckDB would read differently from Python).
 
-    Run first by every query: an `execute` also discards a result the caller left unread,
+    Run first by every query: the `execute` also discards a result the caller left unread,
     which would make DuckDB refuse `con.sql`.
     """
-    try:
-        con.execute("SELECT timezone(?, TIMESTAMP '2000-01-01')", [tz]).fetchall()
-    except duckdb.Error:
-        raise InputError(unknown_zone(tz)) from None
+    key = canonical(tz)
+    con.execute("SELECT timezone(?, TIMESTAMP '2000-01-01')", [key]).fetchall()
+    return key
 
 
-def instant(con: duckdb.DuckDBPyConnection, value: date | datetime | None, tz: str):
-    """A date (local midnight) or naive datetime (local time) in `tz` as an instant."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            return value
-        local = value
-    elif isinstance(value, date):
-        local = datetime(value.year, value.month, value.day)
-    else:
-        raise InputError(f"{value!r} is not a date or datetime")
-    return con.execute("SELECT timezone(?, ?::TIMESTAMP)", [tz, local]).fetchall()[0][0]
+def instant(value: date | datetime | None, tz: str) -> datetime | None:
+    """A date (local midnight) or naive datetime (local time) in `tz` as an instant, by
+    Python's reading of the zone (`costkit.timezones.local_instant`), as everywhere else."""
+    return None if value is None else local_instant(value, tz)
 
 
 def rates_sql(rate_type: str = EXACT_RATE, scale: int = 1) -> str:
