@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from costkit.core.errors import InputError, StoreError
+from costkit.core.errors import InputError
 
 if TYPE_CHECKING:
     import duckdb
@@ -121,7 +121,6 @@ class Store:
         ingest_id, source_file, line, format, reason, raw, rejected_at."""
         from costkit.ingest.run import list_rejects
 
-        self._require()
         return list_rejects(self.path, since=since, limit=limit, ingest_id=ingest_id,
                             input_format=input_format)
 
@@ -145,7 +144,6 @@ class Store:
 
         if isinstance(budget, float):
             raise InputError("budget: give a Decimal, an int or a string, never a float")
-        self._require()
         return run_forecast(
             db=self.path, prices=self.prices, horizon=horizon,
             as_of=as_of.isoformat() if isinstance(as_of, date) else as_of, tz=tz, by=by,
@@ -167,9 +165,8 @@ class Store:
         from costkit.audit.findings import Tolerance
         from costkit.audit.reconcile import audit_invoice
 
-        limits = Tolerance.parse(tolerance)
-        with self._reading() as con:
-            return audit_invoice(Path(invoice_path), con, self.book, tz, limits, rounding)
+        return audit_invoice(Path(invoice_path), self.path, self.book, tz,
+                             Tolerance.parse(tolerance), rounding)
 
     def monthly_report(
         self,
@@ -197,19 +194,11 @@ class Store:
 
     # --- plumbing --------------------------------------------------------------------------
 
-    def _require(self) -> None:
-        """StoreError unless a store file exists at the path; reading never creates one."""
-        if self.path.is_dir():
-            raise StoreError(f"no store at {self.path}: it is a directory, not a store file")
-        if not self.path.exists():
-            raise StoreError(f"no store at {self.path}; create it with Store.ingest(LOGS)")
-
     @contextmanager
     def _reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
         from costkit.store.connection import open_store
 
-        self._require()
-        con = open_store(self.path, read_only=True)
+        con = open_store(self.path, read_only=True)  # refuses a missing store, creates none
         try:
             yield con
         finally:
