@@ -19,7 +19,7 @@ from costkit.readers.base import (
     count_invalid,
     count_text,
     count_value,
-    mask_key,
+    mask_secrets,
     number,
 )
 
@@ -47,7 +47,7 @@ MATCH = "j.response IS NOT NULL AND (j.type IS NULL OR NOT starts_with(j.type, '
 TIME = "j.timestamp"
 PROJECT = "j.project"
 USER = "coalesce(j.user, j.request.user)"
-API_KEY_ID = mask_key("j.api_key_id")
+API_KEY_ID = mask_secrets("j.api_key_id", key=True)
 TAGS = "j.tags"
 PROVIDER = "j.provider"
 REQUEST_ID = "nullif(trim(j.request_id), '')"
