@@ -15,6 +15,7 @@ from pathlib import Path
 
 from costkit import clock
 from costkit.audit_findings import AuditResult, decimal_text
+from costkit.output_file import ensure_dir, write_file
 
 KIND_NAMES = {"invoice": "Line-item invoice", "focus": "FOCUS cost export",
               "ledger": "Gateway ledger"}
@@ -49,11 +50,8 @@ def page_name(result: AuditResult) -> str:
 
 def write_page(result: AuditResult, out_dir: Path) -> Path:
     """Write the page into `out_dir` (created if needed); returns its path."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / page_name(result)
-    path.write_text(render(result), encoding="utf-8")
-    return path
+    path = ensure_dir(Path(out_dir)) / page_name(result)
+    return write_file(path, render(result))
 
 
 def _money(value: Decimal | None, currency: str, signed: bool = False) -> str:

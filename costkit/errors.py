@@ -33,6 +33,10 @@ class StoreError(CostkitError):
     """The usage store cannot be opened or written (e.g. locked by another process)."""
 
 
+class OutputError(CostkitError):
+    """A file costkit was asked to write cannot be written (path, folder, permission, space)."""
+
+
 class BudgetExceeded(CostkitError):
     """A projected or estimated cost is over the user's budget."""
 

@@ -23,6 +23,7 @@ from rich.table import Table
 from costkit import breakdown
 from costkit.cli import app
 from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors, plain, warn
+from costkit.output_file import write_file
 from costkit.pricing import load_price_book
 from costkit.store import default_path, open_store
 
@@ -105,7 +106,9 @@ def report(
         typer.echo(f"costkit: no usage in {store}{' matches these filters' if filtered else ''}"
                    "; add usage with `costkit ingest PATH`", err=True)
     if fmt is Format.parquet:
-        frame.write_parquet(out)
+        buffer = io.BytesIO()  # a breakdown is small; written whole, like every output file
+        frame.write_parquet(buffer)
+        write_file(out, buffer.getvalue())
         return
     if fmt is Format.json:
         text = dumps([_json_row(row) for row in frame.iter_rows(named=True)]) + "\n"
@@ -114,7 +117,7 @@ def report(
     else:
         text = _table(frame, dims, tz) if not frame.is_empty() else ""
     if out is not None:
-        out.write_text(text, encoding="utf-8")
+        write_file(out, text)
     else:
         sys.stdout.write(text)
 
