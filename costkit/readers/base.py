@@ -177,6 +177,8 @@ SECRET_RULES = (
     rf"\b(?i:{_WEAK})[-_]{_TOKEN}{{12,}}",  # kept when it has no digit (see _mask_match)
 )
 SECRET = "|".join(SECRET_RULES)
+# The rules a bare value (no field name, no parameter, no Bearer) can match whole.
+_BARE = "|".join(SECRET_RULES[3:])
 # A quick test that finds every text SECRET changes (and few it does not): the weak rule
 # with a digit required (12+ token characters with a digit: the first digit at 0..10, or
 # after 11 others). Most texts fail it and skip the masking work.
@@ -202,7 +204,7 @@ def _key_secret(value: str) -> str:
     """SQL: TRUE when a key id (trimmed) is itself a secret: a shape of SECRET_RULES whole,
     or an opaque token (24+ letters and digits, or 24+ token characters with a digit).
     Readable ids such as `key_search_staging` name a key: FALSE."""
-    return (f"((regexp_full_match({value}, {quote(SECRET)}) "
+    return (f"((regexp_full_match({value}, {quote(_BARE)}) "
             f"AND NOT regexp_full_match({value}, '(?i:{_WEAK})[-_][^0-9]*')) "
             f"OR (length({value}) >= 24 AND regexp_full_match({value}, '[A-Za-z0-9_\\-.]+') "
             f"AND regexp_matches({value}, '[0-9]|^[A-Za-z0-9]+$')))")
@@ -211,17 +213,20 @@ def _key_secret(value: str) -> str:
 def _mask_match(m: str) -> str:
     """SQL: one match of SECRET (`m`) with its secret part masked. A bare weak-prefixed
     name without a digit stays; so does the value of an `..._id` field that `_key_secret`
-    finds readable (the stored key id column keeps it too)."""
-    kept = f"regexp_extract({m}, {quote(_KEEP)}, 0)"
-    body = f"substr({m}, length({kept}) + 1)"
+    finds readable (the stored key id column keeps it too). The kept prefix and the secret
+    are bound once each (a one-item list_transform): inlined, each use would compile its
+    regular expressions again."""
+    body = f"substr({m}, length(ck_k) + 1)"
     close = (f"(CASE WHEN starts_with({m}, '\"') AND ends_with({body}, '\"') "
              f"THEN '\"' ELSE '' END)")
-    secret = f"substr({body}, 1, length({body}) - length({close}))"
-    readable = (f"({kept} = '' AND regexp_matches({m}, '^(?i:{_WEAK})[-_]') "
+    readable = (f"(ck_k = '' AND regexp_matches({m}, '^(?i:{_WEAK})[-_]') "
                 f"AND NOT regexp_matches({m}, '[0-9]') "
-                f"OR regexp_matches({kept}, '_id\"\\s*:\\s*\"$') "
-                f"AND NOT {_key_secret(secret)})")
-    return f"(CASE WHEN {readable} THEN {m} ELSE {kept} || {_masked(secret)} || {close} END)"
+                f"OR regexp_matches(ck_k, '_id\"\\s*:\\s*\"$') "
+                f"AND NOT {_key_secret('ck_s')})")
+    masked = f"(CASE WHEN {readable} THEN {m} ELSE ck_k || {_masked('ck_s')} || {close} END)"
+    secret = f"substr({body}, 1, length({body}) - length({close}))"
+    return (f"list_transform([regexp_extract({m}, {quote(_KEEP)}, 0)], lambda ck_k: "
+            f"list_transform([{secret}], lambda ck_s: {masked})[1])[1]")
 
 
 def mask_secrets(sql: str, key: bool = False) -> str:
