@@ -1,7 +1,8 @@
 """The audit's reconciliation page: one self-contained HTML file (no script, no network).
 
-Every string that comes from a file (models, ids, invoice text, details) is escaped, so an
-invoice line naming a model `<img src=x onerror=alert(1)>` shows as text. Amounts are the
+Every string that comes from a file (models, ids, invoice text, details) has its secrets
+masked and is escaped (control characters written out), so an invoice line naming a model
+`<img src=x onerror=alert(1)>` shows as text. Amounts are the
 exact Decimals, formatted for people, with the exact value in each cell's title.
 """
 
@@ -10,12 +11,13 @@ from __future__ import annotations
 import re
 from datetime import UTC
 from decimal import Decimal
-from html import escape
 from pathlib import Path
 
 from costkit import clock
 from costkit.audit_findings import AuditResult, decimal_text
 from costkit.output_file import ensure_dir, write_file
+from costkit.safe_output import html_text as escape
+from costkit.safe_output import masked
 
 KIND_NAMES = {"invoice": "Line-item invoice", "focus": "FOCUS cost export",
               "ledger": "Gateway ledger"}
@@ -91,6 +93,7 @@ def _cell(text: object) -> str:
 
 
 def render(result: AuditResult) -> str:
+    result = masked(result)  # secrets in invoice or ledger text never reach the page
     s, cur = result.summary, result.currency
     kind = KIND_NAMES[result.kind]
     source = Path(result.source).name

@@ -8,6 +8,7 @@ same path through the code as ENOSPC).
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import stat
@@ -173,3 +174,41 @@ def test_audit_html_on_a_full_disk_keeps_the_previous_page(tmp_path):
     assert done.stderr.splitlines()[-1].startswith(f"costkit: error: cannot write {page}: ")
     assert "marker of the previous page" in page.read_text()
     assert leftovers(tmp_path) == []
+
+
+def batch_file(tmp_path, n: int = 3):
+    lines = [json.dumps({"custom_id": f"r{i}", "body": {
+        "model": "deepseek-v3-2", "max_tokens": 10,
+        "messages": [{"role": "user", "content": "hi"}]}}) for i in range(n)]
+    path = tmp_path / "batch.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_estimate_out_into_a_missing_folder(cli, tmp_path):
+    path = tmp_path / "nope" / "estimates.csv"
+    result = cli("estimate", "--batch", str(batch_file(tmp_path)), "--no-history", "--format",
+                 "csv", "--out", str(path))
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[-1] == (
+        f"costkit: error: cannot write {path}: no such folder ({path.parent})")
+    assert not path.parent.exists()
+
+
+def test_estimate_out_over_budget_still_writes_the_estimate(cli, tmp_path):
+    path = tmp_path / "estimates.json"
+    result = cli("estimate", "--batch", str(batch_file(tmp_path)), "--no-history", "--format",
+                 "json", "--out", str(path), "--budget", "0")
+    assert result.exit_code == 3, result.stderr
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert [line.split('"custom_id": ')[1][:4] for line in lines[:3]] == ['"r0"', '"r1"',
+                                                                          '"r2"']
+    assert lines[3].startswith('{"totals": {"requests": 3,')
+    assert leftovers(tmp_path) == []
+
+
+def test_estimate_single_out_is_what_stdout_shows(cli, tmp_path):
+    path = tmp_path / "one.txt"
+    args = ("estimate", "Write a haiku about the ocean.", "--no-history")
+    assert cli(*args, "--out", str(path)).exit_code == 0
+    assert path.read_text(encoding="utf-8") == cli(*args).stdout

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from costkit.cli import app
 from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors
 from costkit.pricing import load_price_book
+from costkit.safe_output import SafeConsole, masked, text
 
 
 class Format(StrEnum):
@@ -90,6 +90,7 @@ def audit(
             result = audit_invoice(file, con, book, tz, limits, rounding.value)
         finally:
             con.close()
+    result = masked(result)  # secrets in invoice, ledger or store text never printed
     if html:
         from costkit.audit_html import write_page
 
@@ -125,7 +126,7 @@ def _quantity(value: Decimal | None, unit: str, currency: str) -> str:
 
 
 def _print_table(result) -> None:
-    console = Console(width=160)
+    console = SafeConsole(width=160)
     s = result.summary
     cur = result.currency
     title = f"Audit of {Path(result.source).name}: {KIND_NAMES[result.kind]}"
@@ -143,7 +144,7 @@ def _print_table(result) -> None:
                              ("expected", "billed", "difference", "impact") else "left")
         for f in result.findings:
             table.add_row(
-                f.kind, f"{f.ref}\n{f.request_id}" if f.request_id else f.ref,
+                f.kind, text(f.ref, f.request_id) if f.request_id else f.ref,
                 f.model or "-", f.charge or "-",
                 _quantity(f.expected, f.unit, cur), _quantity(f.billed, f.unit, cur),
                 _quantity(f.difference, f.unit, cur), _money(f.impact, cur),

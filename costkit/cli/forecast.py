@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from costkit.cli import app
@@ -16,6 +15,7 @@ from costkit.cli.common import DbOption, PricesOption, dumps, handle_errors, usd
 from costkit.errors import BudgetExceeded
 from costkit.forecast import COMPONENTS, PeriodForecast, SpendForecast
 from costkit.forecast_data import ForecastRun, run_forecast
+from costkit.safe_output import SafeConsole, masked
 
 
 class Format(StrEnum):
@@ -76,7 +76,7 @@ def forecast(
     if fmt is Format.json:
         typer.echo(dumps(run.as_dict()))
     else:
-        render(run)
+        render(masked(run))
     over = run.over_budget
     if over:
         p = over[0]
@@ -91,7 +91,7 @@ def forecast(
 def render(run: ForecastRun) -> None:
     fc = run.forecast
     places = _places(fc.total.projected_total)
-    console = Console(width=150)
+    console = SafeConsole(width=150)
     h = fc.horizon
     console.print(f"Forecast {fc.total.period.label} as of {h.as_of.isoformat()} "
                   f"(days before it count; {run.tz}; {run.currency})")

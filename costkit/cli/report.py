@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import sys
 import warnings
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from costkit import breakdown
@@ -25,6 +23,7 @@ from costkit.cli import app
 from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors, plain, warn
 from costkit.output_file import write_file
 from costkit.pricing import load_price_book
+from costkit.safe_output import CsvWriter, SafeConsole, masked
 from costkit.store import default_path, open_store
 
 report_app = typer.Typer(
@@ -101,6 +100,7 @@ def report(
     for warning in caught:
         if issubclass(warning.category, breakdown.UnpricedUsageWarning):
             warn(str(warning.message))
+    frame = masked(frame)  # key ids of stores written before ingest masked them
     if frame.is_empty():
         filtered = any((since, until, model, project))
         typer.echo(f"costkit: no usage in {store}{' matches these filters' if filtered else ''}"
@@ -139,12 +139,12 @@ def _json_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _csv(frame) -> str:
+    """Exact decimals; text cells that a spreadsheet would run are quoted (csv_cell)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = CsvWriter(buffer)
     writer.writerow(frame.columns)
     for row in frame.iter_rows():
-        writer.writerow(["" if v is None else plain(v) if isinstance(v, Decimal) else v
-                         for v in row])
+        writer.writerow(row)
     return buffer.getvalue()
 
 
@@ -167,7 +167,7 @@ def _table(frame, dims: list[str], tz: str) -> str:
         labels = ["total", *([""] * (len(dims) - 1))]
         table.add_row(*labels, *(_cell(total, c) for c in columns), style="bold")
     buffer = io.StringIO()
-    Console(file=buffer, width=400, no_color=True, highlight=False).print(table)
+    SafeConsole(file=buffer, width=400, no_color=True, highlight=False).print(table)
     text = "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
     unreported = total[breakdown.SEARCH_UNREPORTED]
     if unreported:
