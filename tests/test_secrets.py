@@ -124,3 +124,39 @@ def test_ingest_stores_no_secret(tmp_path):
     for secret in (STRIPE, GITHUB, JWT, OPAQUE, "51HxAbCdEf"):
         assert secret not in stored
     assert f"ghp_…1Ab1#{h8(GITHUB)}" in stored and f"…sR8U#{h8(JWT)}" in stored
+
+
+# --- stores written before ingest masked everything --------------------------------------------
+
+def test_outputs_mask_a_store_written_before(cli, tmp_path):
+    """A store whose key ids and rejects hold secrets in clear (written straight to SQL, as
+    an older costkit left them): every output masks them on the way out."""
+    from datetime import UTC, datetime
+
+    from report_data import build_store, make_rows
+
+    rows = [r for r in make_rows() if r["model"] != "mystery-model"]
+    for i, row in enumerate(rows):
+        row["api_key_id"] = (f" {STRIPE}\n", f"Bearer {STRIPE}", GITHUB)[i % 3]
+    db = build_store(tmp_path / "old.duckdb", rows, rejects=False)
+    con = duckdb.connect(str(db))
+    con.execute("INSERT INTO rejects VALUES (1, 'logs/k.jsonl', 7, NULL, 'not JSON', ?, ?)",
+                [json.dumps({"api_key_id": STRIPE, "jwt": JWT}) + " oops",
+                 datetime(2026, 10, 20, tzinfo=UTC)])
+    con.close()
+    outputs = [cli("report", "--by", "api_key", "--db", str(db), *fmt).stdout
+               for fmt in ([], ["--format", "json"], ["--format", "csv"])]
+    outputs += [cli("rejects", "--db", str(db), *fmt).stdout
+                for fmt in ([], ["--format", "json"])]
+    outputs.append(cli("forecast", "--as-of", "2026-10-25", "--by", "api_key", "--db",
+                       str(db), "--format", "json").stdout)
+    assert cli("report", "monthly", "--month", "2026-10", "--db", str(db), "--out",
+               str(tmp_path)).exit_code == 0
+    outputs.append((tmp_path / "costkit-2026-10.html").read_text(encoding="utf-8"))
+    for out in outputs:
+        assert out
+        for secret in (STRIPE, GITHUB, JWT):
+            assert secret not in out
+    # the padded and the Bearer variants of one key are two stored values, both masked
+    assert f"sk_…OpQr#{h8(STRIPE)}" in outputs[0] and f"ghp_…1Ab1#{h8(GITHUB)}" in outputs[0]
+    assert f'\\"jwt\\": \\"…sR8U#{h8(JWT)}\\"' in outputs[4]
