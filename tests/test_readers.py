@@ -3,6 +3,7 @@ SDK types and docs) go through the real ingest, and the stored rows are checked 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 
@@ -11,10 +12,10 @@ import pytest
 from conftest import FIXTURES
 
 from costkit.core.errors import InputError
+from costkit.core.secrets import mask_secrets
 from costkit.ingest.run import ingest
 from costkit.pricing.book import load_price_book
 from costkit.readers import FORMATS, resolve_format
-from costkit.readers.base import mask_key, redact
 from costkit.readers.records import merge_structures
 
 LOGS = FIXTURES / "logs"
@@ -233,7 +234,8 @@ def test_rejects_keep_raw_text_and_redact_keys(tmp_path, db):
     raw, reason = con.execute("SELECT raw, reason FROM rejects").fetchone()
     con.close()
     assert reason == "not JSON"
-    assert raw == '{"api_key_id": "sk-…REDACTED", "oops"'
+    tag = hashlib.sha256(b"sk-live-abcdefghijklmnop1234").hexdigest()[:8]
+    assert raw == '{"api_key_id": "sk-…1234#' + tag + '", "oops"'
 
 
 def test_line_numbers_with_bom_crlf_blank_and_whitespace_lines(tmp_path, db):
@@ -319,7 +321,7 @@ def test_structures_clash_is_a_programming_error():
 ])
 def test_api_key_masking(key, expected):
     con = duckdb.connect()
-    sql = f"SELECT {mask_key('k')} FROM (SELECT ?::VARCHAR AS k)"
+    sql = f"SELECT {mask_secrets('k', key=True)} FROM (SELECT ?::VARCHAR AS k)"
     masked = con.execute(sql, [key]).fetchone()[0]
     assert masked.startswith(expected)
     if masked != key:
@@ -327,8 +329,14 @@ def test_api_key_masking(key, expected):
         assert key[3:-4] not in masked
 
 
-def test_redact_blanks_bearer_tokens():
+def test_raw_text_masks_bearer_tokens():
     con = duckdb.connect()
     text = "Authorization: Bearer abcdefghijklmnopqrstuv and sk-abcdefghijklmnop"
-    out = con.execute(f"SELECT {redact('t')} FROM (SELECT ?::VARCHAR AS t)", [text]).fetchone()[0]
-    assert out == "Authorization: Bearer …REDACTED and sk-…REDACTED"
+    out = con.execute(f"SELECT {mask_secrets('t')} FROM (SELECT ?::VARCHAR AS t)",
+                      [text]).fetchone()[0]
+
+    def tag(secret: str) -> str:
+        return hashlib.sha256(secret.encode()).hexdigest()[:8]
+
+    assert out == (f"Authorization: Bearer …stuv#{tag('abcdefghijklmnopqrstuv')} and "
+                   f"sk-…mnop#{tag('sk-abcdefghijklmnop')}")

@@ -7,7 +7,6 @@ Shared by the invoice audit (`costkit.audit.reconcile`) and the ledger audit
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from collections import Counter
@@ -18,6 +17,7 @@ from typing import Any
 
 from costkit.audit.invoice import Period
 from costkit.core.errors import InputError, UnknownModelError
+from costkit.core.safe_output import CsvWriter
 from costkit.pricing.book import MILLION, Card, PriceBook
 
 KINDS = (
@@ -206,14 +206,17 @@ FINDING_COLUMNS = ("kind", "ref", "source", "lines", "invoice_id", "request_id",
 
 
 def findings_csv(result: AuditResult) -> str:
-    """The findings as CSV, one row each (lines joined with spaces); exact decimals."""
+    """The findings as CSV, one row each (lines joined with spaces); exact decimals. Text
+    cells a spreadsheet would run as formulas are quoted (safe_output.csv_cell)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = CsvWriter(out)
     writer.writerow(FINDING_COLUMNS)
     for finding in result.findings:
         row = finding.as_dict()
         row["lines"] = " ".join(str(n) for n in finding.lines)
-        writer.writerow(["" if row[c] is None else row[c] for c in FINDING_COLUMNS])
+        for amount in ("expected", "billed", "difference", "impact"):  # numbers, not text
+            row[amount] = getattr(finding, amount)
+        writer.writerow([row[c] for c in FINDING_COLUMNS])
     return out.getvalue()
 
 

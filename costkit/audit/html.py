@@ -1,7 +1,8 @@
 """The audit's reconciliation page: one self-contained HTML file (no script, no network).
 
-Every string that comes from a file (models, ids, invoice text, details) is escaped, so an
-invoice line naming a model `<img src=x onerror=alert(1)>` shows as text. Amounts are the
+Every string that comes from a file (models, ids, invoice text, details) has its secrets
+masked and is escaped (control characters written out), so an invoice line naming a model
+`<img src=x onerror=alert(1)>` shows as text. Amounts are the
 exact Decimals, formatted for people, with the exact value in each cell's title.
 """
 
@@ -10,11 +11,13 @@ from __future__ import annotations
 import re
 from datetime import UTC
 from decimal import Decimal
-from html import escape
 from pathlib import Path
 
 from costkit.audit.findings import AuditResult, decimal_text
 from costkit.core import clock
+from costkit.core.output_file import ensure_dir, write_file
+from costkit.core.safe_output import html_text as escape
+from costkit.core.safe_output import masked
 
 KIND_NAMES = {"invoice": "Line-item invoice", "focus": "FOCUS cost export",
               "ledger": "Gateway ledger"}
@@ -49,11 +52,8 @@ def page_name(result: AuditResult) -> str:
 
 def write_page(result: AuditResult, out_dir: Path) -> Path:
     """Write the page into `out_dir` (created if needed); returns its path."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / page_name(result)
-    path.write_text(render(result), encoding="utf-8")
-    return path
+    path = ensure_dir(Path(out_dir)) / page_name(result)
+    return write_file(path, render(result))
 
 
 def _money(value: Decimal | None, currency: str, signed: bool = False) -> str:
@@ -93,6 +93,7 @@ def _cell(text: object) -> str:
 
 
 def render(result: AuditResult) -> str:
+    result = masked(result)  # secrets in invoice or ledger text never reach the page
     s, cur = result.summary, result.currency
     kind = KIND_NAMES[result.kind]
     source = Path(result.source).name

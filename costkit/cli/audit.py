@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from costkit.cli import app
 from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors, tz_option
+from costkit.core.safe_output import SafeConsole, masked, text
 from costkit.pricing.book import load_price_book
 
 
@@ -84,6 +84,7 @@ def audit(
                               ledger_reasoning is LedgerReasoning.in_output)
     else:
         result = audit_invoice(file, db, book, tz, Tolerance.parse(tolerance), rounding.value)
+    result = masked(result)  # secrets in invoice, ledger or store text never printed
     if html:
         from costkit.audit.html import write_page
 
@@ -119,7 +120,7 @@ def _quantity(value: Decimal | None, unit: str, currency: str) -> str:
 
 
 def _print_table(result) -> None:
-    console = Console(width=160)
+    console = SafeConsole(width=160)
     s = result.summary
     cur = result.currency
     title = f"Audit of {Path(result.source).name}: {KIND_NAMES[result.kind]}"
@@ -137,7 +138,7 @@ def _print_table(result) -> None:
                              ("expected", "billed", "difference", "impact") else "left")
         for f in result.findings:
             table.add_row(
-                f.kind, f"{f.ref}\n{f.request_id}" if f.request_id else f.ref,
+                f.kind, text(f.ref, f.request_id) if f.request_id else f.ref,
                 f.model or "-", f.charge or "-",
                 _quantity(f.expected, f.unit, cur), _quantity(f.billed, f.unit, cur),
                 _quantity(f.difference, f.unit, cur), _money(f.impact, cur),

@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from costkit.core.errors import CostkitError
+from costkit.core.safe_output import escape_controls, json_safe, mask_text, masked
 from costkit.core.timezones import canonical
 from costkit.store.connection import environment_error
 
@@ -40,7 +41,7 @@ PricesOption = Annotated[
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one line on stderr and return the Exit to raise."""
-    typer.echo(f"costkit: error: {message}", err=True)
+    typer.echo(f"costkit: error: {_one_line(message)}", err=True)
     return typer.Exit(code)
 
 
@@ -56,7 +57,13 @@ def tz_option(value: str | None) -> str | None:
 
 
 def warn(message: str) -> None:
-    typer.echo(f"costkit: warning: {message}", err=True)
+    typer.echo(f"costkit: warning: {_one_line(message)}", err=True)
+
+
+def _one_line(message: str) -> str:
+    """Messages quote user strings (file names, models, values from logs): their secrets
+    masked, their control characters (newlines included) written out."""
+    return escape_controls(mask_text(message))
 
 
 def handle_errors(fn: F) -> F:
@@ -91,9 +98,12 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def dumps(value: Any) -> str:
-    """JSON with Decimals as strings, never floats."""
-    return json.dumps(value, indent=2, default=_json_default, ensure_ascii=False)
+def dumps(value: Any, indent: int | None = 2) -> str:
+    """JSON with Decimals as strings, never floats; secrets in strings masked, and no raw
+    character a terminal would act on (see safe_output.json_safe). indent=None: one line."""
+    separators = None if indent is not None else (",", ":")
+    return json_safe(json.dumps(masked(value), indent=indent, separators=separators,
+                                default=_json_default, ensure_ascii=False))
 
 
 def usd(value: Decimal | None, places: int = 2) -> str:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import IO, Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +19,8 @@ from rich.table import Table
 from costkit.cli import app
 from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors, warn
 from costkit.core.errors import BudgetExceeded, InputError
+from costkit.core.output_file import replacing
+from costkit.core.safe_output import CsvWriter, SafeConsole, json_safe, masked
 from costkit.estimator.batch import BatchEstimator, LineResult, Totals, read_lines
 from costkit.estimator.estimate import Estimate, decimal_str, estimate, load_request
 from costkit.estimator.history import HistorySource
@@ -25,6 +28,7 @@ from costkit.pricing.book import load_price_book
 
 SHOWN_ROWS = 20  # per-line rows in a batch's table (all of them in csv / json)
 SHOWN_ERRORS = 100  # bad lines printed one by one; the rest are counted
+MASK_CHUNK = 4096  # batch rows whose custom_ids are masked in one query (~10 ms)
 CSV_COLUMNS = (
     "line", "custom_id", "model", "endpoint", "exact", "input_tokens", "input_cost",
     "low_total_cost", "expected_output_tokens", "expected_reasoning_tokens",
@@ -98,6 +102,10 @@ def estimate_command(
         "--budget", metavar="USD", help="Exit with status 3 when the high total is over this.",
         show_default=False)] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    out: Annotated[Path | None, typer.Option(
+        "--out", metavar="PATH", show_default=False,
+        help="Write the estimate to this file instead of stdout (whole or not at all).")
+    ] = None,
     show_prompt: Annotated[bool, typer.Option(
         "--show-prompt", help="Also print the rendered prompt text (single request).")] = False,
     no_history: Annotated[bool, typer.Option(
@@ -126,7 +134,14 @@ def estimate_command(
                "search_calls": search_calls}
     book = load_price_book(prices_path)
     if batch is not None:
-        _run_batch(batch, book, model, endpoint, options, fmt, limit, db, not no_history)
+        with _output(out) as stream:
+            totals = _run_batch(batch, book, model, endpoint, options, fmt, db, not no_history,
+                                stream)
+        if limit is not None and totals.high.total_cost > limit:
+            raise BudgetExceeded(
+                f"the batch's high estimate {_money(totals.high.total_cost)} is over the "
+                f"budget {_money(limit)}"
+            )
         return
 
     if request is not None:
@@ -150,16 +165,15 @@ def estimate_command(
         raise InputError(f"{source}: {exc}") from None
     for message in result.warnings:
         warn(message)
-    if fmt is Format.json:
-        typer.echo(dumps(result.as_dict()))
-    elif fmt is Format.csv:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
-        writer.writerow(_csv_row(LineResult(1, None, result)))
-        typer.echo(out.getvalue(), nl=False)
-    else:
-        _print_single(result, show_prompt)
+    with _output(out) as stream:
+        if fmt is Format.json:
+            stream.write(dumps(result.as_dict()) + "\n")
+        elif fmt is Format.csv:
+            writer = CsvWriter(stream)
+            writer.writerow(CSV_COLUMNS)
+            writer.writerow(_csv_row(LineResult(1, None, masked(result))))
+        else:
+            _print_single(masked(result), show_prompt, stream)
     if limit is not None and result.high.total_cost > limit:
         raise BudgetExceeded(
             f"the high estimate {_money(result.high.total_cost)} is over the budget "
@@ -169,8 +183,19 @@ def estimate_command(
 
 # --- single request ---------------------------------------------------------------------------
 
-def _print_single(result: Estimate, show_prompt: bool) -> None:
-    console = Console(width=110, highlight=False)
+@contextmanager
+def _output(out: Path | None) -> Iterator[IO[str]]:
+    """Where the estimate goes: stdout, or the --out file (written whole, see output_file)."""
+    if out is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    with replacing(out) as handle:
+        yield handle
+
+
+def _print_single(result: Estimate, show_prompt: bool, stream: IO[str]) -> None:
+    console = SafeConsole(file=stream, width=110, highlight=False)
     flags = [f"thinking {'on' if result.thinking else 'off'}",
              f"search {'on' if result.search else 'off'}",
              f"max_tokens {result.max_tokens:,}"]
@@ -211,14 +236,32 @@ def _money_rows(table: Table, scenarios) -> None:
 
 # --- batch ------------------------------------------------------------------------------------
 
-def _run_batch(path, book, model, endpoint, options, fmt, limit, db, history) -> None:
+def _run_batch(path, book, model, endpoint, options, fmt, db, history, stream) -> Totals:
     source = "stdin" if str(path) == "-" else str(path)
     shown: list[LineResult] = []
+    pending: list[LineResult] = []
     errors = 0
+    writer = CsvWriter(stream) if fmt is Format.csv else None
+
+    def flush() -> None:
+        """Write the pending rows, their custom_ids masked in one query (ids are the batch
+        file's own text)."""
+        for item, custom_id in zip(pending, masked([i.custom_id for i in pending]),
+                                   strict=True):
+            item = replace(item, custom_id=custom_id)
+            if writer is not None:
+                writer.writerow(_csv_row(item))
+            elif fmt is Format.json:
+                line = {"line": item.line, "custom_id": item.custom_id,
+                        **item.estimate.as_dict()}
+                stream.write(json_safe(json.dumps(line, ensure_ascii=False)) + "\n")
+            elif len(shown) < SHOWN_ROWS:
+                shown.append(item)
+        pending.clear()
+
     with HistorySource(db, enabled=history) as past:
         estimator = BatchEstimator(book=book, history=past, model=model, endpoint=endpoint,
                                    options=options, source=source)
-        writer = csv.writer(sys.stdout, lineterminator="\n") if fmt is Format.csv else None
         if writer is not None:
             writer.writerow(CSV_COLUMNS)
         with _progress(path) as advance:
@@ -228,14 +271,11 @@ def _run_batch(path, book, model, endpoint, options, fmt, limit, db, history) ->
                     if errors <= SHOWN_ERRORS:
                         warn(f"{item.error}; line skipped")
                     continue
-                if writer is not None:
-                    writer.writerow(_csv_row(item))
-                elif fmt is Format.json:
-                    line = {"line": item.line, "custom_id": item.custom_id,
-                            **item.estimate.as_dict()}
-                    sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
-                elif len(shown) < SHOWN_ROWS:
-                    shown.append(item)
+                if fmt is not Format.table or len(shown) + len(pending) < SHOWN_ROWS:
+                    pending.append(item)
+                if len(pending) >= MASK_CHUNK:
+                    flush()
+            flush()
         totals = estimator.totals
         if history and past.problem:
             warn(past.problem)
@@ -244,20 +284,17 @@ def _run_batch(path, book, model, endpoint, options, fmt, limit, db, history) ->
     if writer is not None:
         writer.writerow(_csv_totals(totals))
     elif fmt is Format.json:
-        sys.stdout.write(json.dumps({"totals": _totals_dict(totals)}, ensure_ascii=False) + "\n")
+        stream.write(json_safe(json.dumps({"totals": _totals_dict(totals)},
+                                          ensure_ascii=False)) + "\n")
     else:
-        _print_batch(source, shown, totals)
-    sys.stdout.flush()
+        _print_batch(source, shown, totals, stream)
+    stream.flush()
     typer.echo(
         f"costkit: {_count(totals.requests, 'request')} estimated, "
         f"{_count(totals.bad_lines, 'bad line')} skipped, "
         f"{_count(totals.blank_lines, 'blank line')} ignored", err=True,
     )
-    if limit is not None and totals.high.total_cost > limit:
-        raise BudgetExceeded(
-            f"the batch's high estimate {_money(totals.high.total_cost)} is over the budget "
-            f"{_money(limit)}"
-        )
+    return totals
 
 
 def _count(n: int, what: str) -> str:
@@ -296,23 +333,24 @@ def _size(path: Path) -> int | None:
 
 
 def _csv_row(item: LineResult) -> list:
+    """Counts and Decimals stay numbers; CsvWriter writes them as plain decimals."""
     e = item.estimate
     return [
-        item.line, item.custom_id or "", e.model, e.endpoint, str(e.exact).lower(),
-        e.input_tokens, decimal_str(e.input_cost), decimal_str(e.low.total_cost),
+        item.line, item.custom_id or "", e.model, e.endpoint, e.exact,
+        e.input_tokens, e.input_cost, e.low.total_cost,
         e.expected.output_tokens, e.expected.reasoning_tokens, e.expected.search_calls,
-        decimal_str(e.expected.total_cost), e.high.output_tokens, e.high.reasoning_tokens,
-        e.high.search_calls, decimal_str(e.high.total_cost), " | ".join(e.warnings),
+        e.expected.total_cost, e.high.output_tokens, e.high.reasoning_tokens,
+        e.high.search_calls, e.high.total_cost, " | ".join(e.warnings),
     ]
 
 
 def _csv_totals(t: Totals) -> list:
     return [
         "total", f"{t.requests} requests", ",".join(sorted(t.models)), "",
-        str(t.exact).lower(), t.input_tokens, decimal_str(t.input_cost),
-        decimal_str(t.low.total_cost), t.expected.output_tokens, t.expected.reasoning_tokens,
-        t.expected.search_calls, decimal_str(t.expected.total_cost), t.high.output_tokens,
-        t.high.reasoning_tokens, t.high.search_calls, decimal_str(t.high.total_cost),
+        t.exact, t.input_tokens, t.input_cost,
+        t.low.total_cost, t.expected.output_tokens, t.expected.reasoning_tokens,
+        t.expected.search_calls, t.expected.total_cost, t.high.output_tokens,
+        t.high.reasoning_tokens, t.high.search_calls, t.high.total_cost,
         f"{_count(t.bad_lines, 'bad line')} skipped",
     ]
 
@@ -336,8 +374,8 @@ def _totals_dict(t: Totals) -> dict:
     }
 
 
-def _print_batch(source: str, shown: list[LineResult], t: Totals) -> None:
-    console = Console(width=110, highlight=False)
+def _print_batch(source: str, shown: list[LineResult], t: Totals, stream: IO[str]) -> None:
+    console = SafeConsole(file=stream, width=110, highlight=False)
     if shown:
         rows = Table(title=f"{source}: first {len(shown)} of {t.requests:,} requests"
                      if t.requests > len(shown) else f"{source}: {t.requests:,} requests",

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from costkit.cli import app
@@ -23,6 +22,7 @@ from costkit.cli.common import (
     warn,
 )
 from costkit.core.errors import BudgetExceeded
+from costkit.core.safe_output import SafeConsole, masked
 from costkit.forecast.history import ForecastRun, run_forecast, stale_message
 from costkit.forecast.run import COMPONENTS, PeriodForecast, SpendForecast
 from costkit.spend.coverage import describe_age, duration_spec
@@ -101,7 +101,7 @@ def forecast(
     if fmt is Format.json:
         typer.echo(dumps(run.as_dict()))
     else:
-        render(run)
+        render(masked(run))
     over = run.over_budget
     if stale and budget is not None:
         f = run.freshness
@@ -123,7 +123,7 @@ def forecast(
 def render(run: ForecastRun) -> None:
     fc = run.forecast
     places = _places(fc.total.projected_total)
-    console = Console(width=150)
+    console = SafeConsole(width=150)
     h = fc.horizon
     console.print(f"Forecast {fc.total.period.label} as of {h.as_of.isoformat()} "
                   f"(days before it count; {run.tz}; {run.currency})")

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from costkit.cli import app
 from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors, tz_option, warn
+from costkit.core.safe_output import SafeConsole, masked
 from costkit.ingest.run import IngestSummary, ingest, list_rejects, parse_tags
 from costkit.readers import format_names, mappings
 
@@ -215,8 +216,9 @@ def rejects_command(
             raise fail(f"--since {since!r} is not a date; expected YYYY-MM-DD") from None
     if limit < 0:
         raise fail(f"--limit {limit}: must be 0 (all) or more")
-    rows = list_rejects(db, since=day, limit=limit or None, ingest_id=ingest_id,
-                        input_format=input_format)
+    # masked again on the way out: stores written before ingest masked every secret
+    rows = masked(list_rejects(db, since=day, limit=limit or None, ingest_id=ingest_id,
+                               input_format=input_format))
     if fmt is Format.json:
         typer.echo(dumps(rows))
         return
@@ -230,4 +232,4 @@ def rejects_command(
         raw = r["raw"] or ""
         table.add_row(str(r["ingest_id"]), f"{_short(r['source_file'])}:{r['line']}",
                       r["format"] or "-", r["reason"], raw if len(raw) <= 80 else raw[:79] + "…")
-    Console(width=200).print(table)
+    SafeConsole(width=200).print(table)

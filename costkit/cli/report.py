@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import sys
 import warnings
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from costkit.cli import app
@@ -31,6 +29,8 @@ from costkit.cli.common import (
     tz_option,
     warn,
 )
+from costkit.core.output_file import write_file
+from costkit.core.safe_output import CsvWriter, SafeConsole, masked
 from costkit.pricing.book import load_price_book
 from costkit.spend import breakdown
 from costkit.store.connection import default_path, open_store
@@ -110,12 +110,15 @@ def report(
     for warning in caught:
         if issubclass(warning.category, breakdown.UnpricedUsageWarning):
             warn(str(warning.message))
+    frame = masked(frame)  # key ids of stores written before ingest masked them
     if frame.is_empty():
         filtered = any((since, until, model, project))
         typer.echo(f"costkit: no usage in {store}{' matches these filters' if filtered else ''}"
                    "; add usage with `costkit ingest PATH`", err=True)
     if fmt is Format.parquet:
-        frame.write_parquet(out)
+        buffer = io.BytesIO()  # a breakdown is small; written whole, like every output file
+        frame.write_parquet(buffer)
+        write_file(out, buffer.getvalue())
         return
     if fmt is Format.json:
         text = dumps([_json_row(row) for row in frame.iter_rows(named=True)]) + "\n"
@@ -124,7 +127,7 @@ def report(
     else:
         text = _table(frame, dims, tz) if not frame.is_empty() else ""
     if out is not None:
-        out.write_text(text, encoding="utf-8")
+        write_file(out, text)
     else:
         sys.stdout.write(text)
 
@@ -148,12 +151,12 @@ def _json_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _csv(frame) -> str:
+    """Exact decimals; text cells that a spreadsheet would run are quoted (csv_cell)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = CsvWriter(buffer)
     writer.writerow(frame.columns)
     for row in frame.iter_rows():
-        writer.writerow(["" if v is None else plain(v) if isinstance(v, Decimal) else v
-                         for v in row])
+        writer.writerow(row)
     return buffer.getvalue()
 
 
@@ -176,7 +179,7 @@ def _table(frame, dims: list[str], tz: str) -> str:
         labels = ["total", *([""] * (len(dims) - 1))]
         table.add_row(*labels, *(_cell(total, c) for c in columns), style="bold")
     buffer = io.StringIO()
-    Console(file=buffer, width=400, no_color=True, highlight=False).print(table)
+    SafeConsole(file=buffer, width=400, no_color=True, highlight=False).print(table)
     text = "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
     unreported = total[breakdown.SEARCH_UNREPORTED]
     if unreported:

@@ -38,6 +38,10 @@ class NoStoreError(StoreError):
     DuckDB database, or a DuckDB database without costkit's tables. Only writers create one."""
 
 
+class OutputError(CostkitError):
+    """A file costkit was asked to write cannot be written (path, folder, permission, space)."""
+
+
 class BudgetExceeded(CostkitError):
     """A projected or estimated cost is over the user's budget."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from costkit.core.safe_output import escape_controls
 from costkit.core.timezones import zone
 
 _SYMBOLS = {"USD": "$", None: "$"}
@@ -95,13 +96,14 @@ def when(instant: datetime | None, tz: str, seconds: bool = True) -> str:
 
 
 def plot_text(value: object, limit: int | None = None) -> str:
-    """A user string for plotly: cut to `limit` characters, then its markup characters escaped.
+    """A user string for plotly: control characters written out, cut to `limit` characters,
+    then its markup characters escaped.
 
     plotly draws a subset of HTML in labels and hovers but decodes entities in text, so an
     escaped `<img ...>` shows as those characters. Quotes need no escaping: with `<`
     escaped no tag can start.
     """
-    text = "(none)" if value is None else str(value)
+    text = "(none)" if value is None else escape_controls(str(value))
     if limit is not None and len(text) > limit:
         text = text[: limit - 1] + "\u2026"
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -23,9 +23,9 @@ from pathlib import Path
 import duckdb
 
 from costkit.core.errors import InputError
+from costkit.core.secrets import mask_secrets
 from costkit.pricing.book import PriceBook, load_price_book
 from costkit.readers import DOCUMENT_READERS, FORMATS, resolve_format
-from costkit.readers.base import redact
 from costkit.readers.documents import BILLED_COLUMNS
 from costkit.readers.lines import (
     Expanded,
@@ -404,7 +404,8 @@ def settle_repeats(con, ingest_id: int) -> tuple[int, int]:
         raw = f"to_json(json_object({row}))::VARCHAR"
         con.execute(f"""
             INSERT INTO rejects
-            SELECT $1, n.source_file, n.source_line, n.source_format, r.reason, {raw}, now()
+            SELECT $1, n.source_file, n.source_line, n.source_format,
+                   {mask_secrets('r.reason')}, {mask_secrets(raw)}, now()
             FROM usage n JOIN repeats r ON r.rid = n.rowid
             WHERE NOT r.same AND NOT EXISTS (
                 SELECT 1 FROM rejects x WHERE x.source_file = n.source_file
@@ -449,17 +450,18 @@ def _stitch_streams(con) -> None:
 
 
 def _write_rejects(con, ingest_id: int) -> None:
-    """Rejected records, raw text redacted; one already recorded (same file, line and raw
-    text, by an earlier run) is not recorded twice."""
+    """Rejected records, secrets in their reason and raw text masked; one already recorded
+    (same file, line and raw text, by an earlier run) is not recorded twice."""
     con.execute(f"""
         INSERT INTO rejects
-        SELECT ?, f.name, s.line, s.format, s.reason, {redact('s.raw')}, now()
+        SELECT ?, f.name, s.line, s.format, {mask_secrets('s.reason')}, {mask_secrets('s.raw')},
+               now()
         FROM stage s JOIN files f USING (file_id)
         WHERE s.kind = 'record' AND s.reason IS NOT NULL
           AND NOT EXISTS (
               SELECT 1 FROM rejects x
               WHERE x.source_file = f.name AND x.line = s.line
-                AND x.raw IS NOT DISTINCT FROM {redact('s.raw')})
+                AND x.raw IS NOT DISTINCT FROM {mask_secrets('s.raw')})
     """, [ingest_id])
 
 

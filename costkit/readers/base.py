@@ -93,9 +93,6 @@ def given(sql: str) -> str:
     return f"nullif(trim({sql}, {WHITESPACE}), '')"
 
 
-def quote(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 # json_transform type of a count field: its JSON text. Only a JSON number is a count; `true`
@@ -157,31 +154,3 @@ def text_time(sql: str) -> str:
 def json_text(sql: str) -> str:
     """A value as text for a reason message, cut short."""
     return f"left(({sql})::VARCHAR, 80)"
-
-
-def mask_key(sql: str) -> str:
-    """An api_key_id that looks like a secret becomes `sk-…abcd#1a2b3c4d`; others stay.
-
-    Looks like a secret: a provider-style prefix (sk-, rk-, pk-, key-, sess-, ...) followed
-    by a long tail with a digit in it, or a 24+ character opaque token (one unbroken run of
-    letters and digits, or any 24+ character token with a digit). Readable key ids such as
-    `key_search_staging` stay as they are: they name a key, they are not one. The last four
-    characters are what provider dashboards show; the 8-hex hash keeps two keys with the
-    same tail apart.
-    """
-    prefixed = "^(sk|rk|pk|ak|api|key|sess|secret)[-_][A-Za-z0-9_\\-]{12,}$"
-    has_digit = f"regexp_matches({sql}, '[0-9]')"
-    secret = (f"((regexp_matches({sql}, '{prefixed}', 'i') AND {has_digit}) "
-              f"OR regexp_matches({sql}, '^[A-Za-z0-9]{{24,}}$') "
-              f"OR (regexp_matches({sql}, '^[A-Za-z0-9_\\-\\.]{{24,}}$') AND {has_digit}))")
-    masked = (f"(CASE WHEN regexp_matches({sql}, '^[A-Za-z]+[-_]') "
-              f"THEN regexp_extract({sql}, '^([A-Za-z]+[-_])', 1) ELSE '' END) "
-              f"|| '…' || right({sql}, 4) || '#' || left(sha256({sql}), 8)")
-    return f"(CASE WHEN {sql} IS NULL THEN NULL WHEN {secret} THEN {masked} ELSE {sql} END)"
-
-
-def redact(sql: str) -> str:
-    """Raw text kept for a reject, with anything that looks like a secret key blanked."""
-    return (f"regexp_replace(regexp_replace({sql}, "
-            f"'(sk|rk|pk|sess)-[A-Za-z0-9_\\-]{{12,}}', '\\1-…REDACTED', 'g'), "
-            f"'(Bearer\\s+)[A-Za-z0-9_\\-\\.=]{{12,}}', '\\1…REDACTED', 'gi')")

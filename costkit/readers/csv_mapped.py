@@ -35,7 +35,9 @@ import io
 import duckdb
 
 from costkit.core.errors import InputError
-from costkit.readers.base import given, mask_key, quote
+from costkit.core.secrets import mask_secrets
+from costkit.core.sql import quote
+from costkit.readers.base import given
 from costkit.readers.documents import (
     in_range,
     is_gzip,
@@ -347,7 +349,7 @@ def _sql(file_id: int, rows: str, bad: str, has_bad: bool, header: list[str],
         "reasoning_tokens": n("reasoning_tokens"),
         "search_calls": n("search_calls"),
         "project": f"coalesce({f('project')}, {text_or_null(project)})",
-        "api_key_id": mask_key(f("api_key_id")),
+        "api_key_id": mask_secrets(f("api_key_id"), key=True),
         "user": f("user"),
         "tags": tags_value,
         "status": f("status"),

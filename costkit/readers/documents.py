@@ -17,7 +17,7 @@ import json
 
 import duckdb
 
-from costkit.readers.base import quote
+from costkit.core.sql import quote
 from costkit.readers.lines import GZIP_MAGIC, Source, reader
 from costkit.readers.records import COUNT_RULE, RAW_LIMIT, STAGE_COLUMNS
 

@@ -14,13 +14,13 @@ and over `--project` / `--tag` (tags merge key by key). `timestamp` is the reque
 
 from __future__ import annotations
 
+from costkit.core.secrets import mask_secrets
 from costkit.readers.base import (
     COUNT,
     count_invalid,
     count_text,
     count_value,
     given,
-    mask_key,
     number,
 )
 
@@ -48,7 +48,7 @@ MATCH = "j.response IS NOT NULL AND (j.type IS NULL OR NOT starts_with(j.type, '
 TIME = "j.timestamp"
 PROJECT = "j.project"
 USER = "coalesce(j.user, j.request.user)"
-API_KEY_ID = mask_key("j.api_key_id")
+API_KEY_ID = mask_secrets("j.api_key_id", key=True)
 TAGS = "j.tags"
 PROVIDER = "j.provider"
 REQUEST_ID = given("j.request_id")

@@ -33,7 +33,9 @@ import re
 import duckdb
 
 from costkit.core.errors import InputError
-from costkit.readers.base import given, json_text, mask_key, quote
+from costkit.core.secrets import mask_secrets
+from costkit.core.sql import quote
+from costkit.readers.base import given, json_text
 from costkit.readers.documents import (
     count_bad,
     count_of,
@@ -203,7 +205,7 @@ def _sql(docs: str, project: str | None, tags: dict[str, str] | None, reasoning:
         "reasoning_tokens": reasoning_sql,
         "search_calls": f"coalesce({count_of('e.metadata.tool_usage.web_search')}, 0)",
         "project": text_or_null(project),
-        "api_key_id": mask_key("e.api_key_id"),
+        "api_key_id": mask_secrets("e.api_key_id", key=True),
         "user": "e.user",
         "tags": tags_value,
         "status": status,

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 import platformdirs
 
 from costkit.core.errors import InputError
+from costkit.core.output_file import ensure_dir, write_file
 from costkit.core.timezones import canonical
 
 ENV_MAPS = "COSTKIT_MAPS"
@@ -185,14 +185,9 @@ def save(name: str, mapping: CsvMapping, path: Path | None = None) -> Path:
     path = path or maps_path()
     maps = _read_all(path)
     maps[name] = mapping.as_dict()
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps({"maps": dict(sorted(maps.items()))}, indent=2, ensure_ascii=False) + "\n"
-    # Written aside and renamed, so a crash never leaves half a file.
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent,
-                                     prefix=".csv-maps-", delete=False) as tmp:
-        tmp.write(text)
-    os.replace(tmp.name, path)
-    return path
+    ensure_dir(path.parent)
+    return write_file(path, text)
 
 
 def _from_dict(name: str, value: object) -> CsvMapping:

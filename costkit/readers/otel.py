@@ -37,7 +37,8 @@ import re
 
 import duckdb
 
-from costkit.readers.base import given, json_text, quote
+from costkit.core.sql import quote
+from costkit.readers.base import given, json_text
 from costkit.readers.documents import (
     EARLIEST_S,
     LATEST_S,

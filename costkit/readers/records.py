@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
+from costkit.core.sql import quote
 from costkit.readers import envelope
 from costkit.readers.base import (
     CANONICAL,
@@ -27,7 +28,6 @@ from costkit.readers.base import (
     given,
     json_text,
     number,
-    quote,
     seconds_time,
     text_time,
 )

@@ -2,15 +2,15 @@
 
 Offline by construction: plotly.js is inlined once, every figure is a JSON block drawn by a
 small script, and a Content-Security-Policy allows only those exact scripts (by hash) and no
-network at all. Every user-controlled string is HTML-escaped (`h`), escaped again for plotly
-in the figures, and the JSON blocks cannot close their <script> element.
+network at all. Every user-controlled string has its secrets masked, is HTML-escaped with its
+control characters written out (`h`), escaped again for plotly in the figures, and the JSON
+blocks cannot close their <script> element.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import html
 from datetime import datetime
 from decimal import Decimal
 from importlib import resources
@@ -20,6 +20,7 @@ import plotly.offline
 
 import costkit
 from costkit.core.format import compact, count, exact, money, pct, signed_money, signed_pct, when
+from costkit.core.safe_output import html_text, masked
 from costkit.pricing.book import Card
 from costkit.report.figures import COLORS, build_figures, concentration_bands
 from costkit.report.monthly import (
@@ -39,8 +40,9 @@ _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
 
 
 def h(value: object) -> str:
-    """Text for HTML (element content and quoted attributes)."""
-    return html.escape("" if value is None else str(value), quote=True)
+    """Text for HTML (element content and quoted attributes), control characters written
+    out (safe_output.html_text)."""
+    return html_text(value)
 
 
 def script_json(text: str) -> str:
@@ -63,6 +65,7 @@ def _sha256(text: str) -> str:
 
 def render_page(report: MonthlyReport) -> str:
     """The whole page as a string."""
+    report = masked(report)  # key ids and raw rejects of stores written before masking
     figures = build_figures(report)
     status_js, render_js = _asset("status.js"), _asset("render.js")
     plotly_js = plotly.offline.get_plotlyjs()

@@ -23,6 +23,7 @@ import polars as pl
 
 from costkit.core import clock
 from costkit.core.errors import InputError
+from costkit.core.output_file import ensure_dir, write_file
 from costkit.core.timezones import canonical, local_instant, zone
 from costkit.pricing.book import Card, PriceBook, load_price_book
 from costkit.spend import breakdown
@@ -576,8 +577,6 @@ def write_monthly_report(
     report = build_monthly_report(con, month, tz=tz, book=book, now=now, source=source)
     path = default_out_path(month, out_dir)
     page = render_page(report)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(path.name + ".part")
-    temp.write_text(page, encoding="utf-8")
-    temp.replace(path)
+    ensure_dir(path.parent)
+    write_file(path, page)
     return path, report
