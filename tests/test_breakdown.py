@@ -13,6 +13,7 @@ import pytest
 
 from costkit.core.errors import InputError
 from costkit.pricing.book import load_price_book
+from costkit.pricing.sql import cost_expressions, register_prices
 from costkit.spend import breakdown
 from costkit.spend.breakdown import (
     COST_COLUMNS,
@@ -25,7 +26,7 @@ from costkit.spend.breakdown import (
     totals,
     unpriced,
 )
-from costkit.store.connection import cost_expressions, migrate, register_prices
+from costkit.store.migrations import migrate
 
 BUILTIN = load_price_book([])
 COLUMNS = ("request_id", "ts", "model", "input_tokens", "cached_input_tokens",

@@ -54,7 +54,9 @@ from costkit.audit.invoice import (
 )
 from costkit.core.errors import InputError
 from costkit.core.timezones import zone as tz_zone
-from costkit.pricing.book import Cost, PriceBook, Usage
+from costkit.core.usage import Usage
+from costkit.pricing.book import PriceBook
+from costkit.pricing.cost import Cost
 
 COST_OF = {
     "input_tokens": "input", "cached_input_tokens": "cached_input",

@@ -23,6 +23,7 @@ import duckdb
 from costkit.core import clock
 from costkit.core.errors import InputError
 from costkit.core.timezones import zone as tz_zone
+from costkit.forecast import model as forecast_model
 from costkit.forecast.run import (
     COMPONENTS,
     DailyHistory,
@@ -33,8 +34,8 @@ from costkit.forecast.run import (
     parse_horizon,
     parse_percent,
 )
-from costkit.forecast import model as forecast_model
-from costkit.pricing.book import Card, PriceBook, load_cards_path, load_price_book
+from costkit.pricing.book import PriceBook, load_price_book
+from costkit.pricing.cards import Card, load_cards_path
 from costkit.spend.coverage import (
     STALE_AFTER,
     Freshness,

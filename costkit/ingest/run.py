@@ -25,6 +25,7 @@ import duckdb
 
 from costkit.core.errors import InputError
 from costkit.pricing.book import PriceBook, load_price_book
+from costkit.pricing.sql import register_prices
 from costkit.readers import DOCUMENT_READERS, FORMATS, resolve_format
 from costkit.readers.base import redact
 from costkit.readers.documents import BILLED_COLUMNS
@@ -39,7 +40,7 @@ from costkit.readers.lines import (
 )
 from costkit.readers.mappings import CsvMapping
 from costkit.readers.records import MALFORMED, STAGE_COLUMNS, records_sql
-from costkit.store.connection import open_store, register_prices
+from costkit.store.connection import open_store
 
 # DuckDB's own memory cap for an ingest; beyond it, staging spills to disk. Python and the
 # Arrow batches in flight come on top (a few chunks of lines.CHUNK bytes).

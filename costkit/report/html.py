@@ -20,7 +20,7 @@ import plotly.offline
 
 import costkit
 from costkit.core.format import compact, count, exact, money, pct, signed_money, signed_pct, when
-from costkit.pricing.book import Card
+from costkit.pricing.cards import Card
 from costkit.report.figures import COLORS, build_figures, concentration_bands
 from costkit.report.monthly import (
     COMPONENTS,

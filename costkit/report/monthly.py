@@ -24,7 +24,8 @@ import polars as pl
 from costkit.core import clock
 from costkit.core.errors import InputError
 from costkit.core.timezones import zone
-from costkit.pricing.book import Card, PriceBook, load_price_book
+from costkit.pricing.book import PriceBook, load_price_book
+from costkit.pricing.cards import Card
 from costkit.spend import breakdown
 from costkit.spend.coverage import MonthCoverage, describe_age, month_coverage, usage_span
 
