@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import duckdb
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from costkit.core.errors import CardError
@@ -84,9 +85,14 @@ def python_total(book: PriceBook, model: str, row: dict[str, int | None]) -> Dec
         raise
 
 
-def store_with(rows: list[tuple[str, dict[str, int | None]]]) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    migrate(con)
+def store_with(
+    rows: list[tuple[str, dict[str, int | None]]], con: duckdb.DuckDBPyConnection | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A store holding `rows` (in `con`, emptied first, or a new one in memory)."""
+    if con is None:
+        con = duckdb.connect()
+        migrate(con)
+    con.execute("DELETE FROM usage")
     columns = ", ".join(COUNT_COLUMNS)
     for i, (model, row) in enumerate(rows):
         con.execute(
@@ -111,11 +117,19 @@ def unit_totals(con: duckdb.DuckDBPyConnection, int_type: str | None = None) -> 
     return [money(r[0]) for r in rows]
 
 
-@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.fixture(scope="module")
+def memory_store():
+    con = duckdb.connect()
+    migrate(con)
+    yield con
+    con.close()
+
+
+@settings(deadline=None)
 @given(cards(), st.lists(requests(), min_size=1, max_size=12))
-def test_integer_units_decimal_sql_and_python_agree(card_text, rows):
+def test_integer_units_decimal_sql_and_python_agree(memory_store, card_text, rows):
     book = PriceBook(parse_cards(card_text, "random.toml"))
-    con = store_with(rows)
+    con = store_with(rows, memory_store)
     register_prices(con, book)
     expected = [python_total(book, model, row) for model, row in rows]
     assert decimal_totals(con) == expected

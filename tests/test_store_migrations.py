@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from costkit.core.errors import InputError, StoreError
@@ -179,17 +179,28 @@ def test_a_store_the_rules_refuse_is_one_line_at_the_cli(tmp_path, cli):
 counts = st.integers(min_value=-2, max_value=12)
 
 
-@given(st.tuples(counts, counts, counts, counts, st.none() | counts, st.none() | counts))
-def test_the_table_and_usage_refuse_the_same_rows(values):
-    """Python's Usage and the table's CHECKs apply the same rules (NULL: not reported)."""
+@pytest.fixture(scope="module")
+def checked_table():
     con = duckdb.connect()
     migrate(con)
+    yield con
+    con.close()
+
+
+@settings(deadline=None)
+@given(st.tuples(counts, counts, counts, counts, st.none() | counts, st.none() | counts))
+def test_the_table_and_usage_refuse_the_same_rows(checked_table, values):
+    """Python's Usage and the table's CHECKs apply the same rules (NULL: not reported)."""
+    con = checked_table
     row = dict(zip(COUNT_COLUMNS, values, strict=True))
+    con.execute("BEGIN TRANSACTION")
     try:
         insert(con, **row)
         table_took = True
     except duckdb.ConstraintException:
         table_took = False
+    finally:
+        con.execute("ROLLBACK")
     reported = {k: (0 if v is None else v) for k, v in row.items()}
     try:
         Usage(**reported)
