@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from costkit.estimator.estimate import Estimate
     from costkit.pricing.book import PriceBook
 
-__version__ = "0.1.0"
+from costkit.core.version import __version__
+
 __all__ = ["PriceBook", "Store", "count_tokens", "estimate", "__version__"]
 
 

@@ -12,7 +12,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from costkit.pricing.book import PriceBook, Usage, price
+from costkit.core.usage import Usage
+from costkit.pricing.book import PriceBook
+from costkit.pricing.cost import price
 from costkit.store.connection import open_store
 
 EVIL = "<img src=x onerror=alert(1)>"

@@ -28,7 +28,9 @@ from costkit.audit.findings import (
 from costkit.audit.invoice import InvoiceFile, InvoiceLine, Period, parse_unit, read_invoice
 from costkit.audit.reconcile import Logged, invoice_periods, logged_from_rows, reconcile_invoice
 from costkit.core.errors import InputError
-from costkit.pricing.book import Usage, load_price_book, price
+from costkit.core.usage import Usage
+from costkit.pricing.book import load_price_book
+from costkit.pricing.cost import price
 
 AUDIT = FIXTURES / "audit"
 UTC_ZONE = ZoneInfo("UTC")

@@ -10,7 +10,9 @@ from conftest import FIXTURES
 
 from costkit.audit.ledger import audit_ledger, ledger_places, read_ledger, reconcile_ledger
 from costkit.core.errors import InputError
-from costkit.pricing.book import Usage, load_price_book, price
+from costkit.core.usage import Usage
+from costkit.pricing.book import load_price_book
+from costkit.pricing.cost import price
 
 AUDIT = FIXTURES / "audit"
 

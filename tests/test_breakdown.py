@@ -26,7 +26,7 @@ from costkit.spend.breakdown import (
     totals,
     unpriced,
 )
-from costkit.store.connection import migrate
+from costkit.store.migrations import migrate
 
 BUILTIN = load_price_book([])
 COLUMNS = ("request_id", "ts", "model", "input_tokens", "cached_input_tokens",

@@ -20,9 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from costkit.core.errors import CostkitError
-from costkit.pricing.book import PriceBook, Usage, parse_cards, price
+from costkit.core.usage import Usage
+from costkit.pricing.book import PriceBook
+from costkit.pricing.cards import parse_cards
+from costkit.pricing.cost import price
 from costkit.spend.breakdown import COST_COLUMNS, TOKEN_COLUMNS, UnpricedUsageWarning, spend
-from costkit.store.connection import migrate
+from costkit.store.migrations import migrate
 
 CARDS = textwrap.dedent("""
     [[card]]

@@ -13,7 +13,9 @@ from conftest import FIXTURES
 from goldens import check, produces
 
 from costkit.core.errors import CostkitError
-from costkit.pricing.book import Usage, load_price_book, price
+from costkit.core.usage import Usage
+from costkit.pricing.book import load_price_book
+from costkit.pricing.cost import price
 from costkit.store.connection import open_store
 
 # The formats of issue 5 (other sources have their own fixtures and tests).

@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, GOLDEN
 
-from costkit.pricing.book import Usage, load_price_book, price
+from costkit.core.usage import Usage
+from costkit.pricing.book import load_price_book
+from costkit.pricing.cost import price
 
 FORECAST_FIXTURES = FIXTURES / "forecast"
 AS_OF = "2026-10-10"

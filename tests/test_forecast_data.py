@@ -10,6 +10,7 @@ import pytest
 from conftest import FIXTURES, ROOT
 
 from costkit.core.errors import CardError, InputError, UnknownModelError
+from costkit.core.usage import Usage
 from costkit.forecast.history import (
     Scenario,
     parse_as_of,
@@ -19,7 +20,8 @@ from costkit.forecast.history import (
     scenario_book,
 )
 from costkit.forecast.run import WhatIf
-from costkit.pricing.book import Usage, load_price_book, price
+from costkit.pricing.book import load_price_book
+from costkit.pricing.cost import price
 
 CARDS = ROOT / "data" / "prices" / "example-cards.toml"
 

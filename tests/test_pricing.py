@@ -11,7 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from costkit.core.errors import CardError, InputError, NoCardInEffectError, UnknownModelError
-from costkit.pricing.book import Usage, load_price_book, parse_cards, price
+from costkit.core.usage import Usage
+from costkit.pricing.book import load_price_book
+from costkit.pricing.cards import parse_cards
+from costkit.pricing.cost import price
 
 BASE = """
 [[card]]

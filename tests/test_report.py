@@ -15,7 +15,9 @@ from report_data import EVIL, PRICE_CHANGE, SCRIPT_BREAK, build_store, expected_
 
 from costkit.core.errors import InputError
 from costkit.core.format import exact, money, pct, plot_text, signed_pct
-from costkit.pricing.book import Usage, load_price_book, price
+from costkit.core.usage import Usage
+from costkit.pricing.book import load_price_book
+from costkit.pricing.cost import price
 from costkit.report.html import render_page, script_json
 from costkit.report.monthly import (
     build_monthly_report,

@@ -12,15 +12,9 @@ import pytest
 
 from costkit.core.errors import NoStoreError, StoreError
 from costkit.pricing.book import load_price_book
-from costkit.store.connection import (
-    MIGRATIONS,
-    cost_expressions,
-    default_path,
-    migrate,
-    open_store,
-    pending_migrations,
-    register_prices,
-)
+from costkit.pricing.sql import cost_expressions, register_prices
+from costkit.store.connection import default_path, open_store
+from costkit.store.migrations import MIGRATIONS, migrate, pending_migrations
 
 INSERT = (
     "INSERT INTO usage (request_id, ts, model, input_tokens, cached_input_tokens, "

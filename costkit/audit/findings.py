@@ -16,9 +16,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from costkit.audit.invoice import Period
+from costkit.core.components import BY_NAME
 from costkit.core.errors import InputError, UnknownModelError
 from costkit.core.safe_output import CsvWriter
-from costkit.pricing.book import MILLION, Card, PriceBook
+from costkit.pricing.book import PriceBook
+from costkit.pricing.cards import Card
+from costkit.pricing.cost import component_cost
 
 KINDS = (
     "quantity_mismatch", "unit_price_mismatch", "amount_mismatch", "unbilled_usage",
@@ -269,12 +272,12 @@ def unit_rates(cards: list[Card], charge: str, unit_size: Decimal) -> list[Decim
     """Every price per invoice unit the cards allow for `charge` (base rates and tiers)."""
     out: list[Decimal] = []
     for card in cards:
-        for rates in (card.rates, *(t.rates for t in card.tiers)):
+        for band in card.bands:
             for name in CHARGE_RATES[charge]:
-                rate = getattr(rates, name)
-                if rate is None:
+                component = BY_NAME[name]
+                if band.rates.of(component) is None:
                     continue
-                per_unit = rate * unit_size if name == "web_search" else rate * unit_size / MILLION
+                per_unit = component_cost(component, unit_size, band.rates)
                 if per_unit not in out:
                     out.append(per_unit)
     return out

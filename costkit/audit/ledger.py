@@ -44,7 +44,9 @@ from costkit.audit.findings import (
 )
 from costkit.audit.invoice import MAX_NUMBER, MAX_TEXT, parse_decimal, read_bytes, trim_fraction
 from costkit.core.errors import CardError, InputError, NoCardInEffectError, UnknownModelError
-from costkit.pricing.book import PriceBook, Usage, price
+from costkit.core.usage import Usage
+from costkit.pricing.book import PriceBook
+from costkit.pricing.cost import price
 
 LEDGER_TIME_FIELDS = ("created_at", "created", "timestamp")
 LEDGER_LIST_FIELDS = ("data", "events", "usage", "items", "results")

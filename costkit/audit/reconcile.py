@@ -52,10 +52,13 @@ from costkit.audit.invoice import (
     charge_base,
     read_invoice,
 )
+from costkit.core.components import COMPONENTS
 from costkit.core.errors import InputError
 from costkit.core.timezones import canonical
 from costkit.core.timezones import zone as tz_zone
-from costkit.pricing.book import Cost, PriceBook, Usage
+from costkit.core.usage import COUNT_COLUMNS, Usage
+from costkit.pricing.book import PriceBook
+from costkit.pricing.cost import Cost
 from costkit.store.connection import file_of, held_requests, open_store
 
 COST_OF = {
@@ -89,19 +92,11 @@ def logged_from_rows(rows: Iterable[Mapping[str, Any]], book: PriceBook) -> dict
     out: dict[str, Logged] = {}
     for row in rows:
         model = match_model(str(row["model"]), book) or str(row["model"])
-        usage = Usage(
-            input_tokens=int(row.get("input_tokens") or 0),
-            cached_input_tokens=int(row.get("cached_input_tokens") or 0),
-            cache_write_tokens=int(row.get("cache_write_tokens") or 0),
-            output_tokens=int(row.get("output_tokens") or 0),
-            reasoning_tokens=int(row.get("reasoning_tokens") or 0),
-            search_calls=int(row.get("search_calls") or 0),
-        )
-        parts = [row.get(c) for c in ("input_cost", "cached_input_cost", "cache_write_cost",
-                                      "output_cost", "reasoning_cost", "search_cost")]
+        usage = Usage(**{column: int(row.get(column) or 0) for column in COUNT_COLUMNS})
+        parts = {c.name: row.get(c.cost_column) for c in COMPONENTS}
         cost = None
-        if all(p is not None for p in parts):
-            cost = Cost(*(Decimal(p) for p in parts))
+        if all(p is not None for p in parts.values()):
+            cost = Cost(**{name: Decimal(p) for name, p in parts.items()})
         requests = int(row.get("requests") or 0)
         if model in out:
             before = out[model]
@@ -113,9 +108,7 @@ def logged_from_rows(rows: Iterable[Mapping[str, Any]], book: PriceBook) -> dict
 
 
 def _add_costs(a: Cost, b: Cost) -> Cost:
-    return Cost(a.input + b.input, a.cached_input + b.cached_input, a.cache_write + b.cache_write,
-                a.output + b.output, a.reasoning + b.reasoning, a.web_search + b.web_search,
-                a.currency)
+    return Cost(**{c.name: a.of(c) + b.of(c) for c in COMPONENTS}, currency=a.currency)
 
 
 def logged_quantity(

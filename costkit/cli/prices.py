@@ -11,7 +11,9 @@ from rich.table import Table
 
 from costkit.cli import app
 from costkit.cli.common import PricesOption, dumps, handle_errors, plain
-from costkit.pricing.book import RATE_NAMES, Card, load_price_book
+from costkit.core.components import NAMES
+from costkit.pricing.book import load_price_book
+from costkit.pricing.cards import Card
 
 prices_app = typer.Typer(
     help="List the price cards in effect, or show one.", invoke_without_command=True
@@ -30,7 +32,7 @@ def card_dict(card: Card) -> dict:
     def rates(r) -> dict:
         return {
             name: (None if getattr(r, name) is None else plain(getattr(r, name)))
-            for name in RATE_NAMES
+            for name in NAMES
         }
 
     return {
@@ -152,14 +154,14 @@ def show(
         rates.add_column("component")
         rates.add_column("rate", justify="right")
         rates.add_column("unit")
-        for name in RATE_NAMES:
+        for name in NAMES:
             unit = "per call" if name == "web_search" else "per 1M tokens"
             rates.add_row(name, _rate(getattr(c.rates, name)), unit)
         console.print(rates)
         for tier in c.tiers:
             console.print(
                 f"tier above {tier.above_input_tokens:,} input tokens: "
-                + ", ".join(f"{n} {_rate(getattr(tier.rates, n))}" for n in RATE_NAMES)
+                + ", ".join(f"{n} {_rate(getattr(tier.rates, n))}" for n in NAMES)
             )
         console.print(
             f"context window: {c.context_window:,} tokens"

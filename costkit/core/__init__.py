@@ -1,2 +1,2 @@
-"""Shared vocabulary every layer may use: errors, money and time formatting, time zones,
-the clock."""
+"""Shared vocabulary every layer may use: the cost components and the canonical usage counts,
+errors, money and time formatting, time zones, the clock."""

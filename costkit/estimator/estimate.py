@@ -32,10 +32,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from costkit.core.components import INPUT, OUTPUT, REASONING, SEARCH
 from costkit.core.errors import CostkitError, InputError
 from costkit.estimator.history import History, HistorySource
 from costkit.estimator.params import Params, request_params
-from costkit.pricing.book import MILLION, Card, Cost, PriceBook, Rates, load_price_book
+from costkit.pricing.book import PriceBook, load_price_book
+from costkit.pricing.cards import Card
+from costkit.pricing.cost import Cost, component_cost
 from costkit.tokens.templates import (
     CHAT,
     MESSAGES,
@@ -386,19 +389,21 @@ def finish(
     exp_reasoning = min(exp_reasoning, high_reasoning)
     exp_search = min(exp_search, high_search)
 
-    per_input, per_output, per_reasoning, per_search = _per_token(card.rates_for(input_tokens))
-    if p.search and per_search is None:
+    rates = card.rates_for(input_tokens)
+    priced_search = rates.of(SEARCH) is not None
+    if p.search and not priced_search:
         warnings.append(f"card {card.card_id} has no web_search rate: search calls are not priced")
-    # The whole prompt bills at the input rate (no prompt-cache hit is assumed); one
-    # multiplication per component, exact.
-    input_cost = input_tokens * per_input
+    # The whole prompt bills at the input rate (no prompt-cache hit is assumed).
+    input_cost = component_cost(INPUT, input_tokens, rates)
     k, currency = p.choices, card.currency
 
     def scenario(out: int, reasoning: int, search: int) -> Scenario:
         out, reasoning, search = out * k, reasoning * k, search * k
-        return Scenario(out, reasoning, search, input_cost, out * per_output,
-                        reasoning * per_reasoning,
-                        ZERO if per_search is None else search * per_search, currency)
+        return Scenario(out, reasoning, search, input_cost,
+                        component_cost(OUTPUT, out, rates),
+                        component_cost(REASONING, reasoning, rates),
+                        component_cost(SEARCH, search, rates) if priced_search else ZERO,
+                        currency)
 
     return Estimate(
         model=prep.model,
@@ -420,22 +425,6 @@ def finish(
         assumptions=tuple(notes),
         warnings=tuple(warnings),
     )
-
-
-_PER_TOKEN: dict[int, tuple[Rates, tuple]] = {}
-
-
-def _per_token(rates: Rates) -> tuple[Decimal, Decimal, Decimal, Decimal | None]:
-    """Input, output and reasoning rates per token (exact: a shift of the decimal point).
-
-    Cached by identity: hashing a Rates of Decimals costs more than the lookup saves."""
-    hit = _PER_TOKEN.get(id(rates))
-    if hit is not None and hit[0] is rates:
-        return hit[1]
-    value = (rates.input / MILLION, rates.output / MILLION, rates.reasoning / MILLION,
-             rates.web_search)
-    _PER_TOKEN[id(rates)] = (rates, value)
-    return value
 
 
 @lru_cache(maxsize=8)

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from costkit.core.errors import InputError
-from costkit.pricing.book import Card, Parameter
+from costkit.pricing.cards import Card
+from costkit.pricing.parameters import Parameter
 from costkit.tokens.templates import reasoning_effort, requested_thinking
 
 # Searches the high estimate allows for when search is on and nothing bounds it (Anthropic's

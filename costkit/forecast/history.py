@@ -35,7 +35,8 @@ from costkit.forecast.run import (
     parse_horizon,
     parse_percent,
 )
-from costkit.pricing.book import Card, PriceBook, load_cards_path, load_price_book
+from costkit.pricing.book import PriceBook, load_price_book
+from costkit.pricing.cards import Card, load_cards_path
 from costkit.spend.coverage import (
     STALE_AFTER,
     Freshness,

@@ -24,19 +24,13 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 import numpy as np
 
+from costkit.core import components as cost_components
 from costkit.core.errors import InputError
 from costkit.forecast import model as forecast_model
 
-COMPONENTS = ("input", "cached_input", "cache_write", "output", "reasoning", "web_search")
+COMPONENTS = cost_components.NAMES
 # The breakdown's cost column for each component.
-COST_COLUMNS = {
-    "input": "input_cost",
-    "cached_input": "cached_input_cost",
-    "cache_write": "cache_write_cost",
-    "output": "output_cost",
-    "reasoning": "reasoning_cost",
-    "web_search": "search_cost",
-}
+COST_COLUMNS = {c.name: c.cost_column for c in cost_components.COMPONENTS}
 QUANTUM = Decimal("0.0001")
 QUANTILES = (0.025, 0.10, 0.90, 0.975)
 ZERO = Decimal(0)

@@ -25,6 +25,7 @@ import duckdb
 from costkit.core.errors import InputError
 from costkit.core.secrets import mask_secrets
 from costkit.pricing.book import PriceBook, load_price_book
+from costkit.pricing.sql import register_prices
 from costkit.readers import DOCUMENT_READERS, FORMATS, resolve_format
 from costkit.readers.documents import BILLED_COLUMNS
 from costkit.readers.lines import (
@@ -38,7 +39,7 @@ from costkit.readers.lines import (
 )
 from costkit.readers.mappings import CsvMapping
 from costkit.readers.records import MALFORMED, STAGE_COLUMNS, records_sql
-from costkit.store.connection import memory_limit, open_store, register_prices
+from costkit.store.connection import memory_limit, open_store
 
 SMALL_INPUT = 4 << 20  # bytes
 

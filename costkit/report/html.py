@@ -18,10 +18,10 @@ from importlib import resources
 import plotly.io as pio
 import plotly.offline
 
-import costkit
 from costkit.core.format import compact, count, exact, money, pct, signed_money, signed_pct, when
 from costkit.core.safe_output import html_text, masked
-from costkit.pricing.book import Card
+from costkit.core.version import __version__
+from costkit.pricing.cards import Card
 from costkit.report.figures import COLORS, build_figures, concentration_bands
 from costkit.report.monthly import (
     COMPONENTS,
@@ -123,7 +123,7 @@ def render_page(report: MonthlyReport) -> str:
 
 
 def costkit_version() -> str:
-    return getattr(costkit, "__version__", "") or "dev"
+    return __version__
 
 
 # --- sections ------------------------------------------------------------------------------

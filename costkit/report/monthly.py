@@ -22,10 +22,12 @@ import duckdb
 import polars as pl
 
 from costkit.core import clock
+from costkit.core import components as cost_components
 from costkit.core.errors import InputError
 from costkit.core.output_file import ensure_dir, write_file
 from costkit.core.timezones import canonical, local_instant, zone
-from costkit.pricing.book import Card, PriceBook, load_price_book
+from costkit.pricing.book import PriceBook, load_price_book
+from costkit.pricing.cards import Card
 from costkit.spend import breakdown
 from costkit.spend.coverage import MonthCoverage, describe_age, month_coverage, usage_span
 
@@ -33,14 +35,7 @@ if TYPE_CHECKING:
     from costkit.forecast.run import PeriodForecast
 
 # Cost components in page order, with the names people read.
-COMPONENTS = {
-    "input_cost": "Uncached input",
-    "cached_input_cost": "Cached input",
-    "cache_write_cost": "Cache write",
-    "output_cost": "Output",
-    "reasoning_cost": "Reasoning",
-    "search_cost": "Web search",
-}
+COMPONENTS = {c.cost_column: c.label for c in cost_components.COMPONENTS}
 GROUPINGS = {"project": "Project", "model": "Model", "api_key": "API key", "endpoint": "Endpoint"}
 # Rows shown per "by" chart before the rest are folded into "other" (the issue: top 10 keys).
 TOP_ROWS = {"project": 15, "model": 15, "api_key": 10, "endpoint": 15}

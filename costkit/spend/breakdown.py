@@ -28,7 +28,9 @@ import duckdb
 import polars as pl
 
 from costkit.core.errors import InputError
+from costkit.core.usage import COUNT_COLUMNS as TOKEN_COLUMNS
 from costkit.pricing.book import PriceBook
+from costkit.pricing.sql import cost_expressions, rate_join
 from costkit.spend.costed import (
     RATE_COLUMNS,
     UNPRICED,
@@ -44,7 +46,6 @@ from costkit.spend.costed import (
     rates_sql,
     with_units,
 )
-from costkit.store.connection import TOKEN_COLUMNS, cost_expressions, rate_join
 
 TIME_DIMENSIONS = ("day", "week", "month")
 DIMENSIONS = (*TIME_DIMENSIONS, "model", "project", "api_key", "user", "endpoint")
@@ -447,12 +448,12 @@ def _card_bounds(book: PriceBook) -> dict[str, list]:
 
 
 def _tier_bounds(book: PriceBook) -> dict[str, list]:
-    """Per logged name, the input-token thresholds of its cards' tiers."""
+    """Per logged name, the input-token thresholds of its cards' tiers (where bands start)."""
     bounds: dict[str, set] = {}
     for card in book.cards:
         for name in (card.model, *card.aliases):
-            for tier in card.tiers:
-                bounds.setdefault(name, set()).add(tier.above_input_tokens)
+            for band in card.bands[1:]:
+                bounds.setdefault(name, set()).add(band.above)
     return {name: sorted(points) for name, points in bounds.items()}
 
 

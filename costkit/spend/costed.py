@@ -1,13 +1,13 @@
 """Costed usage for the spend queries: which requests a query reads and what each one costs.
 
-Each request is joined to its rate row in the store's `price_rates` with the store's own
-join (`store.rate_join`, the one the `costed_usage` view uses), and priced with the store's
+Each request is joined to its rate row in the store's `price_rates` with the join the
+`costed_usage` view uses (`pricing.sql.rate_join`), and priced with `pricing.sql`'s
 `cost_expressions`; rates are DECIMAL(38,12), exact for every valid card. One difference,
 for speed and not changing a value:
 - Ranking and distributions over every request (top N, quantiles, the top 1%'s share) use
-  the same components (`store.COST_COMPONENTS`) in integer units of 10^-12 of the
-  currency, 64-bit, which DuckDB multiplies 2-4x faster than decimals; a request too costly
-  for 64 bits is retried in 128. Units convert back to Decimal exactly.
+  the same components, built by the same `pricing.sql.cost_sql`, in integer units of
+  10^-12 of the currency, 64-bit, which DuckDB multiplies 2-4x faster than decimals; a
+  request too costly for 64 bits is retried in 128. Units convert back to Decimal exactly.
 """
 
 from __future__ import annotations
@@ -21,17 +21,21 @@ from typing import TypeVar
 import duckdb
 import polars as pl
 
+from costkit.core.components import COMPONENTS, RATE_COLUMNS
 from costkit.core.errors import InputError
 from costkit.core.timezones import canonical, local_instant
-from costkit.pricing.book import RATE_NAMES, RATE_PLACES, PriceBook, load_price_book
-from costkit.store.connection import COST_COMPONENTS, cost_expressions, rate_join, register_prices
+from costkit.pricing.book import PriceBook, load_price_book
+from costkit.pricing.cards import RATE_PLACES
+from costkit.pricing.sql import cost_expressions, cost_sql, rate_join, register_prices
+from costkit.store.costed import costed_select
 
-RATE_COLUMNS = tuple(f"rate_{name}" for name in RATE_NAMES)
-# Per-token rates: per-1M rates of at most RATE_PLACES places, divided by 10^6.
-UNIT_PLACES = RATE_PLACES + 6
+# Rates per token (or call): per-1M rates of at most RATE_PLACES places, divided by 10^6.
+UNIT_PLACES = RATE_PLACES + max(len(str(c.per)) - 1 for c in COMPONENTS)
 EXACT_RATE = f"DECIMAL(38,{UNIT_PLACES})"
-# Usage the cards cannot price: no card, or web searches on a card with no search rate.
-UNPRICED = "(card_id IS NULL OR (search_calls > 0 AND rate_web_search IS NULL))"
+# Usage the cards cannot price: no card, or use of a component its card does not offer.
+UNPRICED = "(card_id IS NULL OR " + " OR ".join(
+    f"({c.quantity} > 0 AND {c.rate_column} IS NULL)" for c in COMPONENTS if not c.offered_always
+) + ")"
 T = TypeVar("T")
 
 
@@ -120,16 +124,12 @@ def rates_sql(rate_type: str = EXACT_RATE, scale: int = 1) -> str:
 
 def costed_sql(rates: str | None = None) -> str:
     """`costed_usage` with exact DECIMAL(38,12) rates (or `rates`, a `rates_sql`)."""
-    columns = ", ".join(f"r.{c}" for c in RATE_COLUMNS)
-    return f"""(
-        SELECT u.*, r.priced_model, r.card_id, r.currency, {columns}
-        FROM usage u LEFT JOIN {rates or rates_sql()} r
-          ON {rate_join('u.ts', 'u.input_tokens', 'u.model')}
-    )"""
+    join = rate_join("u.ts", "u.input_tokens", "u.model")
+    return f"({costed_select(rates or rates_sql(), join)})"
 
 
 def cost_columns_sql() -> str:
-    """Each cost column of a `costed_sql` row, as the store defines it."""
+    """Each cost column of a `costed_sql` row, as pricing.sql defines it."""
     return ", ".join(f"{sql} AS {name}" for name, sql in cost_expressions().items())
 
 
@@ -139,14 +139,11 @@ def units_sql(int_type: str) -> str:
     Null when the request cannot be priced, like the store's `total_cost`.
     """
     scale = 10 ** UNIT_PLACES
-    parts = []
-    for column, (tokens, rate) in COST_COMPONENTS.items():
-        if column == "search_cost":
-            parts.append(f"CASE WHEN card_id IS NULL THEN NULL WHEN {tokens} = 0 THEN 0 "
-                         f"ELSE CAST({tokens} AS {int_type}) * {rate} END")
-        else:
-            parts.append(f"CAST({tokens} AS {int_type}) * {rate}")
-    total = " + ".join(f"({part})" for part in parts)
+
+    def times(quantity: str, rate: str) -> str:
+        return f"CAST({quantity} AS {int_type}) * {rate}"
+
+    total = " + ".join(f"({cost_sql(c, times, '0')})" for c in COMPONENTS)
     return f"SELECT *, {total} AS _units FROM {costed_sql(rates_sql(int_type, scale))}"
 
 

@@ -1,21 +1,8 @@
-"""The usage store: DuckDB connection, migrations, the price-card table and the costed view.
+"""The usage store's connection: where it lives, opening it (waiting for a writer's lock,
+refusing what is not a store, never creating one for a reader), migrating it on open, and
+turning the machine's failures (damaged file, full disk, memory) into one-line errors.
 
-The only module that writes SQL DDL. The store holds token counts, never costs: costs come
-from joining the price cards in effect at each request's time (`register_prices`), so a
-corrected card reprices history, and each request keeps its own period's rates.
-
-Tables
-- `usage`: one canonical row per API request (ARCHITECTURE.md's canonical usage row).
-  `request_id` is unique (the ingest enforces it). `input_tokens` includes cached and
-  cache-write tokens; `output_tokens` excludes reasoning; `reasoning_tokens` is NULL when a
-  source bills reasoning inside output without splitting it (then `output_tokens` holds both,
-  which bills the same at a card whose reasoning rate is the output rate).
-- `rejects`: records set aside by an ingest, with file, line, reason and raw text.
-- `ingests`: one row per ingest run with its counts.
-Per connection (TEMP, from the price book of this run)
-- `price_rates`: one row per (name, card, input-token band); rates per token, DECIMAL(38,12)
-  (exact for every valid card).
-- `costed_usage`: `usage` joined to its rate row (NULL rates when unpriced).
+The schema is `costkit.store.migrations`; the costed view over it, `costkit.store.costed`.
 """
 
 from __future__ import annotations
@@ -24,16 +11,13 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import platformdirs
 
 from costkit.core.errors import InputError, NoStoreError, StoreError
-from costkit.pricing.book import MILLION, RATE_NAMES, PriceBook
+from costkit.store.migrations import migrate, pending_migrations
 
 ENV_DB = "COSTKIT_DB"
 ENV_LOCK_WAIT = "COSTKIT_LOCK_WAIT"
@@ -44,26 +28,6 @@ _MEMORY_SIZE = re.compile(r"\s*\d+(\.\d+)?\s*([KMGT]i?B)\s*", re.IGNORECASE)
 # DuckDB's file starts with its main header and two database headers (4 KiB each); block N
 # follows at DUCKDB_HEADER_BYTES + N * block_size, so N blocks in use need at least that.
 DUCKDB_HEADER_BYTES = 3 * 4096
-MONEY = "DECIMAL(38,12)"
-PER_TOKEN = MONEY  # exact: per-1M rates have at most 6 places (pricing checks)
-TOKEN_COLUMNS = (
-    "input_tokens",
-    "cached_input_tokens",
-    "cache_write_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-    "search_calls",
-)
-# Cost column -> (token expression over costed_usage, rate column).
-COST_COMPONENTS = {
-    "input_cost": ("input_tokens - cached_input_tokens - cache_write_tokens", "rate_input"),
-    "cached_input_cost": ("cached_input_tokens", "rate_cached_input"),
-    "cache_write_cost": ("cache_write_tokens", "rate_cache_write"),
-    "output_cost": ("output_tokens", "rate_output"),
-    "reasoning_cost": ("coalesce(reasoning_tokens, 0)", "rate_reasoning"),
-    # a count not reported (NULL) prices as 0 here; reports say "search not reported"
-    "search_cost": ("coalesce(search_calls, 0)", "rate_web_search"),
-}
 
 
 def default_path() -> Path:
@@ -247,204 +211,3 @@ def file_of(con: duckdb.DuckDBPyConnection) -> str:
         "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
     ).fetchone()
     return str(row[0]) if row and row[0] else "the store"
-
-
-# --- migrations: an ordered list; each runs once, in its own transaction --------------------
-
-
-def _m001_initial(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"""
-        CREATE TABLE usage (
-            request_id VARCHAR NOT NULL,
-            ts TIMESTAMPTZ NOT NULL,
-            provider VARCHAR,
-            endpoint VARCHAR,
-            model VARCHAR NOT NULL,
-            input_tokens BIGINT NOT NULL,
-            cached_input_tokens BIGINT NOT NULL DEFAULT 0,
-            cache_write_tokens BIGINT NOT NULL DEFAULT 0,
-            output_tokens BIGINT NOT NULL,
-            reasoning_tokens BIGINT,
-            search_calls BIGINT NOT NULL DEFAULT 0,
-            project VARCHAR,
-            api_key_id VARCHAR,
-            "user" VARCHAR,
-            tags JSON,
-            billed_cost {MONEY},
-            billed_currency VARCHAR,
-            status VARCHAR,
-            source_format VARCHAR NOT NULL,
-            source_file VARCHAR,
-            source_line BIGINT,
-            ingest_id BIGINT
-        )
-    """)
-    con.execute("""
-        CREATE TABLE rejects (
-            ingest_id BIGINT,
-            source_file VARCHAR,
-            line BIGINT,
-            format VARCHAR,
-            reason VARCHAR NOT NULL,
-            raw VARCHAR,
-            rejected_at TIMESTAMPTZ NOT NULL
-        )
-    """)
-    con.execute("""
-        CREATE TABLE ingests (
-            ingest_id BIGINT PRIMARY KEY,
-            started_at TIMESTAMPTZ NOT NULL,
-            finished_at TIMESTAMPTZ,
-            sources VARCHAR,
-            read BIGINT,
-            inserted BIGINT,
-            duplicates BIGINT,
-            rejected BIGINT
-        )
-    """)
-    con.execute("CREATE SEQUENCE ingest_ids START 1")
-
-
-def _m002_conflicts_and_unknown_search(con: duckdb.DuckDBPyConnection) -> None:
-    """Ingests count conflicts (same id, other values); a request whose search count is
-    not reported (it enabled search, the response says nothing) stores NULL, never 0."""
-    con.execute("ALTER TABLE ingests ADD COLUMN conflicts BIGINT DEFAULT 0")
-    con.execute("ALTER TABLE usage ALTER COLUMN search_calls DROP NOT NULL")
-
-
-MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
-    ("001_initial", _m001_initial),
-    ("002_conflicts_and_unknown_search", _m002_conflicts_and_unknown_search),
-]
-
-
-def _ensure_migrations_table(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS costkit_migrations "
-        "(name VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)"
-    )
-
-
-def pending_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'costkit_migrations'"
-    ).fetchone()[0]
-    done = set()
-    if exists:
-        done = {row[0] for row in con.execute("SELECT name FROM costkit_migrations").fetchall()}
-    return [name for name, _ in MIGRATIONS if name not in done]
-
-
-def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Apply pending migrations in order, each in one transaction; returns their names."""
-    _ensure_migrations_table(con)
-    applied = []
-    for name, step in MIGRATIONS:
-        if name not in pending_migrations(con):
-            continue
-        con.execute("BEGIN TRANSACTION")
-        try:
-            step(con)
-            con.execute("INSERT INTO costkit_migrations VALUES (?, ?)", [name, datetime.now(UTC)])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-        applied.append(name)
-    return applied
-
-
-# --- price cards as a table, and the costed view ---------------------------------------------
-
-
-def register_prices(con: duckdb.DuckDBPyConnection, book: PriceBook) -> None:
-    """(Re)create the TEMP `price_rates` table and `costed_usage` view for this run's cards.
-
-    One row per name a card answers to (model and aliases) and per input-token band: the
-    base rates cover input_tokens in (-1, first tier threshold], each tier up to the next.
-    Rates are per token (per-1M rate / 1,000,000, exact in Python), so SQL never divides.
-    """
-    rows = []
-    for card in book.cards:
-        bands = [(-1, card.rates)] + [
-            (t.above_input_tokens, t.rates)
-            for t in sorted(card.tiers, key=lambda t: t.above_input_tokens)
-        ]
-        for i, (above, rates) in enumerate(bands):
-            upto = bands[i + 1][0] if i + 1 < len(bands) else None
-            per_token = [
-                (getattr(rates, name) / MILLION) if name != "web_search" else rates.web_search
-                for name in RATE_NAMES
-            ]
-            for name in (card.model, *card.aliases):
-                rows.append(
-                    (
-                        name,
-                        card.model,
-                        card.card_id,
-                        card.currency,
-                        card.effective_from,
-                        card.effective_to,
-                        above,
-                        upto,
-                        *per_token,
-                    )
-                )
-    rate_columns = ", ".join(f"rate_{name} {PER_TOKEN}" for name in RATE_NAMES)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE price_rates (
-            name VARCHAR, priced_model VARCHAR, card_id VARCHAR, currency VARCHAR,
-            effective_from TIMESTAMPTZ, effective_to TIMESTAMPTZ,
-            above_input_tokens BIGINT, upto_input_tokens BIGINT, {rate_columns}
-        )
-    """)
-    if rows:
-        placeholders = ", ".join("?" for _ in rows[0])
-        con.executemany(
-            f"INSERT INTO price_rates VALUES ({placeholders})",
-            [[_decimal_or_value(v) for v in row] for row in rows],
-        )
-    rates = ", ".join(f"r.rate_{name}" for name in RATE_NAMES)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP VIEW costed_usage AS
-        SELECT u.*, r.priced_model, r.card_id, r.currency, {rates}
-        FROM usage u
-        LEFT JOIN price_rates r ON {rate_join("u.ts", "u.input_tokens", "u.model")}
-    """)
-
-
-def rate_join(ts: str, input_tokens: str, model: str) -> str:
-    """The join of a request to its `price_rates` row `r`: its name, period and tier band."""
-    return (
-        f"r.name = {model}"
-        f" AND {ts} >= coalesce(r.effective_from, '-infinity'::TIMESTAMPTZ)"
-        f" AND {ts} < coalesce(r.effective_to, 'infinity'::TIMESTAMPTZ)"
-        f" AND {input_tokens} > r.above_input_tokens"
-        f" AND (r.upto_input_tokens IS NULL OR {input_tokens} <= r.upto_input_tokens)"
-    )
-
-
-def cost_expressions() -> dict[str, str]:
-    """SQL for each cost column of ONE row (a request, or a row of summed tokens with rates).
-
-    Tokens times a per-token rate, cast to DECIMAL(38,12): exact, as long as a card's per-1M
-    rates have at most 6 decimal places (pricing validates this). NULL when unpriced. A card
-    with no web_search rate prices zero calls at 0 and any calls as NULL (unpriced), never $0.
-    """
-    out = {}
-    for column, (tokens, rate) in COST_COMPONENTS.items():
-        if column == "search_cost":
-            out[column] = (
-                f"CASE WHEN card_id IS NULL THEN NULL WHEN {tokens} = 0 THEN 0::{MONEY} "
-                f"ELSE CAST({tokens} * {rate} AS {MONEY}) END"
-            )
-        else:
-            out[column] = f"CAST(({tokens}) * {rate} AS {MONEY})"
-    out["total_cost"] = " + ".join(f"({sql})" for sql in out.values())
-    return out
-
-
-def _decimal_or_value(value):
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
