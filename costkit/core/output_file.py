@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from costkit.core.errors import OutputError
 
@@ -50,7 +50,7 @@ def ensure_dir(folder: Path) -> Path:
 
 
 @contextmanager
-def replacing(path: Path, binary: bool = False) -> Iterator[IO]:
+def replacing(path: Path, binary: bool = False) -> Iterator[IO[Any]]:
     """An open file whose content replaces `path` when the block ends without an error.
 
     Text is UTF-8 with the newlines written as given. On any error the temporary file is
@@ -69,8 +69,9 @@ def replacing(path: Path, binary: bool = False) -> Iterator[IO]:
         raise OutputError(f"cannot write {path}: {reason(exc)}{where}") from None
     temp = Path(temp_name)
     try:
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {
-                "encoding": "utf-8", "newline": ""})) as handle:
+        handle: IO[Any] = (os.fdopen(fd, "wb") if binary
+                           else os.fdopen(fd, "w", encoding="utf-8", newline=""))
+        with handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())

@@ -37,7 +37,7 @@ _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _escape(match: re.Match) -> str:
+def _escape(match: re.Match[str]) -> str:
     char = match.group()
     if char in _NAMED:
         return _NAMED[char]
@@ -69,7 +69,9 @@ def mask_texts(texts: list[str]) -> list[str]:
     if _connection is None:
         _connection = duckdb.connect(":memory:")
     sql = f"SELECT list_transform(?::VARCHAR[], lambda ck_v: {mask_secrets('ck_v')})"
-    return _connection.execute(sql, [texts]).fetchone()[0]
+    row = _connection.execute(sql, [texts]).fetchone()
+    assert row is not None  # one SELECT of one list: always one row
+    return [str(t) for t in row[0]]
 
 
 def mask_text(text: str) -> str:
@@ -92,7 +94,7 @@ def _is_frame(value: Any) -> bool:
     return type(value).__name__ == "DataFrame" and type(value).__module__.startswith("polars")
 
 
-def _text_columns(frame) -> list[str]:
+def _text_columns(frame: Any) -> list[str]:
     import polars as pl
 
     return [name for name, dtype in frame.schema.items() if dtype == pl.String]
@@ -201,7 +203,7 @@ class CsvWriter:
     def __init__(self, handle: IO[str]) -> None:
         self._writer = csv.writer(handle, lineterminator="\n")
 
-    def writerow(self, row: list | tuple) -> None:
+    def writerow(self, row: list[Any] | tuple[Any, ...]) -> None:
         self._writer.writerow([csv_cell(v) for v in row])
 
 

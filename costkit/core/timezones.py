@@ -107,9 +107,9 @@ def unknown(tz: str) -> str:
 
 
 def tzdata_version() -> str:
-    from tzdata import IANA_VERSION
+    from tzdata import IANA_VERSION  # type: ignore[import-untyped]
 
-    return IANA_VERSION
+    return str(IANA_VERSION)
 
 
 # --- the checks -------------------------------------------------------------------------------
@@ -134,7 +134,9 @@ def disagreement(python_zone: ZoneInfo, name: str) -> str | None:
     start, end = int(CHECK_FROM.timestamp()), int(CHECK_TO.timestamp())
 
     def offset(second: int) -> int:
-        return int(datetime.fromtimestamp(second, python_zone).utcoffset().total_seconds())
+        delta = datetime.fromtimestamp(second, python_zone).utcoffset()
+        assert delta is not None  # an aware datetime always has an offset
+        return int(delta.total_seconds())
 
     days = range(start, end, DAY_S)
     ours = dict(zip(days, map(offset, days), strict=True))
@@ -164,7 +166,7 @@ def disagreement(python_zone: ZoneInfo, name: str) -> str | None:
         if theirs.get(second) != ours[second]:
             when = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%d %H:%M:%S")
             return (f"time zone {name!r} means different things to DuckDB and to Python: at "
-                    f"{when} UTC DuckDB's offset is {_utc(theirs.get(second))}, Python's "
+                    f"{when} UTC DuckDB's offset is {_utc(theirs[second]) if second in theirs else 'missing'}, Python's "
                     f"(tzdata {tzdata_version()}) {_utc(ours[second])}; update the older of "
                     "the duckdb and tzdata packages, or use another zone")
     return None

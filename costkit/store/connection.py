@@ -139,10 +139,13 @@ def _check_whole(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     everything beside a write-ahead log, where the file may legitimately lag the log."""
     if Path(f"{path}.wal").exists():
         return
-    block_size, used_blocks = con.execute(
+    size_row = con.execute(
         "SELECT block_size, used_blocks FROM pragma_database_size() "
         "WHERE database_name = current_database()"
     ).fetchone()
+    if size_row is None:
+        return
+    block_size, used_blocks = size_row
     needed = DUCKDB_HEADER_BYTES + int(block_size) * int(used_blocks)
     size = path.stat().st_size
     if size < needed:
@@ -202,7 +205,8 @@ def _first_line(exc: BaseException) -> str:
 
 def held_requests(con: duckdb.DuckDBPyConnection) -> int:
     """How many requests the store holds."""
-    return int(con.execute("SELECT count(*) FROM usage").fetchone()[0])
+    row = con.execute("SELECT count(*) FROM usage").fetchone()
+    return int(row[0]) if row else 0
 
 
 def file_of(con: duckdb.DuckDBPyConnection) -> str:
