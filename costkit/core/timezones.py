@@ -165,8 +165,9 @@ def disagreement(python_zone: ZoneInfo, name: str) -> str | None:
     for second in sorted(ours):
         if theirs.get(second) != ours[second]:
             when = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%d %H:%M:%S")
+            theirs_text = _utc(theirs[second]) if second in theirs else "missing"
             return (f"time zone {name!r} means different things to DuckDB and to Python: at "
-                    f"{when} UTC DuckDB's offset is {_utc(theirs[second]) if second in theirs else 'missing'}, Python's "
+                    f"{when} UTC DuckDB's offset is {theirs_text}, Python's "
                     f"(tzdata {tzdata_version()}) {_utc(ours[second])}; update the older of "
                     "the duckdb and tzdata packages, or use another zone")
     return None
