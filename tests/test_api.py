@@ -235,12 +235,14 @@ def test_audit_checks_an_invoice_against_the_store(store, tmp_path):
     assert [f.kind for f in store.audit(over).findings] == ["quantity_mismatch"]
 
 
-def test_monthly_report_writes_the_page_and_returns_its_path(store, tmp_path):
+def test_monthly_report_writes_the_page_and_returns_its_path(store, tmp_path, monkeypatch):
     out = tmp_path / "pages"
     page = store.monthly_report("2026-10", out)
     assert page == out / "costkit-2026-10.html"
     text = page.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and "October 2026" in text
-    # A date names its month; no month is the last full one at the pinned now (2026-11-15).
+    # A date names its month; no month is the last full one at "now" (pinned here: the
+    # suite may run at any COSTKIT_TEST_NOW).
     assert store.monthly_report(datetime(2026, 10, 31, 23, 0), out) == page
+    monkeypatch.setenv("COSTKIT_NOW", "2026-11-15T12:00:00Z")
     assert store.monthly_report(out_dir=out) == page
