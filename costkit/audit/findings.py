@@ -23,7 +23,7 @@ from costkit.pricing.book import MILLION, Card, PriceBook
 KINDS = (
     "quantity_mismatch", "unit_price_mismatch", "amount_mismatch", "unbilled_usage",
     "unlogged_charge", "out_of_period", "ledger_overcharge", "ledger_undercharge",
-    "duplicate_charge",
+    "duplicate_charge", "unreadable_event",
 )
 ROUNDINGS = ("line", "none")
 # The card rate(s) an invoice line of each charge may be priced at.
