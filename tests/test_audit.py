@@ -25,8 +25,9 @@ from costkit.audit.findings import (
     model_label,
     round_amount,
 )
-from costkit.audit.invoice import InvoiceFile, InvoiceLine, Period, parse_unit, read_invoice
+from costkit.audit.invoice import read_invoice
 from costkit.audit.reconcile import Logged, invoice_periods, logged_from_rows, reconcile_invoice
+from costkit.audit.statement import InvoiceFile, InvoiceLine, Period, parse_unit
 from costkit.core.errors import InputError
 from costkit.pricing.book import Usage, load_price_book, price
 

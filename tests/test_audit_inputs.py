@@ -13,16 +13,10 @@ from conftest import FIXTURES
 from hypothesis import given
 from hypothesis import strategies as st
 
-from costkit.audit.invoice import (
-    CHARGES,
-    Period,
-    charge_from_text,
-    parse_decimal,
-    parse_instant,
-    parse_unit,
-    read_invoice,
-)
+from costkit.audit.focus import charge_from_text
+from costkit.audit.invoice import read_invoice
 from costkit.audit.ledger import read_ledger
+from costkit.audit.statement import CHARGES, Period, parse_decimal, parse_instant, parse_unit
 from costkit.core.errors import InputError
 
 AUDIT = FIXTURES / "audit"

@@ -16,7 +16,7 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from costkit.audit.invoice import Period
+from costkit.audit.statement import Period
 from costkit.core.errors import InputError, UnknownModelError
 from costkit.pricing.book import MILLION, Card, PriceBook
 

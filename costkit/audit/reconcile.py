@@ -44,14 +44,8 @@ from costkit.audit.findings import (
     round_amount,
     unit_rates,
 )
-from costkit.audit.invoice import (
-    CHARGES,
-    InvoiceFile,
-    InvoiceLine,
-    Period,
-    charge_base,
-    read_invoice,
-)
+from costkit.audit.invoice import read_invoice
+from costkit.audit.statement import CHARGES, InvoiceFile, InvoiceLine, Period, charge_base
 from costkit.core.errors import InputError
 from costkit.core.timezones import canonical
 from costkit.core.timezones import zone as tz_zone
