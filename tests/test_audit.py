@@ -26,7 +26,8 @@ from costkit.audit.findings import (
     round_amount,
 )
 from costkit.audit.invoice import read_invoice
-from costkit.audit.reconcile import Logged, invoice_periods, logged_from_rows, reconcile_invoice
+from costkit.audit.logged import Logged, logged_from_rows
+from costkit.audit.reconcile import invoice_periods, reconcile_invoice
 from costkit.audit.statement import InvoiceFile, InvoiceLine, Period, parse_unit
 from costkit.core.errors import InputError
 from costkit.pricing.book import Usage, load_price_book, price
