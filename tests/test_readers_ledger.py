@@ -358,6 +358,14 @@ def test_explaining_amounts_are_exact_and_found_past_a_stray_key(tmp_path):
     assert all(r["reason"] is None for r in rows.values())
 
 
+@pytest.mark.parametrize("amount, places", [(0.0000074, 7), ("0.50", 2), (5, 0), ("1E+2", -2)])
+def test_places_as_written(tmp_path, amount, places):
+    # as Python's Decimal counts them: 7.4e-06 has 7, 1E+2 has -2
+    path = write(tmp_path, "p.jsonl", [event(cost={"amount": amount})])
+    (row,) = ledger.read_events(path)
+    assert row["places"] == places == -Decimal(str(amount)).as_tuple().exponent
+
+
 @pytest.mark.parametrize("metadata, reason", [
     ({"list_cost": "n/a"}, "metadata.list_cost is n/a; expected a number written as decimal "
                            "digits"),
