@@ -3,7 +3,8 @@
 Generates N usage events (JSONL, deterministic, debits rounded to 8 places, every fifth
 discounted, 1 in 10,000 overcharged) into a scratch file, then times on that file:
   baseline  json.loads of every line with Decimal numbers (the least any exact reader does)
-  read      costkit.audit.ledger.read_ledger (validated LedgerEvent records)
+  read      costkit.audit.ledger.read_ledger (the ledger reader's SQL, the one the
+            ingest stages with, into LedgerEvent records)
   audit     costkit.audit.ledger.audit_ledger (read + price every event + findings)
 and prints events/s for each and the audit's share of the baseline rate.
 
@@ -88,7 +89,7 @@ def main() -> None:
                           ("audit_ledger", t_audit)):
         print(f"  {name:20s} {seconds:7.2f} s  {args.n / seconds:>10,.0f} events/s")
     print(f"  audit rate = {t_base / t_audit:.0%} of the baseline parse rate")
-    assert found == planted and len(events) == args.n
+    assert found == planted and len(events.events) == args.n and not events.unread
 
 
 if __name__ == "__main__":

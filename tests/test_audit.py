@@ -25,8 +25,10 @@ from costkit.audit.findings import (
     model_label,
     round_amount,
 )
-from costkit.audit.invoice import InvoiceFile, InvoiceLine, Period, parse_unit, read_invoice
-from costkit.audit.reconcile import Logged, invoice_periods, logged_from_rows, reconcile_invoice
+from costkit.audit.invoice import read_invoice
+from costkit.audit.logged import Logged, logged_from_rows
+from costkit.audit.reconcile import invoice_periods, reconcile_invoice
+from costkit.audit.statement import InvoiceFile, InvoiceLine, Period, parse_unit
 from costkit.core.errors import InputError
 from costkit.core.usage import Usage
 from costkit.pricing.book import load_price_book

@@ -107,11 +107,36 @@ def test_unreadable_input_names_file_line_and_field(cli, tmp_path):
     good = json.dumps({"id": "a", "model": "deepseek-v3-2", "created": 1791000000,
                        "tokens": {"input": 1, "output": 1}, "cost": {"amount": 0.00000228}})
     bad.write_text(good + "\n" + good.replace('"created": 1791000000, ', "") + "\n")
+    # a ledger record that cannot be read is a finding (the ingest rejects it alike), and
+    # the rest of the file is still checked
+    result = cli("audit", "--ledger", str(bad), "--format", "json")
+    assert result.exit_code == 1
+    assert result.stderr == ""
+    data = json.loads(result.stdout)
+    (finding,) = data["findings"]
+    assert (finding["kind"], finding["ref"], finding["lines"]) == \
+        ("unreadable_event", "ledger.jsonl:2", [2])
+    assert finding["detail"] == ("no time field (created_at, created or timestamp); not read, "
+                                 "so its debit is not checked")
+    assert (data["summary"]["events"], data["summary"]["not_read"]) == (1, {"records": 1})
+    table = cli("audit", "--ledger", str(bad), "--html", "--out", str(tmp_path / "page"))
+    assert table.exit_code == 1
+    assert "unreadable_event ledger.jsonl:2: no time field (created_at, created or timestamp)" \
+        in table.stdout
+    assert "records not read: 1 (the unreadable_event findings; `costkit ingest` rejects them " \
+        "alike)" in table.stdout
+    html = (tmp_path / "page" / "costkit-audit-ledger.html").read_text(encoding="utf-8")
+    assert '<td class="kind">unreadable_event</td>' in html and "Records not read: 1" in html
+    # nothing in it readable: the input cannot be read, exit 2 and one line
+    bad.write_text(good.replace('"created": 1791000000, ', "") + "\n"
+                   + good.replace('"deepseek-v3-2"', '" "') + "\nnot json\n")
     result = cli("audit", "--ledger", str(bad))
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr == (f"costkit: error: {bad}:2: no time field; expected one of "
-                             "created_at, created, timestamp\n")
+    assert result.stderr == (f"costkit: error: {bad}: no usage event could be read (3 records "
+                             "rejected; the first, at line 1: no time field (created_at, "
+                             "created or timestamp)); is it a gateway ledger (usage_event "
+                             "JSONL or pages)?\n")
     invoice = tmp_path / "invoice.csv"
     invoice.write_text((AUDIT / "invoice-clean.csv").read_text().replace("2.164852", "2.16.4"))
     result = cli("audit", str(invoice))

@@ -45,7 +45,7 @@ def test_the_store_holds_what_the_fixtures_say(db):
     """The readers and the generator agree, so the invoices are checked against known sums."""
     import test_audit
 
-    from costkit.audit.reconcile import logged_from_rows
+    from costkit.audit.logged import logged_from_rows
     from costkit.pricing.book import load_price_book
     from costkit.spend.breakdown import spend
     from costkit.store.connection import open_store

@@ -62,7 +62,7 @@ def test_each_planted_discrepancy_is_found_exactly_once(book):
 
 
 def test_expected_debit_is_the_card_price_of_the_tokens(book):
-    events = read_ledger(AUDIT / "ledger-clean.jsonl")
+    events = read_ledger(AUDIT / "ledger-clean.jsonl").events
     plain = next(e for e in events if e.model == "deepseek-v3-2" and e.discount_amount is None
                  and not e.failed)
     cost = price(Usage(input_tokens=plain.input_tokens, cached_input_tokens=plain.cached_tokens,
@@ -186,10 +186,17 @@ def test_rounding_at_the_ledgers_precision(tmp_path):
     assert ledger(tmp_path, six).findings == []
     (exact,) = ledger(tmp_path, six, rounding="none").findings
     assert exact.kind == "ledger_undercharge" and exact.difference == Decimal("-0.00000038")
-    # float noise in the JSON number is not a finding
+    # nine places or more: compared at nine
+    nine = event(cost={"amount": "0.000741000", "currency": "USD"})
+    assert ledger(tmp_path, nine).findings == []
+    assert ledger_places(read_ledger(tmp_path / "l.jsonl").events) == 9
+    # float noise past the store's 12 places: the reader rejects the event (as the ingest
+    # does), so the audit says it was not read rather than matching it or calling it wrong
     noisy = event(cost={"amount": 0.0007409999999999999, "currency": "USD"})
-    assert ledger(tmp_path, noisy).findings == []
-    assert ledger_places(read_ledger(tmp_path / "l.jsonl")) == 9
+    (unread,) = ledger(tmp_path, event(id="ok"), noisy).findings
+    assert (unread.kind, unread.ref) == ("unreadable_event", "l.jsonl:2")
+    assert unread.detail.startswith("cost.amount 0.0007409999999999999 has more than 12 "
+                                    "decimal places")
     with pytest.raises(InputError, match="--rounding"):
         ledger(tmp_path, event(), rounding="up")
 
@@ -224,6 +231,20 @@ def test_empty_ledger_is_an_error(tmp_path):
 
 
 def test_reconcile_keeps_file_order():
-    events = read_ledger(AUDIT / "ledger-planted.jsonl")
+    events = read_ledger(AUDIT / "ledger-planted.jsonl").events
     result = reconcile_ledger(events, load_price_book([AUDIT / "cards.toml"]), source="x")
     assert [f.lines[0] for f in result.findings] == sorted(f.lines[0] for f in result.findings)
+
+
+def test_sums_stay_exact_past_28_digits(tmp_path):
+    # The reader keeps amounts up to DECIMAL(38,12); Python's default 28 digits would round
+    # their sum (24691357802469135780.24691358) and the difference from the card price.
+    big = "12345678901234567890.123456789012"
+    records = [json.dumps(event(id=i)).replace("0.000741", big) for i in ("a", "b")]
+    path = tmp_path / "l.jsonl"
+    path.write_text("\n".join(records) + "\n")
+    result = audit_ledger(path, load_price_book([AUDIT / "cards.toml"]), rounding="none")
+    assert result.summary["billed_total"] == Decimal("24691357802469135780.246913578024")
+    # each debit less the card's 0.000741 (by hand: ...890.123456789012 - 0.000741)
+    assert [f.difference for f in result.findings] == \
+        [Decimal("12345678901234567890.122715789012")] * 2

@@ -56,7 +56,6 @@ KNOWN_CYCLE_EDGES = {
 KNOWN_UPWARD: set[tuple[str, str]] = set()
 KNOWN_FORBIDDEN: set[tuple[str, str]] = set()
 KNOWN_LONG = {  # lines today
-    "costkit.audit.reconcile",  # 505
     "costkit.forecast.model",  # 508
     "costkit.forecast.run",  # 547
     "costkit.ingest.run",  # 533

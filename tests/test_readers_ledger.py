@@ -1,10 +1,13 @@
 """The gateway ledger reader (`costkit.readers.ledger`): every layout, every field's meaning
-(agreeing with `costkit.audit.ledger`), exact debits, and each rejection reason."""
+(checked against the values the audit fixtures were generated from), exact debits and the
+amounts that explain them, and each rejection reason. The audit reads through this reader
+too: tests/test_audit_ledger_ingest.py holds the two to the same reading."""
 
 from __future__ import annotations
 
 import gzip
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,7 +17,6 @@ from conftest import FIXTURES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from costkit.audit.ledger import read_ledger
 from costkit.core.errors import InputError
 from costkit.ingest.run import ingest, list_rejects
 from costkit.pricing.book import load_price_book
@@ -275,28 +277,109 @@ def test_gzip_and_recognition(tmp_path):
     assert not ledger.recognises(Source(0, tmp_path / "missing.jsonl", "missing"))
 
 
-# --- agreement with the audit's own reading of the same files --------------------------------
+# --- the audit fixtures, against the values they were generated from --------------------------
 
-@pytest.mark.parametrize("path", [AUDIT_FIXTURES / "ledger-page.json",
-                                  AUDIT_FIXTURES / "ledger-planted.jsonl", PAGE])
+def generated(planted: bool) -> list[dict]:
+    import test_audit  # the fixture generator, loaded once there
+
+    gen = test_audit.fixtures
+    return gen.ledger_events(gen.requests(), planted=planted)
+
+
+@pytest.mark.parametrize("path, planted", [(AUDIT_FIXTURES / "ledger-page.json", False),
+                                           (AUDIT_FIXTURES / "ledger-clean.jsonl", False),
+                                           (AUDIT_FIXTURES / "ledger-planted.jsonl", True)])
 @pytest.mark.parametrize("mode", ["in-output", "from-total"])
-def test_agrees_with_the_audit_reader(path, mode):
-    events = read_ledger(path, output_includes_reasoning=(mode == "in-output"))
-    rows = stage(path, ledger_reasoning=mode)
+def test_reads_what_the_fixtures_were_made_of(path, planted, mode):
+    rows = ledger.read_events(path, mode)
+    events = generated(planted)
     assert len(rows) == len(events)
     assert all(r["reason"] is None for r in rows)
-    for row, ev in zip(sorted(rows, key=lambda r: r["line"]), events, strict=True):
-        assert row["request_id"] == ev.event_id
-        assert row["ts"] == ev.ts
-        assert row["model"] == ev.model
-        assert row["input_tokens"] == ev.input_tokens
-        assert row["cached_input_tokens"] == ev.cached_tokens
-        assert row["output_tokens"] == ev.output_tokens
-        assert (row["reasoning_tokens"] or 0) == ev.reasoning_tokens
-        assert row["search_calls"] == ev.search_calls
-        assert row["billed_cost"] == ev.amount
-        assert row["billed_currency"] == ev.currency
-        assert (row["status"] in (None, "success")) == (not ev.failed)
+    for row, ev in zip(rows, events, strict=True):
+        tokens, metadata = ev["tokens"], ev["metadata"]
+        assert row["request_id"] == ev["id"] and row["model"] == ev["model"]
+        when = next(ev[f] for f in ("created_at", "created", "timestamp") if f in ev)
+        assert row["ts"] == (datetime.fromtimestamp(when, UTC) if isinstance(when, int)
+                             else datetime.fromisoformat(when.replace("Z", "+00:00")))
+        assert (row["input_tokens"], row["cached_input_tokens"], row["output_tokens"]) == \
+            (tokens["input"], tokens["cached"], tokens["output"])
+        # the generator's totals are input + output: no reasoning beyond the output
+        assert row["reasoning_tokens"] == (None if mode == "in-output" else 0)
+        assert row["search_calls"] == metadata.get("tool_usage", {}).get("web_search", 0)
+        # amounts: the generator's Decimals as the gateway writes them (shortest float text)
+        written = {k: Decimal(repr(float(v))) for k, v in metadata.items() if k != "tool_usage"}
+        assert row["billed_cost"] == Decimal(repr(float(ev["cost"]["amount"])))
+        assert (row["list_cost"], row["stated_cost"], row["discount_amount"]) == (
+            written.get("list_cost"), written.get("billed_cost"), written.get("discount_amount"))
+        assert row["failed"] == (ev["status"] != "success")
+        assert row["billed_currency"] == "USD"
+
+
+def test_the_amounts_only_the_audit_reads():
+    rows = by_id(ledger.read_events(PAGE))
+    first = rows["req_ledger_0001"]
+    assert (first["list_cost"], first["stated_cost"], first["discount_amount"]) == (
+        Decimal("0.013965"), Decimal("0.0125685"), Decimal("0.0013965"))
+    assert first["places"] == 7  # 0.0125685 and 0.0013965
+    assert (first["line"], first["pos"], first["whole"], first["item"]) == (1, 1, True, "data[0]")
+    assert rows["req_ledger_0002"]["list_cost"] is None and rows["req_ledger_0002"]["places"] == 6
+    assert [r["failed"] for r in rows.values()] == [False, False, True, False]
+    lone = ledger.read_events(EVENTS)[0]
+    assert (lone["pos"], lone["whole"], lone["item"]) == (1, False, None)
+
+
+def test_failed_is_a_bad_status_code_or_any_status_but_success(tmp_path):
+    path = write(tmp_path, "s.jsonl", [
+        event(id="a", status="Succeeded", status_code=200),
+        event(id="b", status="success", status_code=503),  # the code says otherwise
+        event(id="c", status=None, status_code=429),
+        event(id="d", status="cancelled", status_code=None),
+        event(id="e", status=None, status_code=None),
+    ])
+    rows = by_id(ledger.read_events(path))
+    assert {k: r["failed"] for k, r in rows.items()} == {
+        "a": False, "b": True, "c": True, "d": True, "e": False}
+
+
+def test_explaining_amounts_are_exact_and_found_past_a_stray_key(tmp_path):
+    path = write(tmp_path, "m.jsonl", [
+        '{"object": "list", "data": ['
+        + json.dumps(event(id="a", metadata={"note": {"list_cost": 5}}))[:-1]
+        + ', "x": 1}, '
+        + json.dumps(event(id="b", cost={"amount": 0.0001425}))[:-1].replace(
+            '"metadata": {}', '"metadata": {"list_cost": 12345678.123456789012, '
+                              '"discount_amount": "0.000000000001"}') + "}]}",
+    ])
+    rows = by_id(ledger.read_events(path))
+    assert rows["a"]["list_cost"] is None  # a list_cost inside another object is not its own
+    assert rows["b"]["list_cost"] == Decimal("12345678.123456789012")  # 20 digits, all kept
+    assert rows["b"]["discount_amount"] == Decimal("1E-12")
+    assert rows["b"]["places"] == 12
+    assert all(r["reason"] is None for r in rows.values())
+
+
+@pytest.mark.parametrize("amount, places", [(0.0000074, 7), ("0.50", 2), (5, 0), ("1E+2", -2)])
+def test_places_as_written(tmp_path, amount, places):
+    # as Python's Decimal counts them: 7.4e-06 has 7, 1E+2 has -2
+    path = write(tmp_path, "p.jsonl", [event(cost={"amount": amount})])
+    (row,) = ledger.read_events(path)
+    assert row["places"] == places == -Decimal(str(amount)).as_tuple().exponent
+
+
+@pytest.mark.parametrize("metadata, reason", [
+    ({"list_cost": "n/a"}, "metadata.list_cost is n/a; expected a number written as decimal "
+                           "digits"),
+    ({"discount_amount": True}, "metadata.discount_amount is true; expected a number written "
+                                "as decimal digits"),
+    ({"billed_cost": 1e30}, "metadata.billed_cost 1e+30 is out of range (at most 26 digits "
+                            "before the point)"),
+    ({"discount_amount": 0.1234567890123}, "metadata.discount_amount 0.1234567890123 has more "
+                                           "than 12 decimal places"),
+])
+def test_an_amount_explaining_the_debit_must_be_readable(tmp_path, metadata, reason):
+    path = write(tmp_path, "m.jsonl", [event(id="a", metadata=metadata), event(id="b")])
+    rows = stage(path)
+    assert [r["reason"] for r in rows] == [reason, None]
 
 
 # --- through costkit ingest and the CLI -------------------------------------------------------

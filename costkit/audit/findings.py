@@ -15,7 +15,7 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from costkit.audit.invoice import Period
+from costkit.audit.statement import Period
 from costkit.core.components import BY_NAME
 from costkit.core.errors import InputError, UnknownModelError
 from costkit.core.safe_output import CsvWriter
@@ -26,7 +26,7 @@ from costkit.pricing.cost import component_cost
 KINDS = (
     "quantity_mismatch", "unit_price_mismatch", "amount_mismatch", "unbilled_usage",
     "unlogged_charge", "out_of_period", "ledger_overcharge", "ledger_undercharge",
-    "duplicate_charge",
+    "duplicate_charge", "unreadable_event",
 )
 ROUNDINGS = ("line", "none")
 # The card rate(s) an invoice line of each charge may be priced at.

@@ -200,6 +200,10 @@ def _notes(result: AuditResult) -> list[str]:
             u = s["unpriced"]
             items.append(f"Not checked (no price card): {u['events']} events of "
                          f"{escape(', '.join(u['models']))}.")
+        if "not_read" in s:
+            items.append(f"Records not read: {s['not_read']['records']} (the "
+                         "unreadable_event findings; <code>costkit ingest</code> rejects them "
+                         "alike).")
         items.append(f"Rounding: {escape(s['rounding'])}.")
     else:
         for category, amount in s.get("other_charges", {}).items():

@@ -1,272 +1,47 @@
-"""Reading invoices for an audit: line-item invoice CSVs and FOCUS 1.x cost exports.
+"""Reading a line-item invoice CSV into `InvoiceLine`s (`costkit.audit.statement`), and
+telling it from a FOCUS export (`costkit.audit.focus`) by its columns.
 
-Each reader turns a file into `InvoiceLine`s with exact Decimal money and quantities, or
-raises `InputError` naming the file, the line and the field. Nothing here compares
-anything: `costkit.audit.reconcile` does that. (The gateway ledger is read by
-`costkit.audit.ledger`.)
-
-Line-item invoice CSV columns (case-insensitive, `,` `;` or tab separated):
-`invoice_id, period_start, period_end, model, charge, quantity, unit, unit_price, amount,
-currency`. A date-only `period_end` is the last day billed (inclusive); a date-time one is
-the exclusive end instant. Dates without a zone are read in the audit's time zone.
-
-Every number a file states (an amount, a quantity, a price, a unit's count) and every number a
-line implies (quantity x unit size in tokens or calls, quantity x unit price) is below
-`MAX_NUMBER`, 10^15: past any real bill, and small enough that their sums and roundings stay
-exact in Decimal's 28 digits (an amount like `1e400` would fail rounding instead).
+Columns (case-insensitive, `,` `;` or tab separated): `invoice_id, period_start, period_end,
+model, charge, quantity, unit, unit_price, amount, currency`. A date-only `period_end` is the
+last day billed (inclusive); a date-time one is the exclusive end instant. Dates without a
+zone are read in the audit's time zone. Every value is exact Decimal, or an `InputError`
+naming the file, the line and the field. Nothing here compares anything:
+`costkit.audit.reconcile` does that. (The gateway ledger is read by `costkit.readers.ledger`.)
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
+from costkit.audit.focus import read_focus
+from costkit.audit.statement import (
+    CHARGE_ALIASES,
+    CHARGES,
+    OTHER_CHARGES,
+    InvoiceFile,
+    InvoiceLine,
+    Period,
+    Row,
+    charge_base,
+    csv_rows,
+    implied,
+    parse_decimal,
+    parse_instant,
+    parse_unit,
+)
 from costkit.core.errors import InputError
 
-CHARGES = (
-    "input_tokens", "cached_input_tokens", "cache_write_tokens",
-    "output_tokens", "reasoning_tokens", "web_search_calls",
-)
-CHARGE_ALIASES = {
-    "input": "input_tokens", "input_tokens": "input_tokens", "prompt": "input_tokens",
-    "prompt_tokens": "input_tokens", "uncached_input_tokens": "input_tokens",
-    "cached_input": "cached_input_tokens", "cached_input_tokens": "cached_input_tokens",
-    "cached": "cached_input_tokens", "cached_tokens": "cached_input_tokens",
-    "cache_read": "cached_input_tokens", "cache_read_tokens": "cached_input_tokens",
-    "cache_read_input_tokens": "cached_input_tokens",
-    "cache_write": "cache_write_tokens", "cache_write_tokens": "cache_write_tokens",
-    "cache_creation_input_tokens": "cache_write_tokens",
-    "output": "output_tokens", "output_tokens": "output_tokens", "completion": "output_tokens",
-    "completion_tokens": "output_tokens",
-    "reasoning": "reasoning_tokens", "reasoning_tokens": "reasoning_tokens",
-    "thinking_tokens": "reasoning_tokens",
-    "web_search": "web_search_calls", "web_search_calls": "web_search_calls",
-    "search_calls": "web_search_calls", "web_searches": "web_search_calls",
-}
-# Lines that are on an invoice but are not usage: summed apart, never reconciled.
-OTHER_CHARGES = ("tax", "credit", "adjustment", "discount", "fee", "purchase")
 INVOICE_COLUMNS = (
     "invoice_id", "period_start", "period_end", "model", "charge", "quantity", "unit",
     "unit_price", "amount", "currency",
 )
-MAX_NUMBER = Decimal(10) ** 15
-MAX_TEXT = "10^15"
-FOCUS_REQUIRED = ("BilledCost", "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory")
-# Where a FOCUS row names its model and its charge (custom x_ columns first).
-FOCUS_MODEL_FIELDS = ("x_Model", "x_ModelId", "x_ModelName", "SkuMeter", "SkuId", "SkuPriceId",
-                      "ResourceName", "ResourceId", "ChargeDescription")
-FOCUS_CHARGE_FIELDS = ("x_Charge", "x_ChargeType", "SkuMeter", "SkuId", "SkuPriceId",
-                       "ChargeDescription", "PricingUnit", "ConsumedUnit")
 
-
-@dataclass(frozen=True)
-class Unit:
-    """How an invoice counts a quantity: `size` base units (tokens or calls) per unit."""
-
-    text: str
-    size: Decimal
-    base: str  # "tokens" | "calls"
-
-
-@dataclass(frozen=True)
-class Period:
-    """[start, end) as aware datetimes; `start.tzinfo` is the zone its dates were read in."""
-
-    start: datetime
-    end: datetime
-
-    def contains(self, other: Period) -> bool:
-        return self.start <= other.start and other.end <= self.end
-
-    @property
-    def label(self) -> str:
-        """`2026-10-01..2026-10-31` (inclusive days) when whole days, else the two instants."""
-        if _is_midnight(self.start) and _is_midnight(self.end):
-            last = (self.end - timedelta(days=1)).date()
-            return f"{self.start.date().isoformat()}..{last.isoformat()}"
-        return f"{self.start.isoformat()}..{self.end.isoformat()}"
-
-
-@dataclass(frozen=True)
-class InvoiceLine:
-    """One billed line of an invoice or FOCUS export.
-
-    `quantity` is in `unit`s; `unit_price` is per unit; `amount` is the line's stated
-    quantity x price result (a FOCUS row's ListCost) and `billed` what it charges (BilledCost).
-    `consumed` is the base-unit quantity when the file states it apart (ConsumedQuantity).
-    `charge` is one of CHARGES for usage; other lines keep `category` (Tax, Credit, ...).
-    """
-
-    source: str
-    line: int
-    invoice_id: str
-    period: Period
-    model: str
-    charge: str | None
-    quantity: Decimal | None
-    unit: Unit | None
-    unit_price: Decimal | None
-    amount: Decimal | None
-    billed: Decimal
-    currency: str | None
-    consumed: Decimal | None = None
-    category: str = "Usage"
-    correction: bool = False
-    billing_period: Period | None = None
-
-    @property
-    def is_usage(self) -> bool:
-        return self.category == "Usage" and self.charge is not None
-
-    @property
-    def base_quantity(self) -> Decimal | None:
-        """The quantity in tokens or calls (ConsumedQuantity when stated, else quantity x unit)."""
-        if self.consumed is not None:
-            return _whole(self.consumed)
-        if self.quantity is None or self.unit is None:
-            return None
-        return _whole(self.quantity * self.unit.size)
-
-
-@dataclass(frozen=True)
-class InvoiceFile:
-    source: str
-    kind: str  # "invoice" | "focus"
-    lines: tuple[InvoiceLine, ...]
-
-
-def _whole(value: Decimal) -> Decimal:
-    """`237549.000000` (0.237549 x 1M) as `237549`; fractions stay."""
-    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
-
-
-# --- scalars -----------------------------------------------------------------------------------
-
-_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
-
-
-def parse_decimal(text: Any, where: str, field: str) -> Decimal:
-    """An exact number from text such as `1234.5`, `1,234.50`, `$0.57`, `(3.20)` (negative)."""
-    if isinstance(text, Decimal):
-        value = text
-    elif isinstance(text, int) and not isinstance(text, bool):
-        value = Decimal(text)
-    elif isinstance(text, str) and _PLAIN_NUMBER.fullmatch(text):
-        value = Decimal(text)
-    elif isinstance(text, str):
-        raw = text.strip()
-        negative = raw.startswith("(") and raw.endswith(")")
-        cleaned = raw.strip("()").replace("$", "").replace("_", "").strip()
-        if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", cleaned):
-            cleaned = cleaned.replace(",", "")
-        try:
-            value = Decimal(cleaned)
-        except InvalidOperation:
-            value = None
-        if value is not None and negative:
-            value = -value
-        if value is None or not cleaned:
-            raise InputError(f"{where}: {field} is {text!r}; expected a number")
-    else:
-        raise InputError(f"{where}: {field} is {text!r}; expected a number")
-    shown = repr(text) if isinstance(text, str) else str(text)  # 1E+400, not Decimal('1E+400')
-    if not value.is_finite():
-        raise InputError(f"{where}: {field} is {shown}; expected a finite number")
-    if abs(value) >= MAX_NUMBER:
-        raise InputError(f"{where}: {field} is {shown}; expected a number below {MAX_TEXT} "
-                         "in size")
-    return value
-
-
-def implied(value: Decimal, where: str, what: str) -> Decimal:
-    """`value`, a product a line implies (`what`: e.g. "quantity x unit_price"), when it is
-    below MAX_NUMBER in size; InputError otherwise."""
-    if abs(value) >= MAX_NUMBER:
-        raise InputError(f"{where}: {what} is {value:.3E}; it must be below {MAX_TEXT} in size")
-    return value
-
-
-_UNIT = re.compile(
-    r"(?:per\s+)?(?P<num>\d[\d,_]*(?:\.\d+)?)?\s*"
-    r"(?P<mult>thousand|million|billion|k|m|b)?\s*(?P<word>[a-z][a-z \-]*)"
-)
-_MULTIPLIERS = {None: 1, "k": 10**3, "thousand": 10**3, "m": 10**6, "million": 10**6,
-                "b": 10**9, "billion": 10**9}
-
-
-def parse_unit(text: str, where: str, field: str = "unit") -> Unit:
-    """`1M tokens`, `1K tokens`, `1000 Tokens`, `token`, `per 1M tokens`, `MTok`, `call`,
-    `1K requests`, `searches`: how many tokens or calls one unit is."""
-    raw = (text or "").strip()
-    match = _UNIT.fullmatch(raw.lower())
-    word = match["word"].strip() if match else ""
-    if "tok" in word:
-        base = "tokens"
-    elif any(w in word for w in ("call", "request", "search", "quer")):
-        base = "calls"
-    else:
-        raise InputError(
-            f"{where}: {field} is {text!r}; expected tokens or calls with an optional count, "
-            "e.g. '1M tokens', '1000 Tokens', 'token', 'call'"
-        )
-    number = Decimal(match["num"].replace(",", "").replace("_", "")) if match["num"] else Decimal(1)
-    size = number * _MULTIPLIERS[match["mult"]]
-    if size <= 0:
-        raise InputError(f"{where}: {field} is {text!r}; the unit count must be > 0")
-    if size >= MAX_NUMBER:
-        raise InputError(f"{where}: {field} is {text!r}; the unit count must be below "
-                         f"{MAX_TEXT}")
-    return Unit(raw, size, base)
-
-
-def charge_base(charge: str) -> str:
-    return "calls" if charge == "web_search_calls" else "tokens"
-
-
-def parse_instant(text: str, where: str, field: str, tz: ZoneInfo, end: bool = False) -> datetime:
-    """An ISO 8601 date or date-time. A naive value is in `tz`. A date-only `end` is the last
-    day included, so the exclusive end is the next midnight."""
-    raw = (text or "").strip()
-    if not raw:
-        raise InputError(f"{where}: {field} is empty; expected a date such as 2026-10-01")
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
-            day = date.fromisoformat(raw)
-            if end:
-                day += timedelta(days=1)
-            return datetime.combine(day, time(), tzinfo=tz)
-        value = datetime.fromisoformat(trim_fraction(re.sub(r"[Zz]$", "+00:00", raw)))
-    except ValueError:
-        raise InputError(
-            f"{where}: {field} is {raw!r}; expected ISO 8601, "
-            "e.g. 2026-10-01 or 2026-10-01T00:00:00Z"
-        ) from None
-    return value.replace(tzinfo=tz) if value.tzinfo is None else value
-
-
-def trim_fraction(text: str) -> str:
-    """Fractional seconds beyond microseconds (e.g. `.9799600`) cut to six digits."""
-    return re.sub(r"(\.\d{6})\d+", r"\1", text)
-
-
-def _is_midnight(at: datetime) -> bool:
-    return at.time() == time()
-
-
-# --- CSV invoices and FOCUS exports ------------------------------------------------------------
 
 def read_invoice(path: Path, tz: ZoneInfo) -> InvoiceFile:
     """A line-item invoice CSV or a FOCUS export (told apart by their columns)."""
-    rows = _csv_rows(path)
+    rows = csv_rows(path)
     try:
         header, first_line = next(rows)
     except StopIteration:
@@ -274,59 +49,13 @@ def read_invoice(path: Path, tz: ZoneInfo) -> InvoiceFile:
     names = [h.strip() for h in header]
     lower = {n.lower(): i for i, n in enumerate(names)}
     if "billedcost" in lower:
-        return InvoiceFile(str(path), "focus", tuple(_read_focus(path, names, rows, tz)))
+        return InvoiceFile(str(path), "focus", tuple(read_focus(path, names, rows, tz)))
     if "charge" in lower and "amount" in lower:
         return InvoiceFile(str(path), "invoice", tuple(_read_line_items(path, lower, rows, tz)))
     raise InputError(
         f"{path}:{first_line}: header has neither the invoice columns "
         f"({', '.join(INVOICE_COLUMNS)}) nor FOCUS columns (BilledCost, ...)"
     )
-
-
-def read_bytes(path: Path) -> bytes:
-    """A file's bytes, gunzipped when its name ends in `.gz`."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
-    if path.name.endswith(".gz"):
-        try:
-            return gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise InputError(f"{path}: not a readable .gz file: {exc}") from None
-    return data
-
-
-def _csv_rows(path: Path) -> Iterator[tuple[list[str], int]]:
-    """Non-blank CSV records with the line each starts on; `,` `;` or tab, from the header."""
-    data = read_bytes(path)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(f"{path}:{line}: not UTF-8 text") from None
-    first = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""),
-                        delimiter=max((",", ";", "\t"), key=first.count))
-    start = 1
-    try:
-        for row in reader:
-            if any(cell.strip() for cell in row):
-                yield row, start
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise InputError(f"{path}:{reader.line_num}: not valid CSV: {exc}") from None
-
-
-class _Row:
-    """One CSV record, its cells looked up by column name (case-insensitive)."""
-
-    def __init__(self, row: list[str], index: dict[str, int]):
-        self.row, self.index = row, index
-
-    def get(self, name: str) -> str:
-        i = self.index.get(name.lower())
-        return self.row[i].strip() if i is not None and i < len(self.row) else ""
 
 
 def _read_line_items(
@@ -341,7 +70,7 @@ def _read_line_items(
         where = f"{path}:{line}"
         if len(row) > len(index):
             raise InputError(f"{where}: {len(row)} fields but the header has {len(index)}")
-        get = _Row(row, index).get
+        get = Row(row, index).get
         start = parse_instant(get("period_start"), where, "period_start", tz)
         end = parse_instant(get("period_end"), where, "period_end", tz, end=True)
         if end <= start:
@@ -375,123 +104,3 @@ def _read_line_items(
             implied(quantity * unit_price, where, "quantity x unit_price")
         yield InvoiceLine(**base, charge=charge, quantity=quantity, unit=unit,
                           unit_price=unit_price, amount=amount, billed=amount)
-
-
-def _read_focus(path: Path, names: list[str], rows, tz: ZoneInfo) -> Iterator[InvoiceLine]:
-    index = {n.lower(): i for i, n in enumerate(names)}
-    missing = [c for c in FOCUS_REQUIRED if c.lower() not in index]
-    if missing:
-        raise InputError(f"{path}:1: missing FOCUS column {missing[0]!r}")
-    for row, line in rows:
-        where = f"{path}:{line}"
-        if len(row) > len(names):
-            raise InputError(f"{where}: {len(row)} fields but the header has {len(names)}")
-        get = _Row(row, index).get
-        category = get("ChargeCategory") or "Usage"
-        correction = get("ChargeClass").lower() == "correction"
-        billed = parse_decimal(get("BilledCost"), where, "BilledCost")
-        start = parse_instant(get("ChargePeriodStart"), where, "ChargePeriodStart", tz)
-        end = parse_instant(get("ChargePeriodEnd"), where, "ChargePeriodEnd", tz)
-        if end < start:
-            raise InputError(f"{where}: ChargePeriodEnd is before ChargePeriodStart")
-        billing = None
-        if get("BillingPeriodStart") and get("BillingPeriodEnd"):
-            billing = Period(
-                parse_instant(get("BillingPeriodStart"), where, "BillingPeriodStart", tz),
-                parse_instant(get("BillingPeriodEnd"), where, "BillingPeriodEnd", tz),
-            )
-        base = dict(source=str(path), line=line, invoice_id=get("InvoiceId") or path.stem,
-                    period=Period(start, end), currency=get("BillingCurrency") or None,
-                    category=category, correction=correction, billing_period=billing)
-        if category.lower() != "usage":
-            yield InvoiceLine(**base, model=_focus_model(get) or "", charge=None, quantity=None,
-                              unit=None, unit_price=None, amount=None, billed=billed)
-            continue
-        charge = _focus_charge(get)
-        if charge is None:
-            raise InputError(
-                f"{where}: SkuId {get('SkuId')!r}: cannot tell the charge; expected SkuId, "
-                "SkuMeter or x_Charge naming input, cached input, cache write, output, "
-                "reasoning or web search"
-            )
-        unit = None
-        unit_text = get("PricingUnit")
-        if unit_text:
-            unit = parse_unit(unit_text, where, "PricingUnit")
-            if unit.base != charge_base(charge):
-                raise InputError(
-                    f"{where}: PricingUnit is {unit_text!r} but {charge} counts "
-                    f"{charge_base(charge)}"
-                )
-        quantity_text = get("PricingQuantity")
-        quantity = parse_decimal(quantity_text, where, "PricingQuantity") if quantity_text else None
-        if quantity is None and not correction:
-            raise InputError(f"{where}: PricingQuantity is empty on a Usage row")
-        if unit is None and quantity is not None:
-            raise InputError(f"{where}: PricingUnit is empty on a Usage row")
-        if unit is not None and quantity is not None:
-            implied(quantity * unit.size, where,
-                    f"PricingQuantity x PricingUnit ({charge_base(charge)})")
-        consumed = None
-        if get("ConsumedQuantity") and get("ConsumedUnit"):
-            consumed_unit = parse_unit(get("ConsumedUnit"), where, "ConsumedUnit")
-            if consumed_unit.base == charge_base(charge):
-                stated = parse_decimal(get("ConsumedQuantity"), where, "ConsumedQuantity")
-                consumed = implied(stated * consumed_unit.size, where,
-                                   f"ConsumedQuantity x ConsumedUnit ({charge_base(charge)})")
-        price_text, list_text = get("ListUnitPrice"), get("ListCost")
-        unit_price = parse_decimal(price_text, where, "ListUnitPrice") if price_text else None
-        if unit_price is not None and quantity is not None:
-            implied(quantity * unit_price, where, "PricingQuantity x ListUnitPrice")
-        yield InvoiceLine(
-            **base,
-            model=_focus_model(get) or get("SkuId"),
-            charge=charge,
-            quantity=quantity,
-            unit=unit,
-            unit_price=unit_price,
-            amount=parse_decimal(list_text, where, "ListCost") if list_text else None,
-            billed=billed,
-            consumed=consumed,
-        )
-
-
-def _focus_model(get) -> str | None:
-    """The text naming a row's model: an x_Model column, else the first SKU or resource field
-    with a value. `costkit.audit.reconcile` finds the price book's model name inside it."""
-    for name in FOCUS_MODEL_FIELDS:
-        if get(name):
-            return get(name)
-    return None
-
-
-# Most specific first: "cached input" must not read as "input".
-_CHARGE_WORDS = (
-    ("cache_write_tokens", ("cache write", "cache_write", "cachewrite", "cache creation",
-                            "cache_creation")),
-    ("cached_input_tokens", ("cached", "cache read", "cache_read", "cacheread", "cache hit")),
-    ("reasoning_tokens", ("reasoning", "thinking")),
-    ("web_search_calls", ("search",)),
-    ("input_tokens", ("input", "prompt")),
-    ("output_tokens", ("output", "completion", "generated")),
-)
-
-
-def charge_from_text(text: str) -> str | None:
-    low = text.lower().replace("-", " ")
-    if low.strip().replace(" ", "_") in CHARGE_ALIASES:
-        return CHARGE_ALIASES[low.strip().replace(" ", "_")]
-    for charge, words in _CHARGE_WORDS:
-        if any(w in low for w in words):
-            return charge
-    return None
-
-
-def _focus_charge(get) -> str | None:
-    for name in FOCUS_CHARGE_FIELDS:
-        value = get(name)
-        if value:
-            charge = charge_from_text(value)
-            if charge is not None:
-                return charge
-    return None

@@ -1,33 +1,43 @@
 """The gateway ledger audit: each request's debit against its tokens x the card in effect.
 
-Reads the gateway's account usage events (`object: usage_event`): a JSONL of events, a
-JSONL of page objects, or one JSON page or list (gzipped when named `.gz`); numbers are
-read as Decimal, never float.
+Reconciliation only. The ledger is read by `costkit.readers.ledger`, the reader `costkit
+ingest` stages it with (the same statement), so the audit and the ingest read any file
+alike: the same requests with the same tokens and debits, the same records rejected for the
+same reasons. Field meanings (times, cached input, reasoning, search calls, what counts as
+failed, exact amounts) are that module's; none is restated here.
+
 Per request the expected debit is `price(Usage(...), card in effect at the event time)`
 (token sums first, one multiplication per component), less `metadata.discount_amount`
 when the gateway applied a discount (then `metadata.list_cost` should be the card's price
 and `cost.amount` = list_cost - discount_amount).
 
-- Whether `tokens.output` includes reasoning is undocumented: by default it does, and all
-  output bills at the output rate ("includes, not split").
+- A record the reader rejects is an `unreadable_event` finding, with the reader's reason
+  (what `costkit rejects` shows after an ingest): its debit is not checked, and never
+  counted as matching. A file none of whose records can be read is an input error.
 - A request id debited twice is a `duplicate_charge`: the second debit is not expected.
-- A failed request (`status` / `status_code`) that was debited is compared like any other
-  and listed in the summary; one debited nothing is not expected to be.
+  "An identical record" when it repeats the first in what the ingest compares
+  (`costkit.ingest.run.CONTENT_COLUMNS`: the ingest counts it a duplicate), else "a
+  different record" (the ingest sets it aside as a conflict).
+- A failed request that was debited is compared like any other and listed in the summary;
+  one debited nothing is not expected to be.
 - The summary's difference is over the debits that could be checked; those of a model with
   no card in effect are counted apart (`unpriced`), never as matching or as $0.
 - Rounding `line`: a debit may differ from the exact price by rounding at the ledger's own
-  precision (the most decimal places any of its amounts shows, 2 to 9); `none`: exactly.
+  precision (the most decimal places any of its amounts is written with, 2 to 9); `none`:
+  exactly.
+Arithmetic runs with enough Decimal digits for any amount the reader accepts (38), so no
+sum or difference is ever rounded.
 """
 
 from __future__ import annotations
 
 import contextlib
+import decimal
 import functools
 import gc
-import json
-import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -42,33 +52,42 @@ from costkit.audit.findings import (
     match_model,
     round_amount,
 )
-from costkit.audit.invoice import MAX_NUMBER, MAX_TEXT, parse_decimal, read_bytes, trim_fraction
 from costkit.core.errors import CardError, InputError, NoCardInEffectError, UnknownModelError
 from costkit.core.usage import Usage
+from costkit.ingest.run import CONTENT_COLUMNS
 from costkit.pricing.book import PriceBook
 from costkit.pricing.cost import price
+from costkit.readers import ledger as reader
 
-LEDGER_TIME_FIELDS = ("created_at", "created", "timestamp")
-LEDGER_LIST_FIELDS = ("data", "events", "usage", "items", "results")
-SUCCESS_STATUSES = {"success", "succeeded", "successful", "completed", "complete", "ok"}
+# What the audit reads of each record the reader returns.
+COLUMNS = tuple(dict.fromkeys((
+    "line", "pos", "whole", "item", "request_id", "ts", "model", "status", "failed",
+    "input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens", "search_calls",
+    "billed_cost", "billed_currency", "list_cost", "stated_cost", "discount_amount", "places",
+    "reason", *CONTENT_COLUMNS)))
+# Decimal digits for the audit's sums: a DECIMAL(38,12) amount, many times over, exactly.
+PRECISION = 60
 
 
 @dataclass(frozen=True, slots=True)
 class LedgerEvent:
-    """One gateway usage event: what was debited for one request, and its token counts.
+    """One usage event the reader read: what was debited for one request, its tokens.
 
-    `input_tokens` includes cached tokens. `output_tokens` is all output the event
-    reports; `reasoning_tokens` is what could be split from it (0 when not split).
+    `input_tokens` includes cached tokens; `output_tokens` is all output the event reports
+    unless the reader split `reasoning_tokens` off it (`--ledger-reasoning from-total`).
+    `where` names it in messages (file:line, or its place in a page); `same_as` is what the
+    ingest compares to tell a repeated request from a conflicting one.
     """
 
     source: str
     line: int
+    pos: int  # its position in the page on that line (1 for an event on its own)
     where: str
     event_id: str
     ts: datetime
     model: str
     status: str | None
-    status_code: int | None
+    failed: bool
     input_tokens: int
     cached_tokens: int
     output_tokens: int
@@ -76,66 +95,71 @@ class LedgerEvent:
     search_calls: int
     amount: Decimal
     currency: str
-    list_cost: Decimal | None = None
-    billed_cost: Decimal | None = None
-    discount_amount: Decimal | None = None
-
-    @property
-    def failed(self) -> bool:
-        if self.status_code is not None and self.status_code >= 400:
-            return True
-        return self.status is not None and self.status.lower() not in SUCCESS_STATUSES
+    list_cost: Decimal | None
+    billed_cost: Decimal | None  # metadata.billed_cost, when stated
+    discount_amount: Decimal | None
+    places: int
+    same_as: tuple
 
 
-# --- reading ---------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class UnreadRecord:
+    """A record the reader rejected, and why (the reason `costkit rejects` shows)."""
 
-def read_ledger(path: Path, output_includes_reasoning: bool = True) -> list[LedgerEvent]:
-    """Every usage event in the file, in file order.
+    source: str
+    line: int
+    pos: int
+    reason: str
+    request_id: str | None
+    model: str | None
+    amount: Decimal | None
 
-    With `output_includes_reasoning` false, reasoning is `tokens.total` minus input and
-    output (when a total is given) and bills at the card's reasoning rate.
-    """
-    data = read_bytes(Path(path))
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(f"{path}:{line}: not UTF-8 text") from None
-    del data
-    lines = text.splitlines()
-    first = next((i for i, s in enumerate(lines) if s.strip()), None)
-    if first is None:
-        return []
+
+@dataclass(frozen=True)
+class Ledger:
+    """A ledger file as read: its events and the records that could not be read, each in
+    file order."""
+
+    source: str
+    events: list[LedgerEvent]
+    unread: list[UnreadRecord]
+
+
+def read_ledger(path: Path | str, output_includes_reasoning: bool = True) -> Ledger:
+    """The events of a ledger file, through `costkit.readers.ledger`. With
+    `output_includes_reasoning` false, the reader's `from-total` reading."""
     source = str(path)
-    try:
-        json.loads(lines[first])
-        per_line = True
-    except json.JSONDecodeError:
-        per_line = False  # one JSON document over many lines
+    mode = "in-output" if output_includes_reasoning else "from-total"
     events: list[LedgerEvent] = []
+    unread: list[UnreadRecord] = []
     with _no_gc():
-        if per_line:
-            for number, raw in enumerate(lines, start=1):
-                if not raw.strip():
-                    continue
-                try:
-                    value = json.loads(raw, parse_float=Decimal)
-                except json.JSONDecodeError as exc:
-                    raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-                for record, line, where in _unpack(value, number, f"{source}:{number}"):
-                    events.append(_event(record, source, line, where, output_includes_reasoning))
-        else:
-            try:
-                value = json.loads(text, parse_float=Decimal)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-            for record, line, where in _unpack(value, 1, source):
-                events.append(_event(record, source, line, where, output_includes_reasoning))
-    return events
+        for row in reader.read_events(Path(path), mode, COLUMNS):
+            if row["reason"] is None:
+                events.append(_event(row, source))
+            else:
+                unread.append(UnreadRecord(source, row["line"], row["pos"] or 0, row["reason"],
+                                           row["request_id"], row["model"], row["billed_cost"]))
+    return Ledger(source, events, unread)
+
+
+def _event(row: dict[str, Any], source: str) -> LedgerEvent:
+    where = source if row["whole"] else f"{source}:{row['line']}"
+    if row["item"] is not None:
+        where += f" {row['item']} ({row['request_id']})"
+    return LedgerEvent(
+        source=source, line=row["line"], pos=row["pos"], where=where, event_id=row["request_id"],
+        ts=row["ts"], model=row["model"], status=row["status"], failed=row["failed"],
+        input_tokens=row["input_tokens"], cached_tokens=row["cached_input_tokens"],
+        output_tokens=row["output_tokens"], reasoning_tokens=row["reasoning_tokens"] or 0,
+        search_calls=row["search_calls"], amount=row["billed_cost"],
+        currency=row["billed_currency"], list_cost=row["list_cost"],
+        billed_cost=row["stated_cost"], discount_amount=row["discount_amount"],
+        places=row["places"], same_as=tuple(map(row.__getitem__, CONTENT_COLUMNS)),
+    )
 
 
 @contextlib.contextmanager
-def _no_gc():
+def _no_gc() -> Iterator[None]:
     """Many small live objects and no cycles: the cyclic GC would rescan them all, again and
     again, as the list grows (3x slower on 200k events). Reference counting still frees."""
     enabled = gc.isenabled()
@@ -147,156 +171,31 @@ def _no_gc():
             gc.enable()
 
 
-def _unpack(value: Any, line: int, where: str) -> list[tuple[Any, int, str]]:
-    if isinstance(value, list):
-        return [(item, line, f"{where} [{i}]") for i, item in enumerate(value)]
-    if not isinstance(value, dict):
-        raise InputError(f"{where}: expected a usage_event object or a page of them")
-    if value.get("object") == "usage_event" or "tokens" in value or "cost" in value:
-        return [(value, line, where)]
-    for name in LEDGER_LIST_FIELDS:
-        items = value.get(name)
-        if isinstance(items, list):
-            return [(item, line, f"{where} {name}[{i}]") for i, item in enumerate(items)]
-    raise InputError(
-        f"{where}: neither a usage_event (object, tokens, cost) nor a page with a list field "
-        f"({', '.join(LEDGER_LIST_FIELDS)})"
-    )
-
-
-def _event(
-    raw: Any, source: str, line: int, where: str, output_includes_reasoning: bool
-) -> LedgerEvent:
-    if not isinstance(raw, dict):
-        raise InputError(f"{where}: expected a usage_event object")
-    event_id = raw.get("id")
-    if not isinstance(event_id, str) or not event_id:
-        raise InputError(f"{where}: id is missing; a usage event needs its request id")
-    where = f"{where} ({event_id})" if "[" in where else where
-    model = raw.get("model")
-    if not isinstance(model, str) or not model:
-        raise InputError(f"{where}: model is missing")
-    tokens = raw.get("tokens")
-    if not isinstance(tokens, dict):
-        raise InputError(f"{where}: tokens is missing; expected {{input, output, cached, total}}")
-    input_tokens = _count(tokens.get("input"), where, "tokens.input")
-    output_tokens = _count(tokens.get("output"), where, "tokens.output")
-    cached = _count(tokens.get("cached", 0), where, "tokens.cached")
-    total = tokens.get("total")
-    total = None if total is None else _count(total, where, "tokens.total")
-    if cached > input_tokens:
-        # Input that excludes cached tokens: the total says so when it adds up that way.
-        if total is not None and total >= input_tokens + cached + output_tokens:
-            input_tokens += cached
-        else:
-            raise InputError(
-                f"{where}: tokens.cached ({cached}) exceeds tokens.input ({input_tokens})"
-            )
-    reasoning = 0
-    if not output_includes_reasoning and total is not None:
-        reasoning = max(total - input_tokens - output_tokens, 0)
-    cost = raw.get("cost")
-    if not isinstance(cost, dict) or cost.get("amount") is None:
-        raise InputError(f"{where}: cost.amount is missing; it is what was debited")
-    amount = _money(cost["amount"], where, "cost.amount")
-    metadata = raw.get("metadata") or {}
-    if not isinstance(metadata, dict):
-        raise InputError(f"{where}: metadata is {metadata!r}; expected an object")
-    tools = metadata.get("tool_usage") or {}
-    if not isinstance(tools, dict):
-        raise InputError(f"{where}: metadata.tool_usage is {tools!r}; expected {{tool: count}}")
-    searches = _count(tools.get("web_search", 0), where, "metadata.tool_usage.web_search")
-    status_code = raw.get("status_code")
-    if status_code is not None:
-        status_code = _count(status_code, where, "status_code")
-    status = raw.get("status")
-    return LedgerEvent(
-        source=source, line=line, where=where, event_id=event_id, ts=_event_time(raw, where),
-        model=model, status=None if status is None else str(status), status_code=status_code,
-        input_tokens=input_tokens, cached_tokens=cached, output_tokens=output_tokens,
-        reasoning_tokens=reasoning, search_calls=searches, amount=amount,
-        currency=str(cost.get("currency") or "USD"),
-        list_cost=_optional_money(metadata, "list_cost", where),
-        billed_cost=_optional_money(metadata, "billed_cost", where),
-        discount_amount=_optional_money(metadata, "discount_amount", where),
-    )
-
-
-def _count(value: Any, where: str, field: str) -> int:
-    if isinstance(value, Decimal) and not (value.is_finite() and abs(value) < MAX_NUMBER):
-        raise InputError(f"{where}: {field} is {value}; expected a count below {MAX_TEXT}")
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"{where}: {field} is {value!r}; expected a whole number")
-    if value < 0:
-        raise InputError(f"{where}: {field} is {value}; counts must be >= 0")
-    if value >= MAX_NUMBER:
-        raise InputError(f"{where}: {field} is {value}; expected a count below {MAX_TEXT}")
-    return value
-
-
-def _money(value: Any, where: str, field: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-        raise InputError(f"{where}: {field} is {value!r}; expected a number")
-    return parse_decimal(value, where, field)
-
-
-def _optional_money(metadata: dict, name: str, where: str) -> Decimal | None:
-    value = metadata.get(name)
-    return None if value is None else _money(value, where, f"metadata.{name}")
-
-
-def _event_time(raw: dict, where: str) -> datetime:
-    for name in LEDGER_TIME_FIELDS:
-        value = raw.get(name)
-        if value is None:
-            continue
-        if isinstance(value, int) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value, tz=UTC)
-        if isinstance(value, Decimal):
-            return _from_unix(value)
-        if isinstance(value, str):
-            text = value.strip()
-            if re.fullmatch(r"\d+(\.\d+)?", text):
-                return _from_unix(Decimal(text))
-            try:
-                at = datetime.fromisoformat(trim_fraction(text.replace("Z", "+00:00")))
-            except ValueError:
-                raise InputError(
-                    f"{where}: {name} is {value!r}; expected ISO 8601 or unix seconds"
-                ) from None
-            return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-        raise InputError(f"{where}: {name} is {value!r}; expected ISO 8601 or unix seconds")
-    raise InputError(f"{where}: no time field; expected one of {', '.join(LEDGER_TIME_FIELDS)}")
-
-
-def _from_unix(seconds: Decimal) -> datetime:
-    whole = int(seconds)
-    micros = int((seconds - whole) * 1_000_000)
-    return datetime.fromtimestamp(whole, tz=UTC) + timedelta(microseconds=micros)
-
-
 # --- reconciling ------------------------------------------------------------------------------
 
-def ledger_places(events: list[LedgerEvent]) -> int:
+def ledger_places(events: Sequence[LedgerEvent]) -> int:
     """The ledger's precision: the most decimal places any of its amounts shows (2 to 9)."""
-    places = 2
-    for ev in events:
-        for value in (ev.amount, ev.list_cost, ev.billed_cost, ev.discount_amount):
-            if value is not None:
-                places = max(places, -value.as_tuple().exponent)
-    return min(places, MAX_PLACES)
+    places = max((ev.places for ev in events), default=2)
+    return min(max(places, 2), MAX_PLACES)
 
 
 def reconcile_ledger(
-    events: list[LedgerEvent], book: PriceBook, rounding: str = "line", source: str = ""
+    events: Sequence[LedgerEvent], book: PriceBook, rounding: str = "line", source: str = "",
+    unread: Sequence[UnreadRecord] = (),
 ) -> AuditResult:
-    """Each event's debit against tokens x the card in effect at its time (less its discount)."""
+    """Each event's debit against tokens x the card in effect at its time (less its discount);
+    each record in `unread` is a finding of its own."""
     if rounding not in ROUNDINGS:
         raise InputError(f"--rounding {rounding!r}: expected line or none")
+    with decimal.localcontext(prec=PRECISION):
+        return _reconcile(events, book, rounding, source, unread)
+
+
+def _reconcile(events: Sequence[LedgerEvent], book: PriceBook, rounding: str, source: str,
+               unread: Sequence[UnreadRecord]) -> AuditResult:
     places = ledger_places(events)
-    findings: list[Finding] = []
+    found: list[tuple[tuple[int, int], Finding]] = [
+        ((record.line, record.pos), _unread_finding(record)) for record in unread]
     first_seen: dict[str, LedgerEvent] = {}
     billed_total = expected_total = discount_total = Decimal(0)
     failed: list[LedgerEvent] = []
@@ -307,13 +206,13 @@ def reconcile_ledger(
         currencies.add(ev.currency.upper())
         if ev.event_id in first_seen:
             first = first_seen[ev.event_id]
-            same = "an identical record" if _same(first, ev) else "a different record"
-            findings.append(Finding(
+            same = "an identical record" if first.same_as == ev.same_as else "a different record"
+            found.append(((ev.line, ev.pos), Finding(
                 kind="duplicate_charge", **_about(ev), expected=Decimal(0), billed=ev.amount,
                 difference=ev.amount, impact=ev.amount,
                 detail=f"request {ev.event_id} debited again ({same}; first at "
-                       f"{first.where.replace(first.source, _name(first.source), 1)})",
-            ))
+                       f"{_ref(first)})",
+            )))
             continue
         first_seen[ev.event_id] = ev
         if ev.failed and ev.amount:
@@ -346,11 +245,11 @@ def reconcile_ledger(
             continue
         shown = round_amount(expected, None, rounding, places)
         diff = ev.amount - shown
-        findings.append(Finding(
+        found.append(((ev.line, ev.pos), Finding(
             kind="ledger_overcharge" if diff > 0 else "ledger_undercharge", **_about(ev),
             expected=shown, billed=ev.amount, difference=diff, impact=diff,
             detail=_debit_detail(ev, card.card_id, cost.total, discount),
-        ))
+        )))
     if len(currencies) > 1:
         raise InputError(f"{source}: debits in {', '.join(sorted(currencies))}; "
                          "audit one currency at a time")
@@ -382,24 +281,35 @@ def reconcile_ledger(
             "billed": unchecked,
             "models": sorted({ev.model for ev in unpriced}),
         }
+    if unread:
+        summary["not_read"] = {"records": len(unread)}
+    # In file order: by line, then position in the page on that line.
+    findings = [f for _, f in sorted(found, key=lambda pair: pair[0])]
     return AuditResult("ledger", source, summary["currency"], summary, findings)
+
+
+def _unread_finding(record: UnreadRecord) -> Finding:
+    return Finding(
+        kind="unreadable_event", ref=f"{_name(record.source)}:{record.line}",
+        source=record.source, lines=(record.line,), request_id=record.request_id,
+        model=record.model, billed=record.amount,
+        detail=f"{record.reason}; not read, so its debit is not checked",
+    )
 
 
 def _about(ev: LedgerEvent) -> dict[str, Any]:
     """What a finding about `ev` concerns: its file line, request id, model and time."""
-    return dict(ref=ev.where.replace(ev.source, _name(ev.source), 1), source=ev.source,
-                lines=(ev.line,), request_id=ev.event_id, model=ev.model,
-                period=ev.ts.isoformat())
+    return dict(ref=_ref(ev), source=ev.source, lines=(ev.line,), request_id=ev.event_id,
+                model=ev.model, period=ev.ts.isoformat())
+
+
+def _ref(ev: LedgerEvent) -> str:
+    return ev.where.replace(ev.source, _name(ev.source), 1)
 
 
 @functools.lru_cache(maxsize=64)
 def _name(source: str) -> str:
     return Path(source).name
-
-
-def _same(a: LedgerEvent, b: LedgerEvent) -> bool:
-    skip = {"line", "where"}
-    return all(getattr(a, f) == getattr(b, f) for f in a.__dataclass_fields__ if f not in skip)
 
 
 def _debit_detail(ev: LedgerEvent, card_id: str, list_price: Decimal, discount: Decimal) -> str:
@@ -420,13 +330,21 @@ def _debit_detail(ev: LedgerEvent, card_id: str, list_price: Decimal, discount: 
 
 
 def audit_ledger(
-    path: Path, book: PriceBook, rounding: str = "line", output_includes_reasoning: bool = True
+    path: Path | str, book: PriceBook, rounding: str = "line",
+    output_includes_reasoning: bool = True,
 ) -> AuditResult:
     """Read a gateway ledger file and check every debit against the cards."""
-    events = read_ledger(Path(path), output_includes_reasoning)
-    if not events:
-        raise InputError(f"{path}: no usage events to audit")
+    ledger = read_ledger(path, output_includes_reasoning)
+    if not ledger.events:
+        if not ledger.unread:
+            raise InputError(f"{path}: no usage events to audit")
+        first = ledger.unread[0]
+        many = len(ledger.unread)
+        raise InputError(
+            f"{path}: no usage event could be read ({many} record{'s' if many != 1 else ''} "
+            f"rejected; the first, at line {first.line}: {first.reason}); is it a gateway "
+            "ledger (usage_event JSONL or pages)?")
     with _no_gc():
-        result = reconcile_ledger(events, book, rounding, source=str(path))
+        result = reconcile_ledger(ledger.events, book, rounding, str(path), ledger.unread)
     result.summary["output_includes_reasoning"] = output_includes_reasoning
     return result

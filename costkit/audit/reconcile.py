@@ -1,8 +1,9 @@
-"""Reconciliation of invoices and provider ledgers against costed usage (issue 9).
+"""Reconciliation of invoices and FOCUS exports against the usage in the store (issue 9).
 
-Pure core: `reconcile_invoice(invoice lines, logged usage per period) -> AuditResult` and
-(in `costkit.audit.ledger`) `reconcile_ledger(events) -> AuditResult`. The edges read the
-files (`costkit.audit.invoice`) and the store (`costkit.breakdown.spend`).
+Pure core: `reconcile_invoice(invoice lines, logged usage per period) -> AuditResult` (the
+gateway ledger's is `costkit.audit.ledger.reconcile_ledger`). The edges read the files
+(`costkit.audit.invoice`, `costkit.audit.focus`) and the store (`costkit.spend.breakdown`,
+summed per model by `costkit.audit.logged`).
 
 Rules
 - An invoice's period is the span most of its lines fall in (FOCUS: BillingPeriodStart/End);
@@ -22,7 +23,6 @@ from __future__ import annotations
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -44,94 +44,15 @@ from costkit.audit.findings import (
     round_amount,
     unit_rates,
 )
-from costkit.audit.invoice import (
-    CHARGES,
-    InvoiceFile,
-    InvoiceLine,
-    Period,
-    charge_base,
-    read_invoice,
-)
-from costkit.core.components import COMPONENTS
+from costkit.audit.invoice import read_invoice
+from costkit.audit.logged import FOLDS_INTO, Logged, logged_from_rows, logged_quantity
+from costkit.audit.statement import CHARGES, InvoiceFile, InvoiceLine, Period, charge_base
 from costkit.core.errors import InputError
 from costkit.core.timezones import canonical
 from costkit.core.timezones import zone as tz_zone
-from costkit.core.usage import COUNT_COLUMNS, Usage
+from costkit.core.usage import Usage
 from costkit.pricing.book import PriceBook
-from costkit.pricing.cost import Cost
 from costkit.store.connection import file_of, held_requests, open_store
-
-COST_OF = {
-    "input_tokens": "input", "cached_input_tokens": "cached_input",
-    "cache_write_tokens": "cache_write", "output_tokens": "output",
-    "reasoning_tokens": "reasoning", "web_search_calls": "web_search",
-}
-# A charge with no line of its own is billed inside this one.
-FOLDS_INTO = {
-    "cached_input_tokens": "input_tokens",
-    "cache_write_tokens": "input_tokens",
-    "reasoning_tokens": "output_tokens",
-}
-
-
-# --- logged usage (what the store says was used) ---------------------------------------------
-
-@dataclass(frozen=True)
-class Logged:
-    """One model's logged usage over a period: token sums and their exact cost (None when
-    the model, or part of its usage, has no card)."""
-
-    model: str
-    requests: int
-    usage: Usage
-    cost: Cost | None
-
-
-def logged_from_rows(rows: Iterable[Mapping[str, Any]], book: PriceBook) -> dict[str, Logged]:
-    """Rows of `breakdown.spend(by=["model"])` keyed by the card model each prices as."""
-    out: dict[str, Logged] = {}
-    for row in rows:
-        model = match_model(str(row["model"]), book) or str(row["model"])
-        usage = Usage(**{column: int(row.get(column) or 0) for column in COUNT_COLUMNS})
-        parts = {c.name: row.get(c.cost_column) for c in COMPONENTS}
-        cost = None
-        if all(p is not None for p in parts.values()):
-            cost = Cost(**{name: Decimal(p) for name, p in parts.items()})
-        requests = int(row.get("requests") or 0)
-        if model in out:
-            before = out[model]
-            cost = None if cost is None or before.cost is None else _add_costs(before.cost, cost)
-            out[model] = Logged(model, before.requests + requests, before.usage + usage, cost)
-        else:
-            out[model] = Logged(model, requests, usage, cost)
-    return out
-
-
-def _add_costs(a: Cost, b: Cost) -> Cost:
-    return Cost(**{c.name: a.of(c) + b.of(c) for c in COMPONENTS}, currency=a.currency)
-
-
-def logged_quantity(
-    logged: Logged | None, charge: str, billed: set[str]
-) -> tuple[Decimal, Decimal | None]:
-    """Tokens or calls of `charge` and their exact cost, folding in what has no line."""
-    if logged is None:
-        return Decimal(0), Decimal(0)
-    u, c = logged.usage, logged.cost
-    quantity = {
-        "input_tokens": u.uncached_input_tokens, "cached_input_tokens": u.cached_input_tokens,
-        "cache_write_tokens": u.cache_write_tokens, "output_tokens": u.output_tokens,
-        "reasoning_tokens": u.reasoning_tokens, "web_search_calls": u.search_calls,
-    }
-    total = Decimal(quantity[charge])
-    cost = None if c is None else getattr(c, COST_OF[charge])
-    for folded, into in FOLDS_INTO.items():
-        if into == charge and folded not in billed:
-            total += quantity[folded]
-            if cost is not None:
-                cost += getattr(c, COST_OF[folded])
-    return total, cost
-
 
 # --- invoice periods ---------------------------------------------------------------------------
 

@@ -186,6 +186,9 @@ def _notes(result) -> list[str]:
             u = s["unpriced"]
             notes.append(f"not checked (no card): {u['events']} events of "
                          f"{', '.join(u['models'])} ({_money(u['billed'], cur)})")
+        if "not_read" in s:
+            notes.append(f"records not read: {s['not_read']['records']} (the unreadable_event "
+                         "findings; `costkit ingest` rejects them alike)")
     else:
         for category, amount in s.get("other_charges", {}).items():
             notes.append(f"{category} (not usage, not reconciled): {_money(amount, cur)}")
