@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from costkit.audit.findings import AuditResult
     from costkit.forecast.history import ForecastRun
-    from costkit.ingest.run import IngestSummary
+    from costkit.ingest.summary import IngestSummary
     from costkit.pricing.book import PriceBook
     from costkit.readers.lines import Progress
     from costkit.readers.mappings import CsvMapping
@@ -119,7 +119,7 @@ class Store:
     ) -> list[dict[str, Any]]:
         """The records ingests set aside, newest first (all of them unless `limit`): dicts of
         ingest_id, source_file, line, format, reason, raw, rejected_at."""
-        from costkit.ingest.run import list_rejects
+        from costkit.ingest.rejects import list_rejects
 
         return list_rejects(self.path, since=since, limit=limit, ingest_id=ingest_id,
                             input_format=input_format)

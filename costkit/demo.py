@@ -20,7 +20,9 @@ from pathlib import Path
 
 from costkit.core.errors import InputError
 from costkit.core.timezones import canonical
-from costkit.ingest.run import IngestSummary, ingest, list_rejects
+from costkit.ingest.rejects import list_rejects
+from costkit.ingest.run import ingest
+from costkit.ingest.summary import IngestSummary
 from costkit.pricing.book import PriceBook, load_price_book
 from costkit.report.monthly import MonthlyReport, latest_full_month_in_store, write_monthly_report
 from costkit.store.connection import open_store

@@ -18,7 +18,8 @@ import pytest
 from conftest import FIXTURES
 
 from costkit.audit.ledger import audit_ledger, read_ledger
-from costkit.ingest.run import ingest, list_rejects
+from costkit.ingest.rejects import list_rejects
+from costkit.ingest.run import ingest
 from costkit.pricing.book import load_price_book
 
 AUDIT = FIXTURES / "audit"

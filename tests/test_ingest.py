@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from costkit.core.errors import InputError
-from costkit.ingest.run import ingest, list_rejects, parse_tags
+from costkit.ingest.rejects import list_rejects
+from costkit.ingest.run import ingest, parse_tags
 from costkit.pricing.book import load_price_book
 from costkit.readers import DOCUMENT_READERS
 from costkit.readers.records import STAGE_COLUMNS

@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from costkit.core.errors import InputError
-from costkit.ingest.run import ingest, list_rejects
+from costkit.ingest.rejects import list_rejects
+from costkit.ingest.run import ingest
 from costkit.pricing.book import load_price_book
 from costkit.readers import ledger
 from costkit.readers.lines import Source

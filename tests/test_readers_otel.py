@@ -12,7 +12,8 @@ import duckdb
 import pytest
 from conftest import FIXTURES
 
-from costkit.ingest.run import ingest, list_rejects
+from costkit.ingest.rejects import list_rejects
+from costkit.ingest.run import ingest
 from costkit.pricing.book import load_price_book
 from costkit.readers import otel
 from costkit.readers.lines import Source

@@ -16,7 +16,7 @@ and `cost.amount` = list_cost - discount_amount).
   counted as matching. A file none of whose records can be read is an input error.
 - A request id debited twice is a `duplicate_charge`: the second debit is not expected.
   "An identical record" when it repeats the first in what the ingest compares
-  (`costkit.ingest.run.CONTENT_COLUMNS`: the ingest counts it a duplicate), else "a
+  (`costkit.ingest.dedupe.CONTENT_COLUMNS`: the ingest counts it a duplicate), else "a
   different record" (the ingest sets it aside as a conflict).
 - A failed request that was debited is compared like any other and listed in the summary;
   one debited nothing is not expected to be.
@@ -54,7 +54,7 @@ from costkit.audit.findings import (
 )
 from costkit.core.errors import CardError, InputError, NoCardInEffectError, UnknownModelError
 from costkit.core.usage import Usage
-from costkit.ingest.run import CONTENT_COLUMNS
+from costkit.ingest.dedupe import CONTENT_COLUMNS
 from costkit.pricing.book import PriceBook
 from costkit.pricing.cost import price
 from costkit.readers import ledger as reader

@@ -12,7 +12,7 @@ from costkit.cli import app
 from costkit.cli.common import PricesOption, handle_errors, tz_option, warn
 from costkit.core.format import money
 from costkit.demo import DEFAULT_DB, run_demo
-from costkit.ingest.run import IngestSummary
+from costkit.ingest.summary import IngestSummary
 from costkit.report.monthly import parse_month
 
 

@@ -16,7 +16,9 @@ from rich.table import Table
 from costkit.cli import app
 from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors, tz_option, warn
 from costkit.core.safe_output import SafeConsole, masked
-from costkit.ingest.run import IngestSummary, ingest, list_rejects, parse_tags
+from costkit.ingest.rejects import list_rejects
+from costkit.ingest.run import ingest, parse_tags
+from costkit.ingest.summary import IngestSummary
 from costkit.readers import format_names, mappings
 
 

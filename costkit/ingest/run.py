@@ -1,5 +1,6 @@
-"""Drives readers into the store: staging, stream stitching, dedupe, quarantine, atomicity,
-the summary and progress.
+"""Drives readers into the store: staging, stream stitching, atomicity and progress. The
+run's other parts live beside it: the summary (`summary`), dedupe and conflicts (`dedupe`),
+rejects (`rejects`).
 
 One ingest run is one transaction (see `_Run` for its two paths). Every line goes through
 the readers' single SQL statement; good records go straight into `usage`; files with
@@ -16,16 +17,18 @@ import json
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from costkit.core.errors import InputError
-from costkit.core.secrets import mask_secrets
+from costkit.core.sql import quote
+from costkit.ingest.dedupe import settle_repeats
+from costkit.ingest.rejects import write_rejects
+from costkit.ingest.summary import IngestSummary, unpriced_models
 from costkit.pricing.book import PriceBook, load_price_book
-from costkit.pricing.sql import register_prices
 from costkit.readers import DOCUMENT_READERS, FORMATS, resolve_format
 from costkit.readers.documents import BILLED_COLUMNS
 from costkit.readers.lines import (
@@ -60,32 +63,6 @@ NO_USAGE = {
                  "event: interrupted?); not counted as $0",
 }
 NO_USAGE_DEFAULT = "stream ended without usage; not counted as $0"
-
-
-@dataclass
-class IngestSummary:
-    """What one ingest did. read = inserted + duplicates + conflicts + rejected, always:
-    each term is counted on its own (rows written, repeats matched, records set aside) and
-    the sum is checked before the run commits."""
-
-    ingest_id: int
-    read: int = 0
-    inserted: int = 0
-    duplicates: int = 0  # the same request again (same id, same values): not stored twice
-    conflicts: int = 0  # the same id with other values: set aside in rejects, not stored
-    rejected: int = 0
-    skipped: int = 0  # lines that are no record: SSE control lines, [DONE], stream deltas
-    skipped_records: int = 0  # items of whole-file sources that are no request (OTel spans
-    #                           without GenAI usage, or summing the usage spans below them)
-    files: int = 0
-    seconds: float = 0.0
-    unpriced: dict[str, int] = field(default_factory=dict)  # model -> requests inserted
-    search_unknown: int = 0  # inserted requests that enabled web search but report no count
-    repeated_paths: list[str] = field(default_factory=list)  # named a file already read
-    unread: list[tuple[str, str]] = field(default_factory=list)  # (path, why): not read
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def parse_tags(items: Sequence[str]) -> dict[str, str]:
@@ -233,7 +210,7 @@ class _Run:
         if leftovers:
             self._stage_lines(con, leftovers)
         _stitch_streams(con)
-        whole_file = ", ".join(_sql_string(name) for name in DOCUMENT_READERS)
+        whole_file = ", ".join(quote(name) for name in DOCUMENT_READERS)
         read, rejected, skipped, skipped_records, valid = con.execute(f"""
             SELECT count(*) FILTER (kind = 'record'),
                    count(*) FILTER (kind = 'record' AND reason IS NOT NULL),
@@ -246,7 +223,7 @@ class _Run:
         summary.rejected = rejected
         summary.skipped = skipped
         summary.skipped_records = skipped_records
-        _write_rejects(con, ingest_id)
+        write_rejects(con, ingest_id)
         if valid:
             _insert_staged(con, ingest_id, self._provider_sql())
         summary.duplicates, summary.conflicts = settle_repeats(con, ingest_id)
@@ -337,85 +314,8 @@ class _Run:
                         for name in (card.model, *card.aliases)})
         if not pairs:
             return f"{prefix}provider"
-        whens = " ".join(f"WHEN {_sql_string(m)} THEN {_sql_string(p)}" for m, p in pairs)
+        whens = " ".join(f"WHEN {quote(m)} THEN {quote(p)}" for m, p in pairs)
         return f"coalesce({prefix}provider, CASE {prefix}model {whens} END)"
-
-
-# What makes two records of one request_id the same request: its time, model, endpoint,
-# usage and what was billed. Two that differ in any of these are a conflict, never silently
-# one of them. Who-columns (project, key, user, tags, status) are not the request's usage:
-# a copy ingested again with another --project is a duplicate, and the stored row stays.
-CONTENT_COLUMNS = ("ts", "model", "endpoint", "input_tokens", "cached_input_tokens",
-                   "cache_write_tokens", "output_tokens", "reasoning_tokens", "search_calls",
-                   *BILLED_COLUMNS)
-
-
-def settle_repeats(con, ingest_id: int) -> tuple[int, int]:
-    """This run's rows whose request_id is already stored, or repeats an earlier row of the
-    run (in input order): an identical one is a duplicate and dropped; one with other
-    values is a conflict, set aside in `rejects` with what differs, and dropped. The stored
-    (or first) row stays. Returns (duplicates, conflicts)."""
-    same = " AND ".join(f'n."{c}" IS NOT DISTINCT FROM o."{c}"' for c in CONTENT_COLUMNS)
-    differs = "CASE " + " ".join(
-        f"""WHEN n."{c}" IS DISTINCT FROM o."{c}" THEN '{c} ' || """
-        f"""coalesce(CAST(n."{c}" AS VARCHAR), 'NULL') || ' here, ' || """
-        f"""coalesce(CAST(o."{c}" AS VARCHAR), 'NULL') || ' there'"""
-        for c in CONTENT_COLUMNS) + " END"
-    where = "o.source_file || coalesce(':' || o.source_line, '')"
-    con.execute("CREATE OR REPLACE TEMP TABLE repeats (rid BIGINT, same BOOLEAN, reason VARCHAR)")
-    older = con.execute("SELECT EXISTS (SELECT 1 FROM usage WHERE ingest_id <> ?)",
-                        [ingest_id]).fetchone()[0]
-    if older:
-        con.execute(f"""
-            INSERT INTO repeats
-            SELECT n.rowid, {same},
-                   'conflict: request_id ' || n.request_id || ' is already stored (' ||
-                   {where} || ', ingest ' || o.ingest_id || ') with other values: ' || {differs}
-            FROM usage n JOIN usage o ON o.request_id = n.request_id AND o.ingest_id <> $1
-            WHERE n.ingest_id = $1
-        """, [ingest_id])
-    # Repeats within the run: grouping 64-bit hashes is much cheaper than grouping the ids;
-    # only a hash seen twice (rare) is then checked on the ids themselves.
-    twice = [h for (h,) in con.execute(
-        "SELECT hash(request_id) FROM usage WHERE ingest_id = ? GROUP BY 1 HAVING count(*) > 1",
-        [ingest_id]).fetchall()]
-    if twice:
-        con.execute("CREATE OR REPLACE TEMP TABLE twice AS SELECT unnest(?::UBIGINT[]) AS h",
-                    [twice])
-        con.execute(f"""
-            INSERT INTO repeats
-            WITH ranked AS (
-                SELECT u.rowid AS rid, u.*, row_number() OVER (
-                    PARTITION BY u.request_id ORDER BY f.file_id, u.source_line) AS rank
-                FROM usage u JOIN files f ON f.name = u.source_file
-                WHERE u.ingest_id = $1 AND hash(u.request_id) IN (SELECT h FROM twice)
-                  AND u.rowid NOT IN (SELECT rid FROM repeats)
-            )
-            SELECT n.rid, {same},
-                   'conflict: request_id ' || n.request_id || ' was read before (' ||
-                   {where} || ') with other values: ' || {differs}
-            FROM ranked n JOIN ranked o ON o.request_id = n.request_id AND o.rank = 1
-            WHERE n.rank > 1
-        """, [ingest_id])
-        con.execute("DROP TABLE twice")
-    duplicates, conflicts = con.execute(
-        "SELECT count(*) FILTER (same), count(*) FILTER (NOT same) FROM repeats").fetchone()
-    if conflicts:
-        row = ", ".join(f"'{c}', n.\"{c}\"" for c in ("request_id", *CONTENT_COLUMNS))
-        raw = f"to_json(json_object({row}))::VARCHAR"
-        con.execute(f"""
-            INSERT INTO rejects
-            SELECT $1, n.source_file, n.source_line, n.source_format,
-                   {mask_secrets('r.reason')}, {mask_secrets(raw)}, now()
-            FROM usage n JOIN repeats r ON r.rid = n.rowid
-            WHERE NOT r.same AND NOT EXISTS (
-                SELECT 1 FROM rejects x WHERE x.source_file = n.source_file
-                  AND x.line IS NOT DISTINCT FROM n.source_line AND x.reason = r.reason)
-        """, [ingest_id])
-    if duplicates or conflicts:
-        con.execute("DELETE FROM usage WHERE rowid IN (SELECT rid FROM repeats)")
-    con.execute("DROP TABLE repeats")
-    return duplicates, conflicts
 
 
 def _stitch_streams(con) -> None:
@@ -423,12 +323,12 @@ def _stitch_streams(con) -> None:
     carries usage (the last one if several), at the line where the stream began. A stream
     no part of which carries usage is rejected, with its first line's raw text."""
     no_usage = " ".join(
-        f"WHEN {_sql_string(name)} THEN {_sql_string(why)}" for name, why in NO_USAGE.items())
+        f"WHEN {quote(name)} THEN {quote(why)}" for name, why in NO_USAGE.items())
     replaced = {
         "kind": "'record'",
         "line": "first_line",
         "reason": (f"CASE WHEN has_usage THEN reason ELSE (CASE replace(format, 'envelope/', '') "
-                   f"{no_usage} ELSE {_sql_string(NO_USAGE_DEFAULT)} END) END"),
+                   f"{no_usage} ELSE {quote(NO_USAGE_DEFAULT)} END) END"),
         "raw": "CASE WHEN has_usage AND reason IS NULL THEN NULL ELSE first_raw END",
     }
     select = ", ".join(replaced.get(c, f'"{c}"') for c in STAGE)
@@ -450,22 +350,6 @@ def _stitch_streams(con) -> None:
     con.execute("DELETE FROM stage WHERE kind = 'part'")
 
 
-def _write_rejects(con, ingest_id: int) -> None:
-    """Rejected records, secrets in their reason and raw text masked; one already recorded
-    (same file, line and raw text, by an earlier run) is not recorded twice."""
-    con.execute(f"""
-        INSERT INTO rejects
-        SELECT ?, f.name, s.line, s.format, {mask_secrets('s.reason')}, {mask_secrets('s.raw')},
-               now()
-        FROM stage s JOIN files f USING (file_id)
-        WHERE s.kind = 'record' AND s.reason IS NOT NULL
-          AND NOT EXISTS (
-              SELECT 1 FROM rejects x
-              WHERE x.source_file = f.name AND x.line = s.line
-                AND x.raw IS NOT DISTINCT FROM {mask_secrets('s.raw')})
-    """, [ingest_id])
-
-
 def _insert_staged(con, ingest_id: int, provider_sql: str) -> int:
     """Good staged records (stitched streams, whole-file readers) into `usage`; repeats are
     settled after, with the fast path's rows (`settle_repeats`). Returns how many."""
@@ -477,59 +361,3 @@ def _insert_staged(con, ingest_id: int, provider_sql: str) -> int:
         FROM stage s JOIN files f USING (file_id)
         WHERE s.kind = 'record' AND s.reason IS NULL
     """, [ingest_id]).fetchall()[0][0]
-
-
-def unpriced_models(con, book: PriceBook, ingest_id: int) -> dict[str, int]:
-    """Models of this ingest's rows that no card prices at their time: model -> requests."""
-    register_prices(con, book)
-    rows = con.execute("""
-        SELECT model, count(*) FROM costed_usage
-        WHERE ingest_id = ? AND card_id IS NULL
-        GROUP BY model ORDER BY model
-    """, [ingest_id]).fetchall()
-    return {model: n for model, n in rows}
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-# --- the rejects list ----------------------------------------------------------------------
-
-def list_rejects(
-    db: Path | str | None = None,
-    since: date | datetime | None = None,
-    limit: int | None = 50,
-    ingest_id: int | None = None,
-    input_format: str | None = None,
-) -> list[dict]:
-    """Rejected records, newest first: ingest, file, line, format, reason, raw, rejected_at."""
-    where, params = ["TRUE"], []
-    if since is not None:
-        if not isinstance(since, datetime):
-            since = datetime(since.year, since.month, since.day, tzinfo=UTC)
-        where.append("rejected_at >= ?")
-        params.append(since)
-    if ingest_id is not None:
-        where.append("ingest_id = ?")
-        params.append(ingest_id)
-    if input_format is not None:
-        where.append("replace(format, 'envelope/', '') = ?")
-        params.append(resolve_format(input_format))
-    if limit is not None and limit < 0:
-        raise InputError(f"--limit {limit}: must be >= 0")
-    sql = f"""
-        SELECT ingest_id, source_file, line, format, reason, raw, rejected_at
-        FROM rejects WHERE {' AND '.join(where)}
-        ORDER BY rejected_at DESC, ingest_id DESC, source_file, line
-        {'LIMIT ' + str(int(limit)) if limit is not None else ''}
-    """
-    con = open_store(db, read_only=True)
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        cursor = con.execute(sql, params)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    finally:
-        con.close()
-
