@@ -3,8 +3,8 @@
 Generates daily spend series of seven shapes (flat noise, weekly cycle, trend, weekly +
 trend, level shift, spikes, short history), and at day 7, 14 and 21 of each evaluation
 month forecasts the month-end total with only the days before, exactly as
-`costkit forecast --as-of` does (the same `costkit.forecast.run.forecast_spend`). The baseline,
-measured in the same run on the same series, is the run-rate most dashboards show:
+`costkit forecast --as-of` does (the same `costkit.forecast.projection.forecast_spend`).
+The baseline, measured in the same run on the same series, is the run-rate most dashboards show:
 month-to-date / days elapsed x days in the month.
 
 Prints, per shape and day, the mean absolute % error of both and their ratio, and per
@@ -25,7 +25,9 @@ from decimal import Decimal
 
 import numpy as np
 
-from costkit.forecast.run import COMPONENTS, DailyHistory, forecast_spend, parse_horizon
+from costkit.forecast.horizon import parse_horizon
+from costkit.forecast.projection import forecast_spend
+from costkit.forecast.series import COMPONENTS, DailyHistory
 
 DAYS = (7, 14, 21)
 SHAPES = ("flat", "weekly", "trend", "weekly+trend", "level shift", "spikes", "short history")

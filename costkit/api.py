@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from costkit.audit.findings import AuditResult
-    from costkit.forecast.history import ForecastRun
+    from costkit.forecast.run import ForecastRun
     from costkit.ingest.summary import IngestSummary
     from costkit.pricing.book import PriceBook
     from costkit.readers.lines import Progress
@@ -140,7 +140,7 @@ class Store:
         """Forecast spend to month end (or `horizon`: 'eom', 'Nm', 'Nd', 'YYYY-MM-DD') from the
         days before `as_of` (default: today in `tz`), as `costkit forecast` does; options have
         the CLI's meaning (`what_if` items like 'growth=20%')."""
-        from costkit.forecast.history import run_forecast
+        from costkit.forecast.run import run_forecast
 
         if isinstance(budget, float):
             raise InputError("budget: give a Decimal, an int or a string, never a float")

@@ -13,16 +13,10 @@ from hypothesis import strategies as st
 
 from costkit.cli.common import dumps
 from costkit.core.errors import InputError
-from costkit.forecast.run import (
-    COMPONENTS,
-    QUANTUM,
-    DailyHistory,
-    WhatIf,
-    daily_history,
-    forecast_spend,
-    parse_horizon,
-    parse_percent,
-)
+from costkit.forecast.horizon import parse_horizon
+from costkit.forecast.projection import QUANTUM, forecast_spend
+from costkit.forecast.scenario import WhatIf, parse_percent
+from costkit.forecast.series import COMPONENTS, DailyHistory, daily_history
 
 WEEK = np.array([1.1, 1.15, 1.15, 1.1, 1.0, 0.3, 0.25])
 WEEK = WEEK / WEEK.mean()

@@ -11,15 +11,9 @@ from conftest import FIXTURES, ROOT
 
 from costkit.core.errors import CardError, InputError, UnknownModelError
 from costkit.core.usage import Usage
-from costkit.forecast.history import (
-    Scenario,
-    parse_as_of,
-    parse_budget,
-    parse_what_if,
-    price_workload,
-    scenario_book,
-)
-from costkit.forecast.run import WhatIf
+from costkit.forecast.run import parse_as_of, parse_budget
+from costkit.forecast.scenario import Scenario, WhatIf, parse_what_if, scenario_book
+from costkit.forecast.workload import price_workload
 from costkit.pricing.book import load_price_book
 from costkit.pricing.cost import price
 

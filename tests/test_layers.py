@@ -57,7 +57,6 @@ KNOWN_UPWARD: set[tuple[str, str]] = set()
 KNOWN_FORBIDDEN: set[tuple[str, str]] = set()
 KNOWN_LONG = {  # lines today
     "costkit.forecast.model",  # 508
-    "costkit.forecast.run",  # 547
     "costkit.report.html",  # 532
     "costkit.report.monthly",  # 582
     "costkit.tokens.templates",  # 568

@@ -444,7 +444,8 @@ def test_script_json_escapes_closing_tags():
 
 def test_a_running_month_projects_its_remaining_days(store, book):
     from costkit.forecast.history import load_history
-    from costkit.forecast.run import forecast_spend, parse_horizon
+    from costkit.forecast.horizon import parse_horizon
+    from costkit.forecast.projection import forecast_spend
 
     now = datetime(2026, 10, 20, 15, tzinfo=UTC)
     con = open_store(store, read_only=True)

@@ -23,8 +23,9 @@ from costkit.cli.common import (
 )
 from costkit.core.errors import BudgetExceeded
 from costkit.core.safe_output import SafeConsole, masked
-from costkit.forecast.history import ForecastRun, run_forecast, stale_message
-from costkit.forecast.run import COMPONENTS, PeriodForecast, SpendForecast
+from costkit.forecast.projection import PeriodForecast, SpendForecast
+from costkit.forecast.run import ForecastRun, run_forecast, stale_message
+from costkit.forecast.series import COMPONENTS
 from costkit.spend.coverage import describe_age, duration_spec
 
 # --budget's own exit status when the newest usage is older than --stale-after: a forecast

@@ -1,7 +1,7 @@
 """The statistical model behind `costkit forecast`: one daily series in, simulated futures out.
 
 Pure numpy over float64: a forecast is an estimate, not a ledger (the exact Decimal money
-lives in `costkit.forecast.run`). The model is meant to be read and explained:
+lives in `costkit.forecast.projection`). The model is meant to be read and explained:
 
 1. **Weekly profile.** With two weeks or more, each weekday's factor is the median ratio
    of that weekday to its centred 7-day mean (to the mean of the whole weeks, under four

@@ -1,541 +1,202 @@
-"""Spend forecasts: a daily history of exact costs in, month-end (or horizon) projections out.
-
-Pure functions over a daily series; the store is read elsewhere (`costkit.forecast.history`).
-The statistics (`costkit.forecast.model`) run in float64, because a forecast is an estimate,
-not a ledger. What is already spent stays exact: the actuals to date are Decimal sums of the
-history as the store priced it. Every money value this module returns is a Decimal, the
-forecast ones rounded half-even to $0.0001 (finer than a cent, so small accounts still
-read), so JSON carries decimal strings and never a float.
-
-A forecast covers a horizon of calendar days starting at `as_of`, split into periods
-(calendar months for `eom` and `Nm`, the whole span for `Nd` or an end date). Each period's
-projected total is its actuals before `as_of` plus the expected spend of its remaining days;
-its 80% and 95% intervals are quantiles of the same sums over simulated futures.
-"""
+"""One run of `costkit forecast`: parse the options, read the store's history (and the
+workload), forecast the total and each group, and say how fresh the data is."""
 
 from __future__ import annotations
 
-import calendar
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
-import numpy as np
-
-from costkit.core import components as cost_components
+from costkit.core import clock
 from costkit.core.errors import InputError
+from costkit.core.timezones import canonical, local_instant
+from costkit.core.timezones import zone as tz_zone
 from costkit.forecast import model as forecast_model
-
-COMPONENTS = cost_components.NAMES
-# The breakdown's cost column for each component.
-COST_COLUMNS = {c.name: c.cost_column for c in cost_components.COMPONENTS}
-QUANTUM = Decimal("0.0001")
-QUANTILES = (0.025, 0.10, 0.90, 0.975)
-ZERO = Decimal(0)
-
-
-# --- horizons --------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Period:
-    """A span of calendar days, both ends inclusive, e.g. a month ('2026-10')."""
-
-    label: str
-    start: date
-    end: date
+from costkit.forecast.history import load_history, logged_model_names
+from costkit.forecast.horizon import parse_horizon
+from costkit.forecast.projection import SpendForecast, forecast_spend
+from costkit.forecast.scenario import parse_what_if, scenario_book
+from costkit.forecast.workload import Workload, price_workload
+from costkit.pricing.book import load_price_book
+from costkit.spend.coverage import (
+    STALE_AFTER,
+    Freshness,
+    describe_age,
+    duration_spec,
+    freshness,
+    parse_stale_after,
+)
 
 
-@dataclass(frozen=True)
-class Horizon:
-    """What the user asked to forecast: the days from `as_of` to `end`, and how to split them."""
-
-    spec: str
-    as_of: date
-    end: date
-    periods: tuple[Period, ...]
-    monthly: bool = False
-
-    @property
-    def start(self) -> date:
-        return self.periods[0].start
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.as_of).days + 1
-
-
-def month_end(day: date) -> date:
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
-
-
-def _add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def parse_horizon(spec: str, as_of: date) -> Horizon:
-    """`eom` (this month), `Nm` (this month and the next N-1), `Nd` (N days from as_of),
-    or an end date YYYY-MM-DD (inclusive)."""
-    text = spec.strip().lower()
-    if text in ("eom", "month", "1m"):
-        text = "1m"
-    if m := re.fullmatch(r"(\d+)m", text):
-        count = int(m.group(1))
-        if not 1 <= count <= 36:
-            raise InputError(f"--horizon {spec!r}: months must be 1..36")
-        periods = []
-        for i in range(count):
-            first = _add_months(as_of.replace(day=1), i)
-            periods.append(Period(first.strftime("%Y-%m"), first, month_end(first)))
-        label = "eom" if count == 1 else f"{count}m"
-        return Horizon(label, as_of, periods[-1].end, tuple(periods), monthly=True)
-    if m := re.fullmatch(r"(\d+)d", text):
-        count = int(m.group(1))
-        if not 1 <= count <= 1100:
-            raise InputError(f"--horizon {spec!r}: days must be 1..1100")
-        end = as_of + timedelta(days=count - 1)
-        return Horizon(f"{count}d", as_of, end,
-                       (Period(f"{as_of.isoformat()}..{end.isoformat()}", as_of, end),))
+def parse_budget(text: str | None) -> Decimal | None:
+    """'5000', '$5,000', '5000.50' -> Decimal; a clear error otherwise."""
+    if text is None:
+        return None
+    raw = text.strip().lstrip("$").replace(",", "").replace("_", "")
     try:
-        end = date.fromisoformat(text)
-    except ValueError:
-        raise InputError(
-            f"--horizon {spec!r}: use eom, a number of months (3m), of days (90d) "
-            f"or an end date (YYYY-MM-DD)"
-        ) from None
-    if end < as_of:
-        raise InputError(f"--horizon {spec}: the end date is before the as-of date {as_of}")
-    if (end - as_of).days >= 1100:
-        raise InputError(f"--horizon {spec!r}: at most 1100 days ahead")
-    return Horizon(end.isoformat(), as_of, end,
-                   (Period(f"{as_of.isoformat()}..{end.isoformat()}", as_of, end),))
-
-
-# --- what-if scenarios -----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class WhatIf:
-    """Changes applied to the future days: volume growth and a change of reasoning spend.
-
-    (Repricing the history under other cards happens before, in `costkit.forecast.history`.)
-    """
-
-    growth: Decimal = ZERO      # 0.2 = every future day's volume +20%
-    reasoning: Decimal = ZERO   # 0.5 = future reasoning tokens (so reasoning spend) +50%
-
-    def describe(self) -> list[str]:
-        out = []
-        if self.growth:
-            out.append(f"growth {_percent(self.growth)} on every future day")
-        if self.reasoning:
-            out.append(f"reasoning {_percent(self.reasoning)} on every future day")
-        return out
-
-
-def parse_percent(text: str, what: str) -> Decimal:
-    """A change as a percentage ('20%', '+50%', '-15%') or a multiplier ('x1.2') -> the
-    Decimal fraction of change (0.2). A bare number is refused: '20' could mean +20%, x20
-    or +2000%, and a forecast must not guess which."""
-    raw = text.strip()
-    forms = f"write a change as {what}=20% or {what}=-15%, or a multiplier as {what}=x1.2"
-    try:
-        if raw.endswith("%"):
-            value = Decimal(raw[:-1].strip()) / 100
-        elif raw[:1] in ("x", "X", "\u00d7"):
-            value = Decimal(raw[1:].strip()) - 1
-        else:
-            Decimal(raw)   # only to tell a bare number from text that is no number at all
-            raise InputError(f"--what-if {what}={text}: a bare number is ambiguous; {forms}")
+        value = Decimal(raw)
     except InvalidOperation:
-        raise InputError(f"--what-if {what}={text}: expected a percentage or a multiplier; "
-                         f"{forms}") from None
-    if not value.is_finite() or value <= -1:
-        raise InputError(f"--what-if {what}={text}: must be more than -100% (a multiplier "
-                         "above x0)")
+        raise InputError(f"--budget {text!r}: expected an amount such as 5000 or 5000.50") \
+            from None
+    if not value.is_finite() or value <= 0:
+        raise InputError(f"--budget {text!r}: must be a positive amount")
     return value
 
 
-def _percent(value: Decimal) -> str:
-    return f"{'+' if value > 0 else ''}{format((value * 100).normalize(), 'f')}%"
-
-
-# --- the history -----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class DailyHistory:
-    """Exact daily costs per component for consecutive days ending the day before `as_of`.
-
-    Days without usage are zeros; the series starts at the first day with any.
-    """
-
-    days: tuple[date, ...]
-    components: Mapping[str, tuple[Decimal, ...]]   # component -> one cost per day
-    requests: int = 0
-
-    @property
-    def total(self) -> tuple[Decimal, ...]:
-        cols = [self.components[c] for c in COMPONENTS]
-        return tuple(sum(day, ZERO) for day in zip(*cols, strict=True)) if self.days else ()
-
-    @property
-    def spend_days(self) -> int:
-        return sum(1 for value in self.total if value > 0)
-
-
-def daily_history(rows: Iterable[Mapping], as_of: date) -> DailyHistory:
-    """Build the zero-filled daily history from breakdown rows (`day` plus cost columns).
-
-    Rows on or after `as_of` are ignored; so are unpriced rows (null `total_cost`).
-    """
-    sums: dict[date, dict[str, Decimal]] = {}
-    requests = 0
-    for row in rows:
-        day = row["day"]
-        day = date.fromisoformat(day) if isinstance(day, str) else day
-        if day >= as_of or row.get("total_cost") is None:
-            continue
-        requests += int(row.get("requests") or 0)
-        slot = sums.setdefault(day, dict.fromkeys(COMPONENTS, ZERO))
-        for component, column in COST_COLUMNS.items():
-            slot[component] += Decimal(row.get(column) or 0)
-    if not sums:
-        return DailyHistory((), {c: () for c in COMPONENTS}, 0)
-    first = min(sums)
-    days = tuple(first + timedelta(days=i) for i in range((as_of - first).days))
-    empty = dict.fromkeys(COMPONENTS, ZERO)
-    components = {c: tuple(sums.get(d, empty)[c] for d in days) for c in COMPONENTS}
-    return DailyHistory(days, components, requests)
-
-
-# --- results ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class PeriodForecast:
-    """One period's actuals, expected remainder, projected total and intervals."""
-
-    period: Period
-    actual: Decimal              # exact spend before as_of inside the period
-    expected_rest: Decimal       # expected spend of the period's days from as_of on
-    projected_total: Decimal
-    low_95: Decimal
-    low_80: Decimal
-    high_80: Decimal
-    high_95: Decimal
-    components: Mapping[str, Mapping[str, Decimal]]   # component -> actual / forecast / projected
-    budget: BudgetCheck | None = None
+def parse_as_of(text: str | None, tz: str) -> date:
+    """The as-of date (data before it is used); default: today in `tz`."""
+    zone = tz_zone(tz)
+    if text is None:
+        return clock.now().astimezone(zone).date()
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"--as-of {text!r}: expected a date YYYY-MM-DD") from None
 
 
 @dataclass(frozen=True)
-class BudgetCheck:
-    amount: Decimal
-    probability_over: float      # share of simulated futures over the budget
-    crossing_date: date | None   # first day the expected cumulative spend reaches it
-    over: bool                   # the projected total is over the budget
+class GroupResult:
+    key: tuple[str, ...]
+    forecast: SpendForecast | None
+    problem: str | None = None               # why there is no forecast (too little history)
 
 
 @dataclass(frozen=True)
-class DayForecast:
-    day: date
-    actual: bool
-    expected: Decimal            # the day's actual spend, or its expected spend
-    low_80: Decimal | None
-    high_80: Decimal | None
-    low_95: Decimal | None
-    high_95: Decimal | None
-    cumulative: Decimal          # period to date, through this day
+class ForecastRun:
+    """Everything `costkit forecast` shows."""
 
-
-@dataclass(frozen=True)
-class SpendForecast:
-    horizon: Horizon
-    model: str
-    description: str
-    history_from: date
-    history_days: int
-    fitted_from: date
-    total: PeriodForecast                      # the whole horizon
-    periods: tuple[PeriodForecast, ...]
-    daily: tuple[DayForecast, ...]
-    scenario: tuple[str, ...] = ()
-    workload_per_day: Decimal | None = None
-    sims: int = 0
+    forecast: SpendForecast
+    tz: str
+    currency: str
+    by: tuple[str, ...] = ()
+    groups: tuple[GroupResult, ...] = ()
+    workload: Workload | None = None
+    warnings: tuple[str, ...] = field(default=())
+    freshness: Freshness | None = None       # how old the newest usage is at the as-of instant
 
     def as_dict(self) -> dict:
-        """JSON-ready: money as Decimal (serialised as strings), dates ISO."""
-        return {
-            "as_of": self.horizon.as_of.isoformat(),
-            "horizon": self.horizon.spec,
-            "period": {"start": self.total.period.start.isoformat(),
-                       "end": self.total.period.end.isoformat(),
-                       "label": self.total.period.label},
-            **_period_money(self.total),
-            "months": [
-                {"month": p.period.label, "start": p.period.start.isoformat(),
-                 "end": p.period.end.isoformat(), **_period_money(p)}
-                for p in self.periods
-            ] if self.horizon.monthly else [],
-            "components": {
-                name: dict(values) for name, values in self.total.components.items()
-            },
-            "daily": [
-                {"date": d.day.isoformat(), "kind": "actual" if d.actual else "forecast",
-                 "spend": d.expected, "low_80": d.low_80, "high_80": d.high_80,
-                 "low_95": d.low_95, "high_95": d.high_95, "cumulative": d.cumulative}
-                for d in self.daily
-            ],
-            "model": {
-                "name": self.model,
-                "description": self.description,
-                "history_from": self.history_from.isoformat(),
-                "history_days": self.history_days,
-                "fitted_from": self.fitted_from.isoformat(),
-                "simulations": self.sims,
-            },
-            "what_if": list(self.scenario),
-            "workload_per_day": self.workload_per_day,
-            "budget": _budget_dict(self.periods) if any(p.budget for p in self.periods)
-            else None,
-        }
+        out = self.forecast.as_dict()
+        out["tz"] = self.tz
+        out["currency"] = self.currency
+        if self.freshness is not None:
+            out["data"] = self.freshness.as_dict()
+        if self.workload is not None:
+            w = self.workload
+            out["workload"] = {
+                "file": w.path, "requests_estimated": w.requests, "lines_skipped": w.skipped,
+                "per_day": w.per_day, "expected_per_request": w.per_request,
+                "per_day_cost": w.per_day_total, "components_per_day": dict(w.daily),
+                "exact_tokens": w.exact,
+            }
+        if self.by:
+            out["by"] = list(self.by)
+            out["groups"] = [
+                {"group": dict(zip(self.by, g.key, strict=True)),
+                 **({"forecast": g.forecast.as_dict()} if g.forecast is not None
+                    else {"problem": g.problem})}
+                for g in self.groups
+            ]
+        return out
+
+    @property
+    def over_budget(self) -> list:
+        return [p for p in self.forecast.periods if p.budget is not None and p.budget.over]
 
 
-def _period_money(p: PeriodForecast) -> dict:
-    return {
-        "actual_to_date": p.actual,
-        "expected_rest": p.expected_rest,
-        "projected_total": p.projected_total,
-        "low_95": p.low_95,
-        "high_95": p.high_95,
-        "low_80": p.low_80,
-        "high_80": p.high_80,
-    }
-
-
-def _budget_dict(periods: Sequence[PeriodForecast]) -> list[dict]:
-    out = []
-    for p in periods:
-        if p.budget is None:
-            continue
-        out.append({
-            "period": p.period.label,
-            "budget": p.budget.amount,
-            "projected_total": p.projected_total,
-            "probability_over": round(p.budget.probability_over, 4),
-            "crossing_date": p.budget.crossing_date.isoformat() if p.budget.crossing_date
-            else None,
-            "over": p.budget.over,
-        })
-    return out
-
-
-# --- the forecast ----------------------------------------------------------------------------
-
-def forecast_spend(
-    history: DailyHistory,
-    horizon: Horizon,
-    what_if: WhatIf = WhatIf(),  # noqa: B008 - frozen, so a shared default is safe
-    extra_per_day: Mapping[str, Decimal] | None = None,
-    budget: Decimal | None = None,
-    scenario: Sequence[str] = (),
+def run_forecast(
+    *,
+    db: Path | None = None,
+    prices: Sequence[Path] | None = None,
+    horizon: str = "eom",
+    as_of: str | None = None,
+    tz: str = "UTC",
+    by: Sequence[str] = (),
+    budget: str | None = None,
+    what_if: Sequence[str] = (),
+    workload: Path | None = None,
+    per_day: int | None = None,
     n_sims: int = forecast_model.N_SIMS,
-    seed: int = 0,
-) -> SpendForecast:
-    """Forecast `history` over `horizon`.
+    stale_after: str | timedelta = STALE_AFTER,
+) -> ForecastRun:
+    """Parse the options, read the store (and the workload), forecast; raise InputError on
+    bad input or too little history. The run also says how old the store's newest usage
+    is (`freshness`): at the clock's now, or at the start of an explicit `as_of` day."""
+    from costkit.store.connection import open_store
 
-    `extra_per_day` (component -> cost) is added to every future day (a planned workload);
-    `budget` is checked against each period. Raises InputError with fewer than three days
-    with spend before as_of.
-    """
-    as_of = horizon.as_of
-    if history.days and history.days[-1] != as_of - timedelta(days=1):
-        raise ValueError("the history must end the day before as_of")
-    total_hist = history.total
-    if history.spend_days < forecast_model.MIN_DAYS:
-        raise InputError(
-            f"too little history to forecast: {history.spend_days} day(s) with priced spend "
-            f"before {as_of.isoformat()}; need at least {forecast_model.MIN_DAYS}"
-        )
-    first_weekday = history.days[0].weekday()
-    y = np.array([float(v) for v in total_hist])
-    h = horizon.days
-    result = forecast_model.forecast(y, first_weekday, h, n_sims=n_sims, seed=seed)
-    fit = result.fit
+    tz = canonical(tz)
+    day = parse_as_of(as_of, tz)
+    span = parse_horizon(horizon, day)
+    threshold = parse_stale_after(stale_after) if isinstance(stale_after, str) else stale_after
+    scenario = parse_what_if(what_if)
+    amount = parse_budget(budget)
+    if (workload is None) != (per_day is None):
+        raise InputError("--workload FILE and --per-day N go together")
+    book = load_price_book(prices)
+    start_utc = local_instant(day, tz)
 
-    comp_paths = _component_paths(history, result.point, h)
-    point = result.point.copy()
-    paths = result.paths.copy()
+    planned = None
+    if workload is not None and per_day is not None:
+        planned = price_workload(workload, per_day, book, db, start_utc)
 
-    # Scenario changes act on the future only; each is a multiplier per day.
-    scale = np.ones(h)
-    if what_if.reasoning:
-        share = np.divide(comp_paths["reasoning"], point, out=np.zeros(h), where=point > 0)
-        scale = scale + float(what_if.reasoning) * share
-        comp_paths["reasoning"] = comp_paths["reasoning"] * (1.0 + float(what_if.reasoning))
-    if what_if.growth:
-        scale = scale * (1.0 + float(what_if.growth))
-        for c in COMPONENTS:
-            comp_paths[c] = comp_paths[c] * (1.0 + float(what_if.growth))
-    point = point * scale
-    paths = paths * scale[None, :]
-    extra = {c: float((extra_per_day or {}).get(c, ZERO)) for c in COMPONENTS}
-    extra_total = sum(extra.values())
-    if extra_total:
-        point = point + extra_total
-        paths = paths + extra_total
-        for c in COMPONENTS:
-            comp_paths[c] = comp_paths[c] + extra[c]
+    # The newest usage is judged where the history ends: now, or an explicit as-of day's
+    # start (a forecast "as on" a past day is not stale for the days after it; one as on a
+    # future day is, since the days until then would count as no spend).
+    checked_at = clock.now() if as_of is None else start_utc
+    con = open_store(db, read_only=True)
+    try:
+        fresh = freshness(con, checked_at, threshold)
+        priced_with = book
+        if scenario.prices is not None or scenario.model is not None:
+            names = logged_model_names(con, day, tz, book) if scenario.model else []
+            priced_with = scenario_book(book, scenario, names)
+        history = load_history(con, day, tz, priced_with, by)
+    finally:
+        con.close()
 
-    future_days = [as_of + timedelta(days=i) for i in range(h)]
-    hist_index = {d: i for i, d in enumerate(history.days)}
+    notes = list(history.warnings)
+    if planned is not None:
+        if planned.currency != history.currency:
+            raise InputError(f"{planned.path}: the workload is priced in {planned.currency}, "
+                             f"the history in {history.currency}; they cannot be added")
+        if planned.skipped:
+            notes.append(f"{planned.path}: {planned.skipped} line(s) not estimated; first: "
+                         f"{planned.first_error}")
+    labels = tuple(scenario.describe())
+    extra = planned.daily if planned is not None else None
+    try:
+        total = forecast_spend(history.total, span, scenario.what_if, extra, amount, labels,
+                               n_sims=n_sims, seed=0)
+    except InputError as exc:
+        if fresh.stale and fresh.newest is not None:
+            raise InputError(f"{exc} (the newest usage is {describe_age(fresh.age)} old: is "
+                             "ingestion running?)") from None
+        raise
+    if scenario.what_if.reasoning and not any(history.total.components["reasoning"]):
+        notes.append("--what-if reasoning changes nothing: the history has no reasoning spend "
+                     "(logs that do not split reasoning out count it as output)")
 
-    def period_forecast(period: Period) -> PeriodForecast:
-        before = _days(period.start, min(period.end, as_of - timedelta(days=1)))
-        actual_idx = [hist_index[d] for d in before if d in hist_index]
-        actual = sum((total_hist[i] for i in actual_idx), ZERO)
-        lo = max((period.start - as_of).days, 0)
-        hi = (period.end - as_of).days + 1
-        rest = float(point[lo:hi].sum())
-        sums = paths[:, lo:hi].sum(axis=1) if paths.size else np.zeros(1) + rest
-        q = np.quantile(sums, QUANTILES) if len(sums) else np.full(len(QUANTILES), rest)
-        components = {}
-        for c in COMPONENTS:
-            c_actual = sum((history.components[c][i] for i in actual_idx), ZERO)
-            c_rest = _money(float(comp_paths[c][lo:hi].sum()))
-            components[c] = {"actual": c_actual, "forecast": c_rest,
-                             "projected": c_actual.quantize(QUANTUM, ROUND_HALF_EVEN) + c_rest}
-        expected_rest = _money(rest)
-        projected = actual.quantize(QUANTUM, ROUND_HALF_EVEN) + expected_rest
-        lows_highs = [actual.quantize(QUANTUM, ROUND_HALF_EVEN) + _money(v) for v in q]
-        low_95, low_80, high_80, high_95 = lows_highs
-        # The expected value can fall outside a skewed 80% band only by Monte Carlo noise;
-        # keep the bands nested around it so the output never contradicts itself.
-        low_80, low_95 = min(low_80, projected), min(low_95, projected, low_80)
-        high_80, high_95 = max(high_80, projected), max(high_95, projected, high_80)
-        check = None
-        if budget is not None:
-            over_share = float(np.mean(float(actual) + sums > float(budget))) if paths.size \
-                else float(float(actual) + rest > float(budget))
-            check = BudgetCheck(budget, over_share,
-                                _crossing(period, actual_idx, history, total_hist, point,
-                                          as_of, budget),
-                                projected > budget)
-        return PeriodForecast(period, actual, expected_rest, projected, low_95, low_80,
-                              high_80, high_95, components, check)
-
-    periods = tuple(period_forecast(p) for p in horizon.periods)
-    whole = Period(horizon.spec if len(horizon.periods) > 1 else horizon.periods[0].label,
-                   horizon.periods[0].start, horizon.end)
-    total = period_forecast(whole) if len(periods) > 1 else periods[0]
-    if len(periods) > 1 and total.budget is not None:
-        total = replace(total, budget=None)
-
-    daily = _daily_path(horizon, history, total_hist, point, paths, future_days)
-    start = fit.trimmed
-    return SpendForecast(
-        horizon=horizon,
-        model=fit.name(),
-        description=fit.describe(),
-        history_from=history.days[start],
-        history_days=fit.history_days,
-        fitted_from=history.days[start + fit.window_start],
-        total=total,
-        periods=periods,
-        daily=daily,
-        scenario=tuple(scenario) + tuple(what_if.describe()),
-        workload_per_day=sum((extra_per_day or {}).values(), ZERO) if extra_total else None,
-        sims=n_sims,
-    )
-
-
-def _days(start: date, end: date) -> list[date]:
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
-
-
-def _money(value: float) -> Decimal:
-    """A float estimate as a Decimal rounded to QUANTUM (repr gives the shortest exact form)."""
-    return Decimal(repr(float(value))).quantize(QUANTUM, ROUND_HALF_EVEN)
-
-
-def _component_paths(history: DailyHistory, point: np.ndarray, h: int) -> dict[str, np.ndarray]:
-    """Each component's expected path, scaled so the components add up to the total's.
-
-    Each component is forecast with the same model (its own level, trend and weekdays), so a
-    growing reasoning share shows in the split; components too sparse to fit keep their
-    share of the last four weeks.
-    """
-    raw: dict[str, np.ndarray] = {}
-    recent = {c: float(sum(history.components[c][-28:], ZERO)) for c in COMPONENTS}
-    recent_total = sum(recent.values())
-    first_weekday = history.days[0].weekday()
-    spent = [c for c in COMPONENTS if any(v > 0 for v in history.components[c])]
-    if len(spent) <= 1:
-        return {c: point.copy() if c in spent else np.zeros(h) for c in COMPONENTS}
-    for c in COMPONENTS:
-        y = np.array([float(v) for v in history.components[c]])
-        if not np.any(y > 0):
-            raw[c] = np.zeros(h)
-            continue
+    groups = []
+    for key, series in history.groups.items():
         try:
-            raw[c] = forecast_model.forecast(y, first_weekday, h, n_sims=0).point
-        except forecast_model.TooLittleHistory:
-            share = recent[c] / recent_total if recent_total else 0.0
-            raw[c] = point * share
-    stacked = np.vstack([raw[c] for c in COMPONENTS])
-    sums = stacked.sum(axis=0)
-    fallback = np.array([recent[c] / recent_total if recent_total else 0.0 for c in COMPONENTS])
-    shares = np.where(sums > 0, stacked / np.where(sums > 0, sums, 1.0), fallback[:, None])
-    return {c: shares[i] * point for i, c in enumerate(COMPONENTS)}
+            fc = forecast_spend(series, span, scenario.what_if, None, None, labels,
+                                n_sims=n_sims, seed=zlib.crc32("/".join(key).encode()))
+            groups.append(GroupResult(key, fc))
+        except InputError as exc:
+            groups.append(GroupResult(key, None, str(exc)))
+    return ForecastRun(total, tz, history.currency, history.dims, tuple(groups), planned,
+                       tuple(notes), fresh)
 
 
-def _crossing(period: Period, actual_idx: list[int], history: DailyHistory,
-              total_hist: Sequence[Decimal], point: np.ndarray, as_of: date,
-              budget: Decimal) -> date | None:
-    """The first day of `period` whose cumulative spend (actual, then expected) reaches budget."""
-    running = ZERO
-    for i in actual_idx:
-        running += total_hist[i]
-        if running >= budget:
-            return history.days[i]
-    lo = max((period.start - as_of).days, 0)
-    hi = (period.end - as_of).days + 1
-    cumulative = float(running) + np.cumsum(point[lo:hi])
-    hit = np.flatnonzero(cumulative >= float(budget))
-    return as_of + timedelta(days=lo + int(hit[0])) if len(hit) else None
-
-
-def _daily_path(horizon: Horizon, history: DailyHistory, total_hist: Sequence[Decimal],
-                point: np.ndarray, paths: np.ndarray,
-                future_days: Sequence[date]) -> tuple[DayForecast, ...]:
-    """Actual days of the first period, then every forecast day; cumulative per period."""
-    out: list[DayForecast] = []
-    hist_index = {d: i for i, d in enumerate(history.days)}
-    period_of = {}
-    for p in horizon.periods:
-        for d in _days(p.start, p.end):
-            period_of[d] = p
-    running: dict[Period, Decimal] = {}
-    for d in _days(horizon.periods[0].start, horizon.as_of - timedelta(days=1)):
-        value = total_hist[hist_index[d]] if d in hist_index else ZERO
-        p = period_of[d]
-        running[p] = running.get(p, ZERO) + value
-        out.append(DayForecast(d, True, value, None, None, None, None, running[p]))
-    q = np.quantile(paths, QUANTILES, axis=0) if paths.size else None
-    for i, d in enumerate(future_days):
-        expected = _money(point[i])
-        p = period_of[d]
-        running[p] = running.get(p, ZERO) + expected
-        if q is not None:
-            low_95, low_80, high_80, high_95 = (_money(q[j, i]) for j in range(4))
-        else:
-            low_95 = low_80 = high_80 = high_95 = expected
-        out.append(DayForecast(d, False, expected, min(low_80, expected), max(high_80, expected),
-                               min(low_95, expected), max(high_95, expected), running[p]))
-    return tuple(out)
-
-
-__all__ = [
-    "COMPONENTS", "COST_COLUMNS", "BudgetCheck", "DailyHistory", "DayForecast", "Horizon",
-    "Period", "PeriodForecast", "SpendForecast", "WhatIf", "daily_history", "forecast_spend",
-    "month_end", "parse_horizon", "parse_percent",
-]
+def stale_message(fresh: Freshness, tz: str) -> str:
+    """The warning of a forecast whose newest usage is older than the threshold."""
+    zone = tz_zone(tz)
+    at = f"{fresh.checked_at.astimezone(zone):%Y-%m-%d %H:%M} {tz}"
+    limit = duration_spec(fresh.stale_after)
+    if fresh.newest is None:
+        return f"the store has no usage before {at}; is ingestion running?"
+    return (f"the newest usage is from {fresh.newest.astimezone(zone):%Y-%m-%d %H:%M} {tz}, "
+            f"{describe_age(fresh.age)} before {at} (over --stale-after {limit}); the days "
+            "since count as no spend, so the forecast is too low; is ingestion running?")

@@ -32,7 +32,7 @@ from costkit.spend import breakdown
 from costkit.spend.coverage import MonthCoverage, describe_age, month_coverage, usage_span
 
 if TYPE_CHECKING:
-    from costkit.forecast.run import PeriodForecast
+    from costkit.forecast.projection import PeriodForecast
 
 # Cost components in page order, with the names people read.
 COMPONENTS = {c.cost_column: c.label for c in cost_components.COMPONENTS}
@@ -268,7 +268,8 @@ def project_rest_of_month(
     spend beyond what it has already spent. (None, None, why) with too little history.
     """
     from costkit.forecast.history import load_history
-    from costkit.forecast.run import forecast_spend, parse_horizon
+    from costkit.forecast.horizon import parse_horizon
+    from costkit.forecast.projection import forecast_spend
 
     as_of = max(now.astimezone(zone(tz)).date(), month)
     history = load_history(con, as_of, tz, book).total
