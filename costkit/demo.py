@@ -24,7 +24,8 @@ from costkit.ingest.rejects import list_rejects
 from costkit.ingest.run import ingest
 from costkit.ingest.summary import IngestSummary
 from costkit.pricing.book import PriceBook, load_price_book
-from costkit.report.monthly import MonthlyReport, latest_full_month_in_store, write_monthly_report
+from costkit.report.data import MonthlyReport
+from costkit.report.monthly import latest_full_month_in_store, write_monthly_report
 from costkit.store.connection import open_store
 
 DEFAULT_DB = Path("reports") / "demo.duckdb"

@@ -18,15 +18,16 @@ from costkit.core.format import exact, money, pct, plot_text, signed_pct
 from costkit.core.usage import Usage
 from costkit.pricing.book import load_price_book
 from costkit.pricing.cost import price
-from costkit.report.html import render_page, script_json
+from costkit.report.html import render_page
+from costkit.report.markup import script_json
 from costkit.report.monthly import (
     build_monthly_report,
     last_full_month,
     latest_full_month_in_store,
     parse_month,
-    top_with_other,
     write_monthly_report,
 )
+from costkit.report.rollups import top_with_other
 from costkit.spend import breakdown
 from costkit.store.connection import open_store
 

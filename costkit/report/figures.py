@@ -14,7 +14,7 @@ import polars as pl
 
 from costkit.core.format import exact, money, pct, plot_text
 from costkit.core.timezones import zone
-from costkit.report.monthly import COMPONENTS, GROUPINGS, MonthlyReport
+from costkit.report.data import COMPONENTS, GROUPINGS, MonthlyReport
 
 COLORS = {
     "input_cost": "#4C78A8",

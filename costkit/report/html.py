@@ -3,8 +3,9 @@
 Offline by construction: plotly.js is inlined once, every figure is a JSON block drawn by a
 small script, and a Content-Security-Policy allows only those exact scripts (by hash) and no
 network at all. Every user-controlled string has its secrets masked, is HTML-escaped with its
-control characters written out (`h`), escaped again for plotly in the figures, and the JSON
-blocks cannot close their <script> element.
+control characters written out (`h`, in `costkit.report.markup`), escaped again for plotly in
+the figures, and the JSON blocks cannot close their <script> element. The page's tables are in
+`costkit.report.tables`.
 """
 
 from __future__ import annotations
@@ -12,46 +13,26 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import datetime
-from decimal import Decimal
 from importlib import resources
 
 import plotly.io as pio
 import plotly.offline
 
 from costkit.core.format import compact, count, exact, money, pct, signed_money, signed_pct, when
-from costkit.core.safe_output import html_text, masked
+from costkit.core.safe_output import masked
 from costkit.core.version import __version__
-from costkit.pricing.cards import Card
-from costkit.report.figures import COLORS, build_figures, concentration_bands
-from costkit.report.monthly import (
+from costkit.report.data import (
     COMPONENTS,
     GROUPINGS,
+    PLURALS,
     TOP_ROWS,
     MonthlyReport,
     next_month,
     previous_month,
 )
-
-RAW_LIMIT = 240
-_PLURALS = {"project": "projects", "model": "models", "api_key": "API keys",
-            "endpoint": "endpoints"}
-_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
-                 "\u2028": "\\u2028", "\u2029": "\\u2029"}
-
-
-def h(value: object) -> str:
-    """Text for HTML (element content and quoted attributes), control characters written
-    out (safe_output.html_text)."""
-    return html_text(value)
-
-
-def script_json(text: str) -> str:
-    """JSON text safe inside <script type=application/json>: no `</script>`, no `<!--`."""
-    return "".join(_JSON_ESCAPES.get(ch, ch) for ch in text) if _needs_escape(text) else text
-
-
-def _needs_escape(text: str) -> bool:
-    return any(ch in text for ch in _JSON_ESCAPES)
+from costkit.report.figures import COLORS, build_figures, concentration_bands
+from costkit.report.markup import _chart, _days, _plural, _title, h, script_json
+from costkit.report.tables import _cards, _data_quality, _group_table, _top_requests
 
 
 def _asset(name: str) -> str:
@@ -218,10 +199,6 @@ def _headline(report: MonthlyReport) -> str:
     return f'<section class="headline" id="headline">\n{items}\n</section>'
 
 
-def _title(text: str) -> str:
-    return f' title="exact: {h(text)}"' if text else ""
-
-
 def _coverage_notice(report: MonthlyReport) -> str:
     """Above the figures: a month whose data stops early, or a running month gone stale."""
     cov = report.coverage
@@ -286,7 +263,7 @@ def _groups(report: MonthlyReport, figures: dict) -> str:
     for dim, name in GROUPINGS.items():
         frame = report.groups[dim]
         shown = int(frame["keys"].sum())
-        what = _PLURALS[dim] if shown != 1 else name if dim == "api_key" else name.lower()
+        what = PLURALS[dim] if shown != 1 else name if dim == "api_key" else name.lower()
         heading = f"By {name if dim == 'api_key' else name.lower()}"
         note = (f" The top {TOP_ROWS[dim]}, the rest summed as “other”."
                 if frame.height > TOP_ROWS[dim] else "")
@@ -306,29 +283,6 @@ def _groups(report: MonthlyReport, figures: dict) -> str:
 {chr(10).join(parts)}
 </div>
 </section>"""
-
-
-def _group_table(report: MonthlyReport, dim: str) -> str:
-    frame = report.groups[dim]
-    cur = report.headline.currency
-    total = report.headline.total
-    rows = []
-    for row in frame.iter_rows(named=True):
-        share = (row["total_cost"] / total) if total and row["total_cost"] is not None else None
-        folded = row["keys"] > 1
-        css = ' class="other"' if folded else ""
-        rows.append(
-            f"<tr{css}><td>{h(row[dim] if row[dim] is not None else '(none)')}</td>"
-            f'<td class="num">{count(row["requests"])}</td>'
-            f'<td class="num">{count(row["input_tokens"])}</td>'
-            f'<td class="num">{count(row["output_tokens"] + row["reasoning_tokens"])}</td>'
-            f'<td class="num"{_title(exact(row["total_cost"], cur))}>'
-            f"{h(money(row['total_cost'], cur))}</td>"
-            f'<td class="num">{h(pct(share))}</td>'
-            f'<td class="num">{count(row["unpriced_requests"]) if row["unpriced_requests"] else ""}'
-            "</td></tr>")
-    return _table([GROUPINGS[dim], "requests", "input tokens", "output tokens", "spend",
-                   "share", "unpriced requests"], rows, numeric_from=1)
 
 
 def _concentration(report: MonthlyReport, figures: dict) -> str:
@@ -356,133 +310,6 @@ def _concentration(report: MonthlyReport, figures: dict) -> str:
 </section>"""
 
 
-def _top_requests(report: MonthlyReport) -> str:
-    frame = report.top_requests
-    cur = report.headline.currency
-    shown = [c for c in COMPONENTS if c in ("input_cost", "output_cost") or any(
-        v not in (None, 0) for v in frame[c].to_list())]
-    rows = []
-    for i, row in enumerate(frame.iter_rows(named=True), 1):
-        tokens = (f"{count(row['input_tokens'])} in ({count(row['cached_input_tokens'])} cached)"
-                  f"<br>{count(row['output_tokens'])} out, "
-                  f"{count(row['reasoning_tokens'] or 0)} reasoning"
-                  + (f"<br>{_plural(row['search_calls'], 'search', 'searches')}"
-                     if row["search_calls"] else ""))
-        cells = [
-            f'<td class="num">{i}</td>',
-            f"<td>{h(when(row['ts'], report.tz))}</td>",
-            f'<td class="id"><code>{h(row["request_id"])}</code></td>',
-            f"<td>{h(_or_none(row['project']))}<br><small>{h(row['model'])}</small></td>",
-            f"<td>{h(_or_none(row['endpoint']))}<br><small>{h(_or_none(row['api_key']))}"
-            "</small></td>",
-            f'<td class="tokens">{tokens}</td>',
-            f'<td class="num"{_title(exact(row["total_cost"], cur))}><strong>'
-            f"{h(money(row['total_cost'], cur))}</strong></td>",
-        ]
-        cells += [f'<td class="num"{_title(exact(row[c], cur))}>{h(money(row[c], cur))}</td>'
-                  for c in shown]
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    headers = ["#", f"time ({report.tz})", "request id", "project / model",
-               "endpoint / API key", "tokens", "total", *[COMPONENTS[c].lower() for c in shown]]
-    return f"""<section id="top-requests">
-<h2>The {count(frame.height)} most expensive requests</h2>
-<p class="lead">Hover an amount for its exact value. Ids are the provider's (or a hash of the
-record when it had none), to find the call in your own logs.</p>
-<div class="scroll">{_table(headers, rows, numeric_from=5, first_numeric=True)}</div>
-</section>"""
-
-
-def _data_quality(report: MonthlyReport) -> str:
-    rejects = report.rejects
-    if rejects.total:
-        explain = (
-            f"<strong>{_plural(rejects.total, 'rejected record', 'rejected records')}</strong> "
-            "could not be read and are not in any figure above. "
-            f"{_plural(rejects.by_time, 'is', 'are')} counted here because the record states "
-            f"a time in this month; {_plural(rejects.by_ingest, 'has', 'have')} no readable "
-            "time and come from ingests that also loaded this month's usage (they appear in the "
-            "report of every month those ingests cover). List them all with "
-            "<code>costkit rejects</code>.")
-        reasons = [
-            f"<tr><td>{h(r['reason'])}</td><td class=\"num\">{count(r['by_time'])}</td>"
-            f"<td class=\"num\">{count(r['by_ingest'])}</td>"
-            f"<td class=\"num\">{count(r['total'])}</td></tr>"
-            for r in rejects.by_reason.iter_rows(named=True)]
-        samples = [
-            f"<tr><td><code>{h(r['source_file'])}:{h(r['line'])}</code></td>"
-            f"<td>{h(r['format'])}</td><td>{h(r['reason'])}</td>"
-            f'<td class="raw"><code>{h(_cut(r["raw"]))}</code></td></tr>'
-            for r in rejects.samples.iter_rows(named=True)]
-        reject_html = (
-            f"<p>{explain}</p>"
-            + _table(["reason", "by record time", "by ingest", "total"], reasons, numeric_from=1)
-            + f"<details><summary>The first {count(len(samples))} rejected records</summary>"
-            + '<div class="scroll">'
-            + _table(["file:line", "format", "reason", "raw record"], samples)
-            + "</div></details>")
-    else:
-        reject_html = "<p>No rejected records for this month.</p>"
-    if report.unpriced.height:
-        rows = [
-            f"<tr><td>{h(r['model'])}</td><td>{h(r['reason'])}</td>"
-            f'<td class="num">{count(r["requests"])}</td>'
-            f'<td class="num">{count(r["input_tokens"])}</td>'
-            f'<td class="num">{count(r["output_tokens"] + r["reasoning_tokens"])}</td>'
-            f'<td class="num">{count(r["search_calls"])}</td>'
-            f"<td>{h(when(r['first_ts'], report.tz, False))}</td>"
-            f"<td>{h(when(r['last_ts'], report.tz, False))}</td></tr>"
-            for r in report.unpriced.iter_rows(named=True)]
-        unpriced_html = (
-            "<p>Usage the price cards cannot price. Its tokens are kept; its cost is shown as "
-            "unpriced, never as $0. Add or correct a card (<code>--prices</code>) and the same "
-            "usage is priced on the next report.</p>"
-            + _table(["model", "reason", "requests", "input tokens", "output tokens",
-                      "searches", "first", "last"], rows, numeric_from=2))
-    else:
-        unpriced_html = "<p>All usage of the month was priced.</p>"
-    return f"""<section id="data-quality">
-<h2>Data quality</h2>
-<h3>Rejected records</h3>
-{reject_html}
-<h3>Unpriced usage</h3>
-{unpriced_html}
-</section>"""
-
-
-def _cards(report: MonthlyReport) -> str:
-    rows = [_card_row(card) for card in report.cards]
-    if not rows:
-        return """<section id="price-cards"><h2>Price cards used</h2>
-<p>No price card was in effect for this month's models.</p></section>"""
-    headers = ["model", "effective from", "effective to", "input", "cached input",
-               "cache write", "output", "reasoning", "web search", "currency", "source"]
-    return f"""<section id="price-cards">
-<h2>Price cards used</h2>
-<p class="lead">The cards in effect during the month for the models used: per 1M tokens,
-web search per call. A request is priced by the card in effect at its time.</p>
-<div class="scroll">{_table(headers, rows)}</div>
-</section>"""
-
-
-def _card_row(card: Card) -> str:
-    def rate(value: Decimal | None) -> str:
-        return "-" if value is None else exact(value, card.currency)
-
-    start = card.effective_from.strftime("%Y-%m-%d %H:%M UTC") if card.effective_from else "always"
-    end = card.effective_to.strftime("%Y-%m-%d %H:%M UTC") if card.effective_to else "open"
-    origin = "built-in" if card.builtin else card.origin
-    r = card.rates
-    tiers = "".join(f"<br>above {t.above_input_tokens:,} input tokens: input "
-                    f"{h(rate(t.rates.input))}, output {h(rate(t.rates.output))}"
-                    for t in card.tiers)
-    return (f'<tr><td class="nowrap">{h(card.model)}{tiers}</td>'
-            f"<td>{h(start)}</td><td>{h(end)}</td>"
-            + "".join(f'<td class="num">{h(rate(v))}</td>' for v in (
-                r.input, r.cached_input, r.cache_write, r.output, r.reasoning, r.web_search))
-            + f"<td>{h(card.currency)}</td><td>{h(origin)}"
-            + (f"<br><small>{h(card.source)}</small>" if card.source else "") + "</td></tr>")
-
-
 def _footer(report: MonthlyReport) -> str:
     since = f"{report.month:%Y-%m-%d}"
     until = f"{next_month(report.month):%Y-%m-%d}"
@@ -493,43 +320,3 @@ amount for every digit). The same figures, from the command line:
 <code>costkit report --by month --since {since} --until {until} --tz {h(report.tz)}</code>.
 This page is self-contained and makes no network request.</p>
 </footer>"""
-
-
-# --- small pieces --------------------------------------------------------------------------
-
-def _chart(name: str, figures: dict) -> str:
-    if name not in figures:
-        return '<p class="lead">Nothing to draw.</p>'
-    return (f'<div class="chart" id="fig-{name}" data-figure="fig-{name}-data" '
-            f'role="img" aria-label="{h(name.replace("-", " "))} chart"></div>')
-
-
-def _table(headers: list[str], rows: list[str], numeric_from: int | None = None,
-           first_numeric: bool = False) -> str:
-    cells = []
-    for i, name in enumerate(headers):
-        numeric = (numeric_from is not None and i >= numeric_from) or (first_numeric and i == 0)
-        cells.append(f'<th{" class=num" if numeric else ""}>{h(name)}</th>')
-    return (f"<table><thead><tr>{''.join(cells)}</tr></thead><tbody>"
-            + "\n".join(rows) + "</tbody></table>")
-
-
-def _days(month, n: int | None) -> str:
-    """The first `n` days of a month, e.g. '1-24 November 2026' ('1 November 2026')."""
-    first = month.strftime("%B %Y")
-    return f"1 {first}" if n == 1 else f"1\u2013{n} {first}"
-
-
-def _plural(n: int, one: str, many: str) -> str:
-    return f"{n:,} {one if n == 1 else many}"
-
-
-def _or_none(value: object) -> str:
-    return "(none)" if value is None else str(value)
-
-
-def _cut(raw: str | None) -> str:
-    if raw is None:
-        return ""
-    return raw if len(raw) <= RAW_LIMIT else raw[:RAW_LIMIT] + "\u2026"
-
