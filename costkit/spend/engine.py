@@ -24,6 +24,7 @@ import duckdb
 import polars as pl
 
 from costkit.core.errors import InputError
+from costkit.core.sql import quote
 from costkit.core.timezones import canonical
 from costkit.pricing.book import PriceBook
 from costkit.pricing.sql import register_prices
@@ -89,9 +90,9 @@ def parquet_engine(source: Path | str) -> Iterator[DuckDBEngine]:
     try:
         try:
             con.execute(
-                "CREATE TEMP VIEW usage AS SELECT * EXCLUDE (month) FROM read_parquet(?, "
-                "hive_partitioning = true, hive_types = {'month': VARCHAR})",
-                [parquet_glob(source)],
+                "CREATE TEMP VIEW usage AS SELECT * EXCLUDE (month) FROM read_parquet("
+                f"{quote(parquet_glob(source))}, hive_partitioning = true, "
+                "hive_types = {'month': VARCHAR})"
             )
         except duckdb.Error as exc:
             raise InputError(f"{source}: cannot read its Parquet partitions: "
