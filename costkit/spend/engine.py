@@ -28,7 +28,7 @@ from costkit.core.sql import quote
 from costkit.core.timezones import canonical
 from costkit.pricing.book import PriceBook
 from costkit.pricing.sql import register_prices
-from costkit.store.connection import memory_limit
+from costkit.store.connection import memory_limit, open_store
 from costkit.store.parquet import check_layout, parquet_glob
 
 ENGINES = ("duckdb", "spark")
@@ -97,6 +97,29 @@ def parquet_engine(source: Path | str) -> Iterator[DuckDBEngine]:
         except duckdb.Error as exc:
             raise InputError(f"{source}: cannot read its Parquet partitions: "
                              f"{str(exc).splitlines()[0]}") from None
+        yield DuckDBEngine(con)
+    finally:
+        con.close()
+
+
+@contextmanager
+def usage_engine(
+    engine: str = "duckdb",
+    source: Path | str | None = None,
+    store: Path | str | None = None,
+    spark_master: str | None = None,
+) -> Iterator[Engine]:
+    """Where a command reads usage: the store (read-only) when no `source` is given, else
+    the exported Parquet directory `source` on `engine`."""
+    if source is not None:
+        with source_engine(engine, source, spark_master) as found:
+            yield found
+        return
+    if engine != "duckdb":
+        raise InputError(f"--engine {engine} reads exported usage: give it --source DIR "
+                         "(written by `costkit export --parquet DIR`)")
+    con = open_store(store, read_only=True)
+    try:
         yield DuckDBEngine(con)
     finally:
         con.close()
