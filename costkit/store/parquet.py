@@ -109,8 +109,9 @@ def _write_month(con: duckdb.DuckDBPyConnection, out_dir: Path, month: str) -> i
                     "(FORMAT parquet, COMPRESSION zstd)", [first, after])
         [(rows,)] = con.execute("SELECT count(*) FROM read_parquet(?)", [str(temp)]).fetchall()
         os.replace(temp, target)
-    except (OSError, duckdb.IOException) as exc:
-        temp.unlink(missing_ok=True)
+    except (OSError, duckdb.Error) as exc:
+        if temp.is_file():  # ours, half written; anything else in the way is left alone
+            temp.unlink()
         why = reason(exc) if isinstance(exc, OSError) else str(exc).splitlines()[0]
         raise OutputError(f"{target}: cannot write the partition: {why}") from None
     return int(rows)
