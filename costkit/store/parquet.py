@@ -82,7 +82,7 @@ def export_parquet(
     months = {row[0] for row in con.execute(
         f"SELECT DISTINCT strftime(timezone('UTC', ts), '%Y-%m') FROM usage "
         f"WHERE {' AND '.join(clauses)}", params).fetchall()}
-    if since is not None and until is not None:
+    if since is not None and end is not None:
         months |= {m for m in partitions(out_dir)
                    if f"{since:%Y-%m}" <= m and _month_start(m) < end}
     written = []
