@@ -24,6 +24,9 @@ from costkit.cli import (  # noqa: E402,F401
     prices,
     report,
 )
+from costkit.cli.export import export  # noqa: E402
+
+app.command("export")(export)  # registered here: export.py does not import the app
 
 
 def main() -> None:

@@ -33,7 +33,8 @@ from costkit.core.output_file import write_file
 from costkit.core.safe_output import CsvWriter, SafeConsole, masked
 from costkit.pricing.book import load_price_book
 from costkit.spend import breakdown
-from costkit.store.connection import default_path, open_store
+from costkit.spend.engine import usage_engine
+from costkit.store.connection import default_path
 
 report_app = typer.Typer(
     help="Spend breakdown from the usage store (and `report monthly`, the HTML page).",
@@ -50,6 +51,11 @@ HEADINGS = {
     "cache_write_cost": "cache write $", "output_cost": "output $",
     "reasoning_cost": "reasoning $", "search_cost": "search $", "total_cost": "total $",
 }
+
+
+class EngineName(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
 
 
 class Format(StrEnum):
@@ -88,6 +94,17 @@ def report(
         help="Write to this file instead of stdout (required for parquet).")] = None,
     db: DbOption = None,
     prices_path: PricesOption = None,
+    engine: Annotated[EngineName, typer.Option(
+        "--engine", help="Engine that runs the breakdown (spark: pip install "
+        "'costkit[spark]').")] = EngineName.duckdb,
+    source: Annotated[Path | None, typer.Option(
+        "--source", metavar="DIR", show_default=False,
+        help="Read usage exported by `costkit export --parquet DIR` instead of the store.")
+    ] = None,
+    spark_master: Annotated[str | None, typer.Option(
+        "--spark-master", metavar="URL", show_default=False,
+        help="Spark master (spark://HOST:PORT, local[N]; else Spark's own configuration).")
+    ] = None,
 ) -> None:
     """Spend per group: tokens and each cost component, from the price card in effect at
     each request's time. Unpriced usage keeps its tokens and shows no cost."""
@@ -97,16 +114,15 @@ def report(
     start, end = _day(since, "--since"), _day(until, "--until")
     if fmt is Format.parquet and out is None:
         raise fail("--format parquet writes a binary file; give it --out PATH")
+    if source is not None and db is not None:
+        raise fail("--db and --source are two places to read usage from; give one")
     book = load_price_book(prices_path)
-    store = db if db is not None else default_path()
-    con = open_store(store, read_only=True)
-    try:
+    store = source or (db if db is not None else default_path())
+    with usage_engine(engine.value, source, db, spark_master) as con:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", breakdown.UnpricedUsageWarning)
             frame = breakdown.spend(con, dims, since=start, until=end, tz=tz, models=model,
                                     projects=project, book=book)
-    finally:
-        con.close()
     for warning in caught:
         if issubclass(warning.category, breakdown.UnpricedUsageWarning):
             warn(str(warning.message))

@@ -46,6 +46,8 @@ from costkit.spend.costed import (
     rates_sql,
     with_units,
 )
+from costkit.spend.days import local_day_sql as _local_day_sql
+from costkit.spend.engine import Engine, as_engine
 
 TIME_DIMENSIONS = ("day", "week", "month")
 DIMENSIONS = (*TIME_DIMENSIONS, "model", "project", "api_key", "user", "endpoint")
@@ -59,9 +61,6 @@ SPEND_COLUMNS = (*REQUEST_COLUMNS, *COST_COLUMNS, "currency")
 # is below 9e15 (the readers' bound), so 2^63 requests sum to under 10^35, inside 38 digits;
 # a BIGINT sum overflowed past about a thousand such requests.
 TOKEN_SUM = "HUGEINT"
-QUARTER_HOUR_US = 900_000_000
-DAY_US = 86_400_000_000
-MAX_OFFSET_SCAN = 20 * 366 * 96  # quarter hours: past 20 years of data, convert every row
 __all__ = ["UnpricedUsageWarning", "check_tz", "concentration", "cost_quantiles", "parse_by",
            "requests", "spend", "totals", "unpriced"]
 # Usage columns behind the plain dimensions ("user" is a reserved word in SQL).
@@ -74,7 +73,7 @@ class UnpricedUsageWarning(UserWarning):
 
 
 def spend(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | Engine,
     by: list[str],
     since: date | datetime | None = None,
     until: date | datetime | None = None,
@@ -91,13 +90,15 @@ def spend(
     null where the group holds unpriced usage), and `currency`. `since` is inclusive and
     `until` exclusive; a date is local midnight in `tz`, a naive datetime local time.
     A model is matched and grouped under the card model its logged name is an alias of.
+    `con`: the store's connection, or an engine (costkit.spend.engine) over exported usage.
     """
     keys = parse_by(by)
-    book, scope = prepare(con, book, since, until, tz, models, projects)
-    sql, params = _spend_sql(con, keys, scope, book)
-    result = frame(con, sql, params)
+    engine = as_engine(con)
+    book, scope = prepare(engine, book, since, until, tz, models, projects)
+    sql, params = _spend_sql(engine, keys, scope, book)
+    result = engine.frame(sql, params)
     if result.height and result["total_cost"].null_count():
-        _warn_unpriced(con, scope, result)
+        _warn_unpriced(engine, scope, result)
     return result
 
 
@@ -299,7 +300,7 @@ def concentration(
 # --- the breakdown's SQL ---------------------------------------------------------------------
 
 def _spend_sql(
-    con: duckdb.DuckDBPyConnection, keys: list[str], scope: Scope, book: PriceBook
+    engine: Engine, keys: list[str], scope: Scope, book: PriceBook
 ) -> tuple[str, list]:
     """Stage 1 sums tokens per (fine keys, price keys); stage 2 prices and labels each
     aggregate; stage 3 sums the labelled rows per group."""
@@ -307,7 +308,7 @@ def _spend_sql(
     fine: dict[str, str] = {}
     for key in keys:
         if key in TIME_DIMENSIONS:
-            fine["_day"] = _local_day_sql(con, scope.tz, where, params)
+            fine["_day"] = _local_day_sql(engine, scope.tz, where, params)
         elif key.startswith(TAG_PREFIX):
             fine["_tags"] = "CAST(tags AS VARCHAR)"
         elif key != "model":
@@ -320,7 +321,7 @@ def _spend_sql(
                            f"CAST(coalesce(sum({c}), 0) AS {TOKEN_SUM}) AS {c}"
                            for c in TOKEN_COLUMNS)
     # requests that enabled web search but reported no count: shown, never priced as $0
-    token_sums += f", count(*) FILTER (search_calls IS NULL) AS {SEARCH_UNREPORTED}"
+    token_sums += f", count(*) FILTER (WHERE search_calls IS NULL) AS {SEARCH_UNREPORTED}"
 
     labels = [f"_l{i}" for i in range(len(keys))]
     label_cols = "".join(f"{_label_sql(key, book)} AS {label}, "
@@ -365,55 +366,6 @@ def _spend_sql(
         {order}
     """
     return sql, params
-
-
-def _local_day_sql(con: duckdb.DuckDBPyConnection, tz: str, where: str, params: list) -> str:
-    """SQL for a request's local calendar day in `tz`, as days since 1970-01-01.
-
-    From the zone's UTC offsets over the data's range: one CASE branch per offset change.
-    Each quarter hour's offset is read at its first and last second; if an offset changes
-    inside a quarter hour (or the data spans decades), every row's time is converted.
-    """
-    zone = literal(tz)
-    exact = _floor_div(f"epoch_us(timezone({zone}, ts))", DAY_US)
-    lo, hi = con.execute(
-        f"SELECT min(epoch_us(ts)), max(epoch_us(ts)) FROM usage WHERE {where}", params
-    ).fetchall()[0]
-    if lo is None or (hi // QUARTER_HOUR_US - lo // QUARTER_HOUR_US) > MAX_OFFSET_SCAN:
-        return exact
-    quarter = QUARTER_HOUR_US // 1_000_000
-    changes = con.execute(
-        f"""
-        WITH q AS (
-            SELECT q,
-                   epoch_us(timezone({zone}, to_timestamp(q * {quarter}))) - q * {QUARTER_HOUR_US}
-                       AS off,
-                   epoch_us(timezone({zone}, to_timestamp(q * {quarter} + {quarter - 1})))
-                       - (q * {quarter} + {quarter - 1}) * 1000000 AS off_end
-            FROM range(?, ?) t(q)
-        ),
-        steps AS (SELECT q, off, off_end, lag(off) OVER (ORDER BY q) AS before FROM q)
-        SELECT q, off, off = off_end FROM steps
-        WHERE before IS NULL OR off <> before OR off <> off_end
-        ORDER BY q
-        """,
-        [lo // QUARTER_HOUR_US, hi // QUARTER_HOUR_US + 1],
-    ).fetchall()
-    if not all(steady for _, _, steady in changes):
-        return exact
-    offset = str(changes[0][1])
-    if len(changes) > 1:
-        whens = " ".join(f"WHEN epoch_us(ts) >= {q * QUARTER_HOUR_US} THEN {off}"
-                         for q, off, _ in reversed(changes[1:]))
-        offset = f"(CASE {whens} ELSE {changes[0][1]} END)"
-    return _floor_div(f"(epoch_us(ts) + {offset})", DAY_US)
-
-
-def _floor_div(expr: str, divisor: int) -> str:
-    """Integer floor division, also before 1970 (DuckDB's // truncates toward zero): shifted
-    by 10^7 divisors (27,000 years of days) so the dividend is positive, `expr` once."""
-    shift = 10_000_000
-    return f"((({expr}) + {shift * divisor}) // {divisor} - {shift})"
 
 
 def _label_sql(key: str, book: PriceBook) -> str:
@@ -470,13 +422,13 @@ def _index_sql(bounds: dict[str, list], test: str, render) -> str:
     return f"(CASE model {' '.join(whens)} ELSE 0 END)"
 
 
-def _warn_unpriced(con: duckdb.DuckDBPyConnection, scope: Scope, result: pl.DataFrame) -> None:
+def _warn_unpriced(engine: Engine, scope: Scope, result: pl.DataFrame) -> None:
     where, params = scope.where()
-    rows = con.execute(
+    rows = engine.rows(
         f"SELECT model, count(*) FROM {costed_sql()} WHERE ({where}) AND {UNPRICED} "
         "GROUP BY model ORDER BY model",
         params,
-    ).fetchall()
+    )
     groups = result["total_cost"].null_count()
     held = f"{groups} group{'s' if groups != 1 else ''}"
     if rows:

@@ -23,11 +23,12 @@ import polars as pl
 
 from costkit.core.components import COMPONENTS, RATE_COLUMNS
 from costkit.core.errors import InputError
-from costkit.core.timezones import canonical, local_instant
+from costkit.core.timezones import local_instant
 from costkit.pricing.book import PriceBook, load_price_book
 from costkit.pricing.cards import RATE_PLACES
-from costkit.pricing.sql import cost_expressions, cost_sql, rate_join, register_prices
-from costkit.store.costed import costed_select
+from costkit.pricing.sql import cost_expressions, cost_sql, rate_join
+from costkit.spend.engine import DuckDBEngine, Engine, as_engine
+from costkit.store.costed import KEY_COLUMNS, costed_select
 
 # Rates per token (or call): per-1M rates of at most RATE_PLACES places, divided by 10^6.
 UNIT_PLACES = RATE_PLACES + max(len(str(c.per)) - 1 for c in COMPONENTS)
@@ -69,7 +70,7 @@ class Scope:
 
 
 def prepare(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | Engine,
     book: PriceBook | None,
     since: date | datetime | None,
     until: date | datetime | None,
@@ -77,13 +78,14 @@ def prepare(
     models: list[str] | None,
     projects: list[str] | None,
 ) -> tuple[PriceBook, Scope]:
-    """Load the cards into this connection and resolve the filters into a Scope.
+    """Load the cards into this connection (or engine) and resolve the filters into a Scope.
 
     `since` / `until`: a date is local midnight in `tz`, a naive datetime local time, an
     aware datetime that instant. A model name also matches its card's other names.
     """
     book = book if book is not None else load_price_book()
-    tz = check_tz(con, tz)
+    engine = as_engine(con)
+    tz = engine.check_tz(tz)
     start, end = instant(since, tz), instant(until, tz)
     if start is not None and end is not None and start >= end:
         raise InputError(f"since ({since}) is not before until ({until}): the period is empty")
@@ -92,7 +94,7 @@ def prepare(
     for wanted in models or []:
         model = aliases.get(wanted, wanted)
         names += [wanted, model, *(n for n, m in aliases.items() if m == model)]
-    register_prices(con, book)
+    engine.register_prices(book)
     return book, Scope(tz, start, end, tuple(dict.fromkeys(names)),
                        tuple(dict.fromkeys(projects or [])), bool(models))
 
@@ -104,9 +106,7 @@ def check_tz(con: duckdb.DuckDBPyConnection, tz: str) -> str:
     Run first by every query: the `execute` also discards a result the caller left unread,
     which would make DuckDB refuse `con.sql`.
     """
-    key = canonical(tz)
-    con.execute("SELECT timezone(?, TIMESTAMP '2000-01-01')", [key]).fetchall()
-    return key
+    return DuckDBEngine(con).check_tz(tz)
 
 
 def instant(value: date | datetime | None, tz: str) -> datetime | None:
@@ -116,10 +116,12 @@ def instant(value: date | datetime | None, tz: str) -> datetime | None:
 
 
 def rates_sql(rate_type: str = EXACT_RATE, scale: int = 1) -> str:
-    """`price_rates` with its rates times `scale` as `rate_type`."""
+    """`price_rates` with its rates times `scale` as `rate_type` (every column named, so the
+    SQL reads the same in each engine's dialect)."""
     times = f" * {scale}" if scale != 1 else ""
+    keys = ", ".join(name for name, _ in KEY_COLUMNS)
     casts = ", ".join(f"CAST({c}{times} AS {rate_type}) AS {c}" for c in RATE_COLUMNS)
-    return f"(SELECT * REPLACE ({casts}) FROM price_rates)"
+    return f"(SELECT {keys}, {casts} FROM price_rates)"
 
 
 def costed_sql(rates: str | None = None) -> str:
