@@ -82,3 +82,10 @@ def test_info_names_the_source_and_the_pinned_hash():
     assert "special_tokens" not in info
     assert "Copyright (c) 2022 OpenAI" in (DATA / "LICENSE-tiktoken.txt").read_text()
 
+
+
+def test_count_for_a_catalog_openai_model_is_exact():
+    result = count_inputs([("text", "tiktoken is great!")], "gpt-4o")
+    assert result.tokens == 6
+    assert result.tokenizer.exact is True
+    assert result.tokenizer.encoding_name == "o200k_base"

@@ -22,6 +22,7 @@ from costkit.estimator.batch import BatchEstimator, LineResult, Totals, read_lin
 from costkit.estimator.estimate import Estimate, decimal_str, estimate, load_request
 from costkit.estimator.history import HistorySource
 from costkit.pricing.book import load_price_book
+from costkit.pricing.provenance import describe, provenance
 
 SHOWN_ROWS = 20  # per-line rows in a batch's table (all of them in csv / json)
 SHOWN_ERRORS = 100  # bad lines printed one by one; the rest are counted
@@ -151,7 +152,7 @@ def estimate_command(
     for message in result.warnings:
         warn(message)
     if fmt is Format.json:
-        typer.echo(dumps(result.as_dict()))
+        typer.echo(dumps({**result.as_dict(), **_card_source(book, result)}))
     elif fmt is Format.csv:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -159,7 +160,7 @@ def estimate_command(
         writer.writerow(_csv_row(LineResult(1, None, result)))
         typer.echo(out.getvalue(), nl=False)
     else:
-        _print_single(result, show_prompt)
+        _print_single(result, show_prompt, _card_source(book, result))
     if limit is not None and result.high.total_cost > limit:
         raise BudgetExceeded(
             f"the high estimate {_money(result.high.total_cost)} is over the budget "
@@ -169,7 +170,15 @@ def estimate_command(
 
 # --- single request ---------------------------------------------------------------------------
 
-def _print_single(result: Estimate, show_prompt: bool) -> None:
+def _card_source(book, result: Estimate) -> dict:
+    """Which card priced the estimate, where it came from, and how the name matched it."""
+    card = next(c for c in book.cards_for(result.model) if c.card_id == result.card_id)
+    match = next((m for m in book.matches.values() if m.model == result.model), None)
+    return {"card_source": provenance(card), "card_from": describe(card),
+            "matched": match.describe() if match else None}
+
+
+def _print_single(result: Estimate, show_prompt: bool, source: dict) -> None:
     console = Console(width=110, highlight=False)
     flags = [f"thinking {'on' if result.thinking else 'off'}",
              f"search {'on' if result.search else 'off'}",
@@ -177,6 +186,9 @@ def _print_single(result: Estimate, show_prompt: bool) -> None:
     if result.thinking and result.thinking_budget is not None:
         flags.append(f"thinking_budget {result.thinking_budget:,}")
     console.print(f"{result.model} via {result.endpoint} ({', '.join(flags)})")
+    console.print(f"card: {result.card_id} ({source['card_from']})", markup=False)
+    if source["matched"]:
+        console.print(f"matched: {source['matched']}", markup=False)
     console.print(
         f"prompt: {result.input_tokens:,} tokens ({'exact' if result.exact else 'approximate'}), "
         f"input cost {_money(result.input_cost)} {result.currency}"

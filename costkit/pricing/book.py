@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from importlib import resources
@@ -246,31 +246,73 @@ def price(usage: Usage, card: Card) -> Cost:
 class PriceBook:
     """All cards in effect for this run: built-ins, overridden model by model by the user's."""
 
-    def __init__(self, cards: Iterable[Card]):
+    def __init__(self, cards: Iterable[Card], catalog: Any = ()):
         self.cards: tuple[Card, ...] = tuple(
             sorted(cards, key=lambda c: (c.model, c.effective_from or _MIN))
         )
         _check_overlaps(self.cards)
+        self._index_names()
+        # The lowest authority (cards or a function returning them), consulted only for a
+        # name `cards` do not know; see costkit.pricing.names for how names resolve.
+        self._catalog = catalog
+        self._names: Any = None
+        self.matches: dict[str, Any] = {}
+
+    def _index_names(self) -> None:
         self._by_name: dict[str, list[Card]] = {}
         for card in self.cards:
             for name in (card.model, *card.aliases):
                 self._by_name.setdefault(name, []).append(card)
+
+    def _learn(self, name: str) -> list[Card]:
+        """Resolve a name no card lists (costkit.pricing.names) and make it one more alias
+        of the cards it resolves to, which join `cards` if they came from the catalog."""
+        from costkit.pricing import names
+
+        if self._names is None:
+            self._names = names.build_index(self.cards, self._catalog)
+        own = sorted({c.model for c in self.cards if names.authority(c) > 0})
+        match = self._names.resolve(name, own)
+        self.matches[name] = match
+        mine = [c for c in self.cards if c.model == match.model]
+        chosen = mine or self._names.by_model[match.model]
+        others = [c for c in self.cards if c.model != match.model]
+        added = [c if name in c.aliases else replace(c, aliases=(*c.aliases, name))
+                 for c in chosen]
+        self.cards = tuple(
+            sorted(others + added, key=lambda c: (c.model, c.effective_from or _MIN))
+        )
+        self._index_names()
+        return self._by_name[name]
+
+    def learn(self, names: Iterable[str]) -> None:
+        """Resolve each logged name now (unknown or ambiguous ones stay unpriced), so the
+        store's rate table and every name lookup see them."""
+        for name in names:
+            if name is not None and name not in self._by_name:
+                try:
+                    self._learn(name)
+                except UnknownModelError:
+                    pass
 
     def models(self) -> list[str]:
         return sorted({card.model for card in self.cards})
 
     def resolve(self, name: str) -> str:
         """The card model a log's model name (or alias) prices as."""
-        cards = self._by_name.get(name)
-        if not cards:
-            raise UnknownModelError(name, self.models())
-        return cards[0].model
+        return self.cards_for(name)[0].model
 
     def cards_for(self, model: str) -> list[Card]:
         cards = self._by_name.get(model)
         if not cards:
-            raise UnknownModelError(model, self.models())
-        return list(cards)
+            cards = self._learn(model)
+        models = sorted({c.model for c in cards})
+        if len(models) > 1 and model not in models:
+            # Two models' cards list the same alias: never price it as one of them.
+            from costkit.pricing.names import AmbiguousModelError
+
+            raise AmbiguousModelError(model, models)
+        return [c for c in cards if c.model == model] if len(models) > 1 else list(cards)
 
     def card_for(self, model: str, at: datetime | None = None) -> Card:
         """The card of `model` in effect at `at` (default: now)."""
@@ -280,13 +322,22 @@ class PriceBook:
                 return card
         raise NoCardInEffectError(f"no card for {model!r} is in effect at {at.isoformat()}")
 
+    def names_of(self, card: Card) -> list[str]:
+        """The names `card` prices: its model id, and each alias no other model's card lists
+        (a shared alias is ambiguous, priced by neither)."""
+        return [name for name in dict.fromkeys((card.model, *card.aliases))
+                if name == card.model or {c.model for c in self._by_name[name]} == {card.model}]
+
     def aliases(self) -> dict[str, str]:
         """Every name a card answers to, mapped to the card's model."""
         return {name: cards[0].model for name, cards in self._by_name.items()}
 
 
 def load_price_book(paths: Iterable[str | os.PathLike] | None = None) -> PriceBook:
-    """Built-in cards plus the user's (`paths`, else `COSTKIT_PRICES`, os.pathsep-separated)."""
+    """Built-in cards plus the user's (`paths`, else `COSTKIT_PRICES`, os.pathsep-separated),
+    over the catalog (costkit.pricing.catalog) as the lowest authority."""
+    from costkit.pricing.catalog import catalog_cards
+
     builtin = _builtin_cards()
     if paths is None:
         env = os.environ.get(ENV_PRICES, "")
@@ -295,7 +346,7 @@ def load_price_book(paths: Iterable[str | os.PathLike] | None = None) -> PriceBo
     for path in paths:
         user.extend(load_cards_path(Path(path)))
     named = {card.model for card in user}
-    return PriceBook([c for c in builtin if c.model not in named] + user)
+    return PriceBook([c for c in builtin if c.model not in named] + user, catalog=catalog_cards)
 
 
 def load_cards_path(path: Path) -> list[Card]:

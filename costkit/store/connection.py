@@ -363,7 +363,10 @@ def register_prices(con: duckdb.DuckDBPyConnection, book: PriceBook) -> None:
     One row per name a card answers to (model and aliases) and per input-token band: the
     base rates cover input_tokens in (-1, first tier threshold], each tier up to the next.
     Rates are per token (per-1M rate / 1,000,000, exact in Python), so SQL never divides.
+    The store's model names are resolved first (`PriceBook.learn`): a name that reaches a
+    card by case, prefix, date suffix or the catalog gets its rows like an alias.
     """
+    book.learn(row[0] for row in con.execute("SELECT DISTINCT model FROM usage").fetchall())
     rows = []
     for card in book.cards:
         bands = [(-1, card.rates)] + [
@@ -376,7 +379,7 @@ def register_prices(con: duckdb.DuckDBPyConnection, book: PriceBook) -> None:
                 (getattr(rates, name) / MILLION) if name != "web_search" else rates.web_search
                 for name in RATE_NAMES
             ]
-            for name in (card.model, *card.aliases):
+            for name in book.names_of(card):
                 rows.append(
                     (
                         name,
