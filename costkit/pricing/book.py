@@ -275,7 +275,9 @@ class PriceBook:
         match = self._names.resolve(name, own)
         self.matches[name] = match
         mine = [c for c in self.cards if c.model == match.model]
-        chosen = mine or self._names.by_model[match.model]
+        # A catalog card joins with the names it was asked by, not all the catalog's aliases
+        # (those stay with the resolver, where they cannot shadow another card's name).
+        chosen = mine or [replace(c, aliases=()) for c in self._names.by_model[match.model]]
         others = [c for c in self.cards if c.model != match.model]
         added = [c if name in c.aliases else replace(c, aliases=(*c.aliases, name))
                  for c in chosen]
@@ -306,6 +308,8 @@ class PriceBook:
         cards = self._by_name.get(model)
         if not cards:
             cards = self._learn(model)
+        if model in self.matches:  # resolved once: always the same model
+            return [c for c in cards if c.model == self.matches[model].model]
         models = sorted({c.model for c in cards})
         if len(models) > 1 and model not in models:
             # Two models' cards list the same alias: never price it as one of them.
@@ -325,8 +329,15 @@ class PriceBook:
     def names_of(self, card: Card) -> list[str]:
         """The names `card` prices: its model id, and each alias no other model's card lists
         (a shared alias is ambiguous, priced by neither)."""
-        return [name for name in dict.fromkeys((card.model, *card.aliases))
-                if name == card.model or {c.model for c in self._by_name[name]} == {card.model}]
+        out = []
+        for name in dict.fromkeys((card.model, *card.aliases)):
+            match = self.matches.get(name)
+            if match is not None:
+                if match.model == card.model:
+                    out.append(name)
+            elif name == card.model or {c.model for c in self._by_name[name]} == {card.model}:
+                out.append(name)
+        return out
 
     def aliases(self) -> dict[str, str]:
         """Every name a card answers to, mapped to the card's model."""

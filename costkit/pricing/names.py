@@ -159,6 +159,15 @@ class NameIndex:
         if not name or depth > 4:
             return []
         hits = [_Hit(c, 0, kind) for c, kind in self.exact.get(name, [])]
+        base, colon, tier = name.rpartition(":")
+        if colon and tier.lower() in TIERS:
+            # `gpt-4o:batch`: the batch card of what `gpt-4o` matches, never a pattern of
+            # the standard card that happens to match the whole name
+            for h in self._hits(base, provider, depth + 1):
+                variant = f"{h.card.model}:{tier.lower()}"
+                for card in self.by_model.get(variant, [])[:1]:
+                    hits.append(_Hit(card, 7, f"tier suffix ':{tier}', {h.how}", h.length))
+            return hits
         spelled = key(name)
         hits += [_Hit(c, 1, f"{kind}, spelled differently") for c, kind in
                  self.by_key.get(spelled, []) if not any(h.card is c for h in hits)]
@@ -194,12 +203,6 @@ class NameIndex:
             hits += [_Hit(h.card, 6, f"version suffix {version.group(0)!r} dropped, {h.how}",
                           h.length)
                      for h in self._hits(name[: version.start()], provider, depth + 1)]
-        base, colon, tier = name.rpartition(":")
-        if colon and tier.lower() in TIERS:
-            for h in self._hits(base, provider, depth + 1):
-                variant = f"{h.card.model}:{tier.lower()}"
-                for card in self.by_model.get(variant, [])[:1]:
-                    hits.append(_Hit(card, 7, f"tier suffix ':{tier}', {h.how}"))
         if provider is not None:
             hits = [h for h in hits if provider in (h.card.provider, h.card.gateway)]
         return hits

@@ -18,7 +18,7 @@ from costkit.core.errors import CardError
 from costkit.pricing.book import Card, parse_cards
 from costkit.pricing.catalog import ORIGIN_PREFIX, manifest
 
-_HEADER = re.compile(r"^\s*\[\[\s*card\s*\]\]", re.MULTILINE)
+_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*card[ \t]*\]\]", re.MULTILINE)
 BUILTIN_PREFIX = "builtin:"
 
 
