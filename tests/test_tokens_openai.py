@@ -89,3 +89,17 @@ def test_count_for_a_catalog_openai_model_is_exact():
     assert result.tokens == 6
     assert result.tokenizer.exact is True
     assert result.tokenizer.encoding_name == "o200k_base"
+
+
+def test_the_nearest_stand_in_is_the_measured_one():
+    # bench/tokenizer_nearest.py: Llama 3's tokenizer counts like cl100k_base (median error
+    # 0.0%), DeepSeek V3 / V4 like deepseek-v3-2 (0.0%), others are closest to o200k_base.
+    from costkit.tokens.nearest import nearest
+
+    assert nearest("llama-3") == ("cl100k_base", False)
+    assert nearest("deepseek-v4") == ("deepseek-v3-2", False)
+    assert nearest("claude") == ("o200k_base", False)
+    assert nearest("o200k_base") == ("o200k_base", True)
+    assert nearest("") == ("deepseek-v3-2", False)  # a card naming none: as before
+    count = count_inputs([("text", "The quick brown fox.")], "llama-3.3-70b-versatile")
+    assert count.tokenizer.encoding_name == "cl100k_base" and count.tokenizer.exact is False

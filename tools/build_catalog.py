@@ -305,7 +305,10 @@ def tokenizer_of(provider: str, model_id: str) -> str:
         return encoding
     if bare == "deepseek-v3.2":
         return "deepseek-v3-2"
-    family = bare.replace("meta-llama-", "llama-").split("-", 1)[0].split(".", 1)[0]
+    for family in ("llama-3", "llama3", "llama-4", "llama4"):
+        if family in bare:
+            return "llama-" + family[-1]
+    family = bare.split("-", 1)[0].split(".", 1)[0]
     return family or provider
 
 
