@@ -176,3 +176,16 @@ def test_deepseek_chat_is_the_model_deepseek_served_under_that_name_then(book):
 
 def test_spelling_key():
     assert key(" DeepSeek-V3.2 ") == key("deepseek_v3_2") == "deepseek-v3-2"
+
+
+def test_ingest_says_an_unpriced_name_is_ambiguous(cli, tmp_path):
+    name = "meta-llama/llama-4-scout-17b-16e-instruct"
+    logs = tmp_path / "usage.jsonl"
+    logs.write_text('{"id": "chatcmpl-1", "object": "chat.completion", "created": 1790000000, '
+                    f'"model": "{name}", "choices": [], "usage": {{"prompt_tokens": 10, '
+                    '"completion_tokens": 2, "total_tokens": 12}}\n')
+    result = cli("ingest", str(logs), "--db", str(tmp_path / "s.duckdb"))
+    assert result.exit_code == 0
+    assert (f"costkit: warning: 1 request of model '{name}' is unpriced (model '{name}' is "
+            "ambiguous: cards of") in result.stderr
+    assert "groq/meta-llama/llama-4-scout-17b-16e-instruct" in result.stderr
