@@ -53,9 +53,10 @@ def manifest() -> dict[str, Any]:
     """The shipped catalog's manifest: package, version, licence, providers, left-out models."""
     entry = resources.files("costkit.pricing") / "catalog" / MANIFEST
     try:
-        return json.loads(entry.read_text(encoding="utf-8"))
+        info: dict[str, Any] = json.loads(entry.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return info
 
 
 def describe() -> str:

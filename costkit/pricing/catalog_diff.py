@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from costkit.core import clock
 from costkit.pricing.book import RATE_NAMES, Card
@@ -33,7 +34,7 @@ class Change:
     after: str  # the new price in effect ("-" when none)
     reprices_history: bool
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "model": self.model, "kind": self.kind,
             "from": self.start.isoformat() if self.start else None,
@@ -59,7 +60,7 @@ def price_summary(card: Card | None) -> str:
     return f"{text} {card.currency}"
 
 
-def _key(card: Card | None):
+def _key(card: Card | None) -> tuple[Any, ...] | None:
     return None if card is None else (card.rates, card.tiers, card.currency)
 
 
@@ -87,7 +88,7 @@ def diff_cards(old: Iterable[Card], new: Iterable[Card],
         before, after = olds.get(model, []), news.get(model, [])
         points = sorted({_MIN} | {t for c in before + after
                                   for t in (c.effective_from, c.effective_to) if t})
-        segments: list[list] = []
+        segments: list[list[Any]] = []
         for i, start in enumerate(points):
             end = points[i + 1] if i + 1 < len(points) else None
             a, b = _at(before, start), _at(after, start)

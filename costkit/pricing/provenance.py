@@ -62,7 +62,7 @@ def card_line(text: str, origin: str, card: Card) -> int | None:
 
 
 @lru_cache(maxsize=32)
-def _lines(text: str, origin: str) -> dict:
+def _lines(text: str, origin: str) -> dict[tuple[str, Any], int]:
     headers = [text.count("\n", 0, m.start()) + 1 for m in _HEADER.finditer(text)]
     try:
         cards = parse_cards(text, origin)
@@ -75,13 +75,13 @@ def _lines(text: str, origin: str) -> dict:
 
 def _card_version(card: Card) -> str | None:
     # A card kept through catalog updates names the package version it was built from.
-    package = re.escape(manifest().get("package", "genai-prices"))
+    package = re.escape(str(manifest().get("package", "genai-prices")))
     found = re.search(package + r" (\d[\w.]*)", card.source)
     return found.group(1) if found else None
 
 
 def _read(entry: Any) -> str | None:
     try:
-        return entry.read_text(encoding="utf-8")
+        return str(entry.read_text(encoding="utf-8"))
     except OSError:
         return None

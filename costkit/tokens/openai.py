@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 import json
 from importlib import resources
-from typing import TYPE_CHECKING
+from importlib.resources.abc import Traversable
+from typing import TYPE_CHECKING, Any
 
 from costkit.core.errors import CostkitError
 from costkit.tokens.ranks import RankFileError, unpack_ranks
@@ -38,9 +39,10 @@ def encoding_of_model(model: str) -> str | None:
     return name if name in OPENAI_ENCODINGS else None
 
 
-def info(name: str) -> dict:
+def info(name: str) -> dict[str, Any]:
     """The shipped encoding's metadata: pattern, special tokens, source and sha256."""
-    return json.loads(_data_file(f"{name}.json").read_bytes())
+    meta: dict[str, Any] = json.loads(_data_file(f"{name}.json").read_bytes())
+    return meta
 
 
 @functools.cache
@@ -69,5 +71,5 @@ def openai_encoding(name: str) -> tiktoken.Encoding:
     )
 
 
-def _data_file(filename: str):
+def _data_file(filename: str) -> Traversable:
     return resources.files("costkit.tokens").joinpath("data", filename)
