@@ -35,19 +35,31 @@ def test_count_works_for_every_name(cli):
             assert data["note"].startswith("approximate:"), name
 
 
-def test_estimate_works_for_every_name_and_names_its_card(cli):
+def test_estimate_works_for_every_name_and_names_its_card(cli, tmp_path):
     book = load_price_book([])
-    for name in NAMES:
-        result = cli("estimate", "Say hello.", "--model", name, "--no-history",
-                     "--max-tokens", "100", "--format", "json")
-        assert result.exit_code == 0, (name, result.stderr)
-        data = json.loads(result.stdout)
+    # one request per name, as a batch (one line per model), plus a few single estimates
+    batch = tmp_path / "requests.jsonl"
+    batch.write_text("".join(json.dumps({"custom_id": name, "body": {
+        "model": name, "max_tokens": 100, "messages": [{"role": "user", "content": "Hi."}]}})
+        + "\n" for name in NAMES))
+    result = cli("estimate", "--batch", str(batch), "--no-history", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    rows = {row["custom_id"]: row for row in lines if "custom_id" in row}
+    assert sorted(rows) == sorted(NAMES)
+    for name, row in rows.items():
         card = book.card_for(name)
-        assert data["card"] == card.card_id, name
-        assert data["card_source"]["kind"] in ("catalog", "built-in"), name
+        assert row["card"] == card.card_id, name
         # the input cost is the prompt tokens at the card's input rate, worked here
-        expected = Decimal(data["input_tokens"]) * card.rates_for(data["input_tokens"]).input
-        assert Decimal(data["input_cost"]) == expected / Decimal(1_000_000), name
+        rate = card.rates_for(row["input_tokens"]).input
+        assert Decimal(row["input_cost"]) == row["input_tokens"] * rate / Decimal(1_000_000), name
+    for name in ("gpt-4o-2024-08-06", "claude-3-5-haiku-latest", "bedrock/amazon.nova-pro-v1:0"):
+        single = cli("estimate", "Say hello.", "--model", name, "--no-history", "--format",
+                     "json")
+        assert single.exit_code == 0, (name, single.stderr)
+        data = json.loads(single.stdout)
+        assert data["card"] == book.card_for(name).card_id
+        assert data["card_source"]["kind"] == "catalog" and data["matched"].startswith(name)
 
 
 def _log(names: list[str]) -> str:
