@@ -272,6 +272,15 @@ def test_prices_diff_cli(cli, tmp_path):
     assert lines[-1] == "0 models added, 1 changed, 0 dropped; 0 change(s) to periods already begun"
     same = cli("prices", "diff", str(CATALOG_DIR))
     assert same.stdout == "no changes\n"
+    # a card file (not a whole catalog) is compared for the models it names only
+    cards = tmp_path / "cards.toml"
+    cards.write_text('[[card]]\nmodel = "openai/gpt-4o"\neffective_from = 2027-01-01\n'
+                     '[card.rates]\ninput = "2"\noutput = "8"\n')
+    mine = cli("prices", "diff", str(cards), "--format", "json")
+    assert [(c["model"], c["from"], c["to"]) for c in json.loads(mine.stdout)] == [
+        ("openai/gpt-4o", None, "2027-01-01T00:00:00+00:00"),
+        ("openai/gpt-4o", "2027-01-01T00:00:00+00:00", None)]
+    assert json.loads(mine.stdout)[0]["reprices_history"] is True
 
 
 def test_rebuilding_from_the_same_package_changes_nothing(tmp_path):

@@ -227,14 +227,21 @@ def diff(
     old and new rates; a change to a period already begun is marked REPRICES HISTORY."""
     old = [card for path in against for card in _cards_at(path)] if against else list(
         catalog_cards())
-    changes = diff_cards(old, [card for path in new for card in _cards_at(path)])
+    cards = [card for path in new for card in _cards_at(path)]
+    if not all(_is_catalog_dir(path) for path in new):
+        # a few cards, not a whole catalog: what they change, not what they lack
+        named = {card.model for card in cards}
+        old = [card for card in old if card.model in named]
+    changes = diff_cards(old, cards)
     if fmt is Format.json:
         typer.echo(dumps([c.as_dict() for c in changes]))
         return
     typer.echo(format_diff(changes))
 
 
+def _is_catalog_dir(path: Path) -> bool:
+    return path.is_dir() and (path / "manifest.json").exists()
+
+
 def _cards_at(path: Path) -> list[Card]:
-    if path.is_dir() and (path / "manifest.json").exists():
-        return load_catalog_dir(path)
-    return load_cards_path(path)
+    return load_catalog_dir(path) if _is_catalog_dir(path) else load_cards_path(path)
