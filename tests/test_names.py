@@ -3,6 +3,7 @@ the order of authority (your cards > built-in > catalog), and ambiguity (never a
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -189,3 +190,22 @@ def test_ingest_says_an_unpriced_name_is_ambiguous(cli, tmp_path):
     assert (f"costkit: warning: 1 request of model '{name}' is unpriced (model '{name}' is "
             "ambiguous: cards of") in result.stderr
     assert "groq/meta-llama/llama-4-scout-17b-16e-instruct" in result.stderr
+
+
+def test_report_model_filter_matches_every_logged_spelling(cli, tmp_path):
+    # --model gpt-4o reaches usage logged as gpt-4o-2024-08-06 and OpenAI/GPT-4o: all three
+    # names resolve to the catalog's openai/gpt-4o
+    logs = tmp_path / "usage.jsonl"
+    logs.write_text("".join(json.dumps({
+        "id": f"chatcmpl-{i}", "object": "chat.completion", "created": 1790000000,
+        "model": name, "choices": [],
+        "usage": {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100}}) + "\n"
+        for i, name in enumerate(["gpt-4o-2024-08-06", "OpenAI/GPT-4o", "o3"])))
+    db = tmp_path / "s.duckdb"
+    assert cli("ingest", str(logs), "--db", str(db)).exit_code == 0
+    result = cli("report", "--by", "model", "--model", "gpt-4o", "--db", str(db),
+                 "--format", "json")
+    rows = json.loads(result.stdout)
+    # 2 x (1,000 x $2.50 + 100 x $10.00) per 1M = $0.007
+    assert [(r["model"], r["requests"], r["total_cost"]) for r in rows] == [
+        ("openai/gpt-4o", 2, "0.007")]
