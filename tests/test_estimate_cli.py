@@ -96,7 +96,8 @@ def test_unknown_model(cli):
     result = cli("estimate", HAIKU, "--model", "gpt-9")
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr == ("costkit: error: unknown model 'gpt-9': no price card for it; "
-                             "known models: deepseek-v3-2\n")
+                             "known models: deepseek-v3-2; the catalog (genai-prices 0.2.3) has "
+                             "no card of that name either (closest: openai/gpt-5, openai/gpt-4)\n")
 
 
 def test_body_not_valid_json(cli, tmp_path):
@@ -241,7 +242,8 @@ def test_batch_csv_rows_totals_and_bad_lines(cli):
         "field 'messages' (chat.completions, messages) or 'input' (responses); line skipped",
         f"costkit: warning: {path}:8: temperature is 5; it must be in 0..2; line skipped",
         f"costkit: warning: {path}:9: unknown model 'gpt-nope': no price card for it; known "
-        "models: deepseek-v3-2; line skipped",
+        "models: deepseek-v3-2; the catalog (genai-prices 0.2.3) has no card of that name "
+        "either; line skipped",
         f"costkit: warning: {path}:10: a JSON array, not a request object; line skipped",
     ]
     assert errors[-1] == "costkit: 5 requests estimated, 5 bad lines skipped, 1 blank line ignored"

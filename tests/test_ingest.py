@@ -286,12 +286,18 @@ def test_a_second_writer_waits_then_fails_clearly(cli, db, monkeypatch):
 
 # --- prices ---------------------------------------------------------------------------------
 
-def test_unpriced_model_keeps_its_tokens_with_a_warning(cli, db):
-    result = cli("ingest", str(LOGS / "chat" / "openai.jsonl"), "--db", str(db), "--format", "json")
+def test_unpriced_model_keeps_its_tokens_with_a_warning(cli, db, tmp_path):
+    # The catalog prices gpt-4o and o3-mini (issue 16): the same log with models no card
+    # knows stays unpriced.
+    text = (LOGS / "chat" / "openai.jsonl").read_text(encoding="utf-8")
+    logs = tmp_path / "openai.jsonl"
+    logs.write_text(text.replace("gpt-4o-2024-08-06", "acme-chat-1").replace("o3-mini",
+                                                                               "acme-think-1"))
+    result = cli("ingest", str(logs), "--db", str(db), "--format", "json")
     assert result.exit_code == 0
     summary = json.loads(result.stdout)
-    assert summary["unpriced"] == {"gpt-4o-2024-08-06": 1, "o3-mini": 1}
-    assert ("costkit: warning: 1 request of model 'o3-mini' is unpriced (no price card in "
+    assert summary["unpriced"] == {"acme-chat-1": 1, "acme-think-1": 1}
+    assert ("costkit: warning: 1 request of model 'acme-think-1' is unpriced (no price card in "
             "effect at their time)") in result.stderr
     assert query(db, "SELECT sum(input_tokens), sum(output_tokens) FROM usage") == [(2067, 74)]
 
@@ -301,7 +307,7 @@ def test_a_card_prices_a_model_and_names_its_provider(tmp_path, db):
     card.write_text('[[card]]\nmodel = "o3-mini"\nprovider = "openai"\n'
                     '[card.rates]\ninput = "1.10"\noutput = "4.40"\n', encoding="utf-8")
     s = ingest([LOGS / "chat" / "openai.jsonl"], db=db, prices=[card])
-    assert s.unpriced == {"gpt-4o-2024-08-06": 1}
+    assert s.unpriced == {}  # gpt-4o-2024-08-06: the catalog's openai/gpt-4o (issue 16)
     assert query(db, "SELECT provider FROM usage WHERE model = 'o3-mini'") == [("openai",)]
 
 

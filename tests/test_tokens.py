@@ -69,7 +69,8 @@ def test_get_encoding_is_cached_and_accepts_the_dotted_name(enc):
     assert get_encoding() is enc
     assert get_encoding("deepseek-v3.2") is not None
     assert shipped_name("DeepSeek-V3.2") == DEEPSEEK_V3_2
-    assert shipped_name("cl100k_base") is None
+    assert shipped_name("cl100k_base") == "cl100k_base"  # shipped since issue 16
+    assert shipped_name("r50k_base") is None
 
 
 def test_unknown_tokenizer_is_an_input_error():
@@ -250,13 +251,28 @@ output = "0.60"
 
 
 def test_a_card_without_an_offline_tokenizer_is_counted_approximately(tmp_path):
-    book = load_price_book([_user_cards(tmp_path, 'tokenizer = "o200k_base"')])
+    # costkit has no copy of Anthropic's tokenizer: the nearest shipped one (o200k_base)
+    # counts, and the result says so
+    book = load_price_book([_user_cards(tmp_path, 'tokenizer = "claude"')])
     tok = tokenizer_for_model("gpt-4o-mini-latest", book)
-    assert tok.model == "gpt-4o-mini" and tok.tokenizer == "o200k_base"
-    assert tok.exact is False and tok.encoding_name == APPROXIMATION
-    assert tok.note.startswith("approximate: tokenizer 'o200k_base' on gpt-4o-mini's card")
+    assert tok.model == "gpt-4o-mini" and tok.tokenizer == "claude"
+    assert tok.exact is False and tok.encoding_name == "o200k_base"
+    assert tok.note.startswith("approximate: tokenizer 'claude' on gpt-4o-mini's card")
     enc, exact = encoding_for_model("gpt-4o-mini", book)
-    assert exact is False and enc is get_encoding(APPROXIMATION)
+    assert exact is False and enc is get_encoding("o200k_base")
+
+
+def test_a_deepseek_tokenizer_without_a_copy_is_counted_with_deepseek_v3_2(tmp_path):
+    book = load_price_book([_user_cards(tmp_path, 'tokenizer = "deepseek-v4"')])
+    tok = tokenizer_for_model("gpt-4o-mini", book)
+    assert tok.exact is False and tok.encoding_name == APPROXIMATION == "deepseek-v3-2"
+
+
+def test_a_card_naming_o200k_base_counts_exactly(tmp_path):
+    # shipped since issue 16: OpenAI's file, offline
+    book = load_price_book([_user_cards(tmp_path, 'tokenizer = "o200k_base"')])
+    tok = tokenizer_for_model("gpt-4o-mini", book)
+    assert tok.exact is True and tok.encoding_name == "o200k_base" and tok.note == "exact"
 
 
 def test_a_card_naming_no_tokenizer_is_approximate_too(tmp_path):
@@ -269,7 +285,7 @@ def test_a_card_naming_no_tokenizer_is_approximate_too(tmp_path):
 def test_count_tokens_follows_costkit_prices(tmp_path, monkeypatch):
     monkeypatch.setenv("COSTKIT_PRICES", str(_user_cards(tmp_path, 'tokenizer = "o200k_base"')))
     assert count_tokens("hello world", "gpt-4o-mini") == 2
-    assert encoding_for_model("gpt-4o-mini")[1] is False
+    assert encoding_for_model("gpt-4o-mini")[1] is True
 
 
 def test_unknown_model_lists_the_known_ones():

@@ -25,6 +25,7 @@ from costkit.estimator.batch import BatchEstimator, LineResult, Totals, read_lin
 from costkit.estimator.estimate import Estimate, decimal_str, estimate, load_request
 from costkit.estimator.history import HistorySource
 from costkit.pricing.book import load_price_book
+from costkit.pricing.provenance import describe, provenance
 
 SHOWN_ROWS = 20  # per-line rows in a batch's table (all of them in csv / json)
 SHOWN_ERRORS = 100  # bad lines printed one by one; the rest are counted
@@ -167,13 +168,13 @@ def estimate_command(
         warn(message)
     with _output(out) as stream:
         if fmt is Format.json:
-            stream.write(dumps(result.as_dict()) + "\n")
+            stream.write(dumps({**result.as_dict(), **_card_source(book, result)}) + "\n")
         elif fmt is Format.csv:
             writer = CsvWriter(stream)
             writer.writerow(CSV_COLUMNS)
             writer.writerow(_csv_row(LineResult(1, None, masked(result))))
         else:
-            _print_single(masked(result), show_prompt, stream)
+            _print_single(masked(result), show_prompt, stream, _card_source(book, result))
     if limit is not None and result.high.total_cost > limit:
         raise BudgetExceeded(
             f"the high estimate {_money(result.high.total_cost)} is over the budget "
@@ -194,7 +195,15 @@ def _output(out: Path | None) -> Iterator[IO[str]]:
         yield handle
 
 
-def _print_single(result: Estimate, show_prompt: bool, stream: IO[str]) -> None:
+def _card_source(book, result: Estimate) -> dict:
+    """Which card priced the estimate, where it came from, and how the name matched it."""
+    card = next(c for c in book.cards_for(result.model) if c.card_id == result.card_id)
+    match = next((m for m in book.matches.values() if m.model == result.model), None)
+    return {"card_source": provenance(card), "card_from": describe(card),
+            "matched": match.describe() if match else None}
+
+
+def _print_single(result: Estimate, show_prompt: bool, stream: IO[str], source: dict) -> None:
     console = SafeConsole(file=stream, width=110, highlight=False)
     flags = [f"thinking {'on' if result.thinking else 'off'}",
              f"search {'on' if result.search else 'off'}",
@@ -202,6 +211,9 @@ def _print_single(result: Estimate, show_prompt: bool, stream: IO[str]) -> None:
     if result.thinking and result.thinking_budget is not None:
         flags.append(f"thinking_budget {result.thinking_budget:,}")
     console.print(f"{result.model} via {result.endpoint} ({', '.join(flags)})")
+    console.print(f"card: {result.card_id} ({source['card_from']})", markup=False)
+    if source["matched"]:
+        console.print(f"matched: {source['matched']}", markup=False)
     console.print(
         f"prompt: {result.input_tokens:,} tokens ({'exact' if result.exact else 'approximate'}), "
         f"input cost {_money(result.input_cost)} {result.currency}"
@@ -222,7 +234,7 @@ def _print_single(result: Estimate, show_prompt: bool, stream: IO[str]) -> None:
     if show_prompt and result.prompt is not None:
         console.print("prompt text:")
         # written as is: rich would expand tabs, turn ":smile:" into an emoji, drop controls
-        sys.stdout.write(result.prompt + "\n")
+        stream.write(result.prompt + "\n")
 
 
 def _money_rows(table: Table, scenarios) -> None:

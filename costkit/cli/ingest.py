@@ -15,10 +15,13 @@ from rich.table import Table
 
 from costkit.cli import app
 from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors, tz_option, warn
+from costkit.core.errors import CostkitError
 from costkit.core.safe_output import SafeConsole, masked
 from costkit.ingest.rejects import list_rejects
 from costkit.ingest.run import ingest, parse_tags
 from costkit.ingest.summary import IngestSummary
+from costkit.pricing.book import load_price_book
+from costkit.pricing.names import AmbiguousModelError
 from costkit.readers import format_names, mappings
 
 
@@ -124,7 +127,7 @@ def ingest_command(
         _print_summary(summary)
     for model, n in summary.unpriced.items():
         warn(f"{n:,} request{'s' if n != 1 else ''} of model {model!r} "
-             f"{'are' if n != 1 else 'is'} unpriced (no price card in effect at their time): "
+             f"{'are' if n != 1 else 'is'} unpriced ({_why_unpriced(model, prices_path)}): "
              "tokens are kept and costs show as unpriced; add a card with --prices")
     if summary.rejected:
         warn(f"{summary.rejected:,} record{'s' if summary.rejected != 1 else ''} rejected; "
@@ -235,3 +238,14 @@ def rejects_command(
         table.add_row(str(r["ingest_id"]), f"{_short(r['source_file'])}:{r['line']}",
                       r["format"] or "-", r["reason"], raw if len(raw) <= 80 else raw[:79] + "…")
     SafeConsole(width=200).print(table)
+
+
+def _why_unpriced(model: str, prices_path) -> str:
+    """Why a logged name is unpriced: ambiguous (with the candidates), or no card in effect."""
+    try:
+        load_price_book(prices_path).cards_for(model)
+    except AmbiguousModelError as exc:
+        return str(exc)
+    except CostkitError:
+        pass
+    return "no price card in effect at their time"

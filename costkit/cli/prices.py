@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,10 +11,13 @@ from rich.console import Console
 from rich.table import Table
 
 from costkit.cli import app
-from costkit.cli.common import PricesOption, dumps, handle_errors, plain
+from costkit.cli.common import PricesOption, dumps, fail, handle_errors, plain
 from costkit.core.components import NAMES
 from costkit.pricing.book import load_price_book
-from costkit.pricing.cards import Card
+from costkit.pricing.cards import Card, load_cards_path
+from costkit.pricing.catalog import catalog_cards, load_catalog_dir
+from costkit.pricing.catalog_diff import diff_cards, format_diff
+from costkit.pricing.provenance import describe, provenance
 
 prices_app = typer.Typer(
     help="List the price cards in effect, or show one.", invoke_without_command=True
@@ -68,6 +72,7 @@ def card_dict(card: Card) -> dict:
         "notes": list(card.notes),
         "source": card.source,
         "origin": card.origin,
+        "provenance": provenance(card),
     }
 
 
@@ -91,14 +96,28 @@ def _rate(value) -> str:
 def prices(
     ctx: typer.Context,
     prices_path: PricesOption = None,
+    catalog: Annotated[bool, typer.Option(
+        "--catalog", help="Also list the built-in catalog's cards (thousands).")] = False,
+    provider: Annotated[str | None, typer.Option(
+        "--provider", metavar="NAME", show_default=False,
+        help="Only cards of this provider or gateway (implies --catalog).")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
 ) -> None:
-    """List the price cards in effect (built-in, overridden by your own)."""
+    """List the price cards in effect (built-in, overridden by your own; --catalog for the
+    catalog's too)."""
     if ctx.invoked_subcommand is not None:
         return
     book = load_price_book(prices_path)
+    cards = list(book.cards)
+    if catalog or provider:
+        named = {c.model for c in cards}
+        cards += [c for c in catalog_cards() if c.model not in named]
+    if provider:
+        cards = [c for c in cards if provider.lower() in (c.provider.lower(), c.gateway.lower())]
+        if not cards:
+            raise fail(f"--provider {provider!r}: no card of that provider or gateway")
     if fmt is Format.json:
-        typer.echo(dumps([card_dict(c) for c in book.cards]))
+        typer.echo(dumps([card_dict(c) for c in cards]))
         return
     table = Table(title="Price cards in effect (USD per 1M tokens; web search per call)")
     for column in (
@@ -113,7 +132,7 @@ def prices(
         "source",
     ):
         table.add_column(column)
-    for c in book.cards:
+    for c in cards:
         table.add_row(
             c.model,
             _period(c),
@@ -123,7 +142,8 @@ def prices(
             _rate(c.rates.reasoning),
             _rate(c.rates.web_search),
             f"{c.context_window:,}" if c.context_window else "-",
-            "built-in" if c.builtin else c.origin,
+            c.origin if not c.builtin else "catalog" if c.origin.startswith("catalog:")
+            else "built-in",
         )
     Console(width=140).print(table)
 
@@ -135,19 +155,25 @@ def show(
     prices_path: PricesOption = None,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
 ) -> None:
-    """Show every card of one model: rates, tiers, limits, request parameters."""
+    """Show every card of one model: rates, tiers, limits, request parameters, and where
+    each came from (catalog package and version, or file and line)."""
     book = load_price_book(prices_path)
     cards = book.cards_for(model)
+    match = book.matches.get(model)
     if fmt is Format.json:
-        typer.echo(dumps([card_dict(c) for c in cards]))
+        typer.echo(dumps([{**card_dict(c), "matched": match.describe() if match else None}
+                          for c in cards]))
         return
     console = Console(width=120)
+    if match is not None:
+        console.print(f"matched: {match.describe()}", markup=False)
     for c in cards:
         console.print(
             f"[bold]{c.display_name}[/bold] ({c.model})  {c.provider} via "
             f"{c.gateway or '-'}, region {c.region or '-'}, {c.currency}"
         )
-        console.print(f"effective: {_period(c)}   source: {c.source or c.origin}")
+        console.print(f"effective: {_period(c)}   source: {c.source or c.origin}", markup=False)
+        console.print(f"from: {describe(c)}", markup=False)
         if c.endpoints:
             console.print("endpoints: " + ", ".join(c.endpoints))
         rates = Table(title="Rates")
@@ -186,3 +212,38 @@ def show(
         for note in c.notes:
             console.print(f"note: {note}")
         console.print()
+
+
+@prices_app.command("diff")
+@handle_errors
+def diff(
+    new: Annotated[list[Path], typer.Argument(
+        metavar="PATH", help="A new catalog build (tools/build_catalog.py --out DIR) or card "
+                             "files / directories to compare with the shipped catalog.")],
+    against: Annotated[list[Path] | None, typer.Option(
+        "--against", metavar="PATH", show_default=False,
+        help="Compare with these cards instead of the shipped catalog (repeatable).")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+) -> None:
+    """Show what an update would change: each model whose prices differ, over which period,
+    old and new rates; a change to a period already begun is marked REPRICES HISTORY."""
+    old = [card for path in against for card in _cards_at(path)] if against else list(
+        catalog_cards())
+    cards = [card for path in new for card in _cards_at(path)]
+    if not all(_is_catalog_dir(path) for path in new):
+        # a few cards, not a whole catalog: what they change, not what they lack
+        named = {card.model for card in cards}
+        old = [card for card in old if card.model in named]
+    changes = diff_cards(old, cards)
+    if fmt is Format.json:
+        typer.echo(dumps([c.as_dict() for c in changes]))
+        return
+    typer.echo(format_diff(changes))
+
+
+def _is_catalog_dir(path: Path) -> bool:
+    return path.is_dir() and (path / "manifest.json").exists()
+
+
+def _cards_at(path: Path) -> list[Card]:
+    return load_catalog_dir(path) if _is_catalog_dir(path) else load_cards_path(path)

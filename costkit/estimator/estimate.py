@@ -350,6 +350,8 @@ def finish(
 ) -> Estimate:
     """The estimate of a prepared request whose prompt is `input_tokens` tokens."""
     card, p = prep.card, prep.params
+    # Exact only when both the tokenizer and the chat template are the model's own.
+    exact = exact and card.tokenizer == DEEPSEEK_TEMPLATE
     notes = [LOW_NOTE, *prep.assumptions]
     warnings = list(prep.warnings)
     if history_problem:
@@ -370,7 +372,7 @@ def finish(
     high_reasoning = (p.thinking_budget or 0) if p.thinking else 0
     if window is not None:
         room = window - input_tokens
-        if input_tokens + p.max_tokens > window:
+        if input_tokens + p.max_tokens > window and not p.window_bound:
             warnings.append(
                 f"prompt ({input_tokens:,} tokens) + max_tokens ({p.max_tokens:,}) exceeds the "
                 f"context window of {window:,} tokens: the answer may be cut short"

@@ -39,6 +39,7 @@ class Params:
     search_calls: int  # the high estimate's search calls when search is on
     choices: int = 1
     assumptions: list[str] = field(default_factory=list)
+    window_bound: bool = False  # max_tokens is the context window: the card states no limit
 
 
 def request_params(
@@ -86,7 +87,11 @@ def request_params(
         raise InputError(f"n is {choices!r}; it must be a whole number >= 1")
     if choices > 1:
         notes.append(f"n = {choices}: output, reasoning and searches are counted for each choice")
-    return Params(max_tokens, thinking, budget, effort, search, search_calls, choices, notes)
+    window_bound = max_tokens == card.context_window and card.default("max_tokens") is None \
+        and card.max_output is None and "max_tokens" not in opt \
+        and not any(body.get(k) is not None for k in MAX_TOKEN_FIELDS)
+    return Params(max_tokens, thinking, budget, effort, search, search_calls, choices, notes,
+                  window_bound)
 
 
 def _max_tokens(
@@ -102,6 +107,13 @@ def _max_tokens(
             value, name = card.default("max_tokens"), None
             if value is None:
                 value = card.max_output
+            if value is None and card.context_window is not None:
+                # A catalog card states no output limit: the context window bounds the
+                # answer (finish() caps it at what the prompt leaves).
+                notes.append(f"max_tokens not set and {card.card_id} states no max output: "
+                             f"the answer is bounded by the context window "
+                             f"({card.context_window:,} tokens)")
+                return card.context_window
             if value is None:
                 raise InputError(
                     f"max_tokens is not set and card {card.card_id} gives no default or max "

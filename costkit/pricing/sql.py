@@ -27,7 +27,15 @@ Product = Callable[[str, str], str]  # (quantity SQL, rate column) -> their prod
 
 
 def register_prices(con: duckdb.DuckDBPyConnection, book: PriceBook) -> None:
-    """(Re)create this connection's `price_rates` and `costed_usage` for `book`'s cards."""
+    """(Re)create this connection's `price_rates` and `costed_usage` for `book`'s cards.
+
+    The store's model names are resolved first (`PriceBook.learn`): a name that reaches a
+    card by case, prefix, date suffix or the catalog gets its rows like an alias."""
+    try:
+        logged = [row[0] for row in con.execute("SELECT DISTINCT model FROM usage").fetchall()]
+    except duckdb.CatalogException:  # a connection with no usage table: nothing to learn
+        logged = []
+    book.learn(logged)
     install_rates(con, rate_rows(book), rate_join("u.ts", "u.input_tokens", "u.model"))
 
 
@@ -37,7 +45,7 @@ def rate_rows(book: PriceBook) -> list[dict[str, object]]:
     for card in book.cards:
         for band in card.bands:
             rates = {c.rate_column: _per_unit(c, band) for c in COMPONENTS}
-            for name in (card.model, *card.aliases):
+            for name in book.names_of(card):
                 rows.append({**_keys(card, band), "name": name, **rates})
     return rows
 

@@ -89,12 +89,15 @@ def prepare(
     start, end = instant(since, tz), instant(until, tz)
     if start is not None and end is not None and start >= end:
         raise InputError(f"since ({since}) is not before until ({until}): the period is empty")
+    # The store's names are resolved (learned by the book) first, so a filter also matches
+    # every logged spelling that reaches the same card (costkit.pricing.names).
+    engine.register_prices(book)
+    book.learn(models or [])
     aliases = book.aliases()
     names: list[str] = []
     for wanted in models or []:
         model = aliases.get(wanted, wanted)
         names += [wanted, model, *(n for n, m in aliases.items() if m == model)]
-    engine.register_prices(book)
     return book, Scope(tz, start, end, tuple(dict.fromkeys(names)),
                        tuple(dict.fromkeys(projects or [])), bool(models))
 

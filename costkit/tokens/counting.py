@@ -1,9 +1,9 @@
 """Token counts per model: the encoding a model's price card names, exact or declared approximate.
 
 A card's `tokenizer` field names the tokenizer. costkit counts exactly with the ones it ships
-(see encoding.SHIPPED); for any other it counts with `encoding.APPROXIMATION` and every
-result says so (`exact` is False), because tiktoken's own files and other vendors'
-tokenizers cannot be fetched at run time.
+(see encoding.SHIPPED: DeepSeek V3.2's, OpenAI's o200k_base and cl100k_base); for any other
+it counts with the nearest shipped one (`nearest.nearest`) and every result says so (`exact`
+is False), because other vendors' tokenizers cannot be fetched at run time.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 from costkit.core.errors import InputError, NoCardInEffectError
 from costkit.pricing.book import ENV_PRICES, PriceBook, load_price_book
-from costkit.tokens.encoding import APPROXIMATION, DEEPSEEK_V3_2, get_encoding, shipped_name
+from costkit.tokens.encoding import DEEPSEEK_V3_2, get_encoding
+from costkit.tokens.nearest import nearest
 
 if TYPE_CHECKING:
     import tiktoken
@@ -116,9 +117,8 @@ def tokenizer_for_model(model: str, book: PriceBook | None = None) -> Tokenizer:
     except NoCardInEffectError:
         # The vocabulary does not change with the rates: any card of the model will do.
         card = book.cards_for(model)[-1]
-    shipped = shipped_name(card.tokenizer) if card.tokenizer else None
-    name = shipped or APPROXIMATION
-    return Tokenizer(card.model, card.tokenizer, name, shipped is not None, get_encoding(name))
+    name, exact = nearest(card.tokenizer)
+    return Tokenizer(card.model, card.tokenizer, name, exact, get_encoding(name))
 
 
 def encoding_for_model(model: str, book: PriceBook | None = None) -> tuple[tiktoken.Encoding, bool]:

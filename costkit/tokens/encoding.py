@@ -27,6 +27,8 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from costkit.core.errors import CostkitError, InputError
+from costkit.tokens.openai import OPENAI_ENCODINGS, openai_encoding
+from costkit.tokens.openai import info as openai_info
 from costkit.tokens.ranks import RankFileError, unpack_ranks
 
 if TYPE_CHECKING:
@@ -66,8 +68,9 @@ _ALTERNATIVES = (
 )
 PATTERN = "|".join(_ALTERNATIVES)
 
-# Tokenizers costkit ships (a card's `tokenizer` field names one of these).
-SHIPPED = (DEEPSEEK_V3_2,)
+# Tokenizers costkit ships (a card's `tokenizer` field names one of these): DeepSeek's, and
+# OpenAI's tiktoken encodings from offline copies (costkit.tokens.openai).
+SHIPPED = (DEEPSEEK_V3_2, *OPENAI_ENCODINGS)
 _SHIPPED_ALIASES = {"deepseek-v3.2": DEEPSEEK_V3_2, "deepseek_v3_2": DEEPSEEK_V3_2}
 # The encoding that stands in for a tokenizer costkit cannot load offline (tiktoken's own
 # cl100k_base / o200k_base are downloaded by tiktoken at run time; other vendors publish
@@ -93,6 +96,8 @@ def get_encoding(name: str = DEEPSEEK_V3_2) -> tiktoken.Encoding:
     canonical = shipped_name(name)
     if canonical is None:
         raise InputError(f"unknown tokenizer {name!r}; costkit ships: {', '.join(SHIPPED)}")
+    if canonical in OPENAI_ENCODINGS:
+        return openai_encoding(canonical)
     return _build(canonical)
 
 
@@ -117,6 +122,10 @@ def tokenizer_info(name: str = DEEPSEEK_V3_2) -> dict:
     canonical = shipped_name(name)
     if canonical is None:
         raise InputError(f"unknown tokenizer {name!r}; costkit ships: {', '.join(SHIPPED)}")
+    if canonical in OPENAI_ENCODINGS:
+        meta = openai_info(canonical)
+        meta.pop("special_tokens", None)
+        return meta
     meta = json.loads(_data_file(f"{canonical}.json").read_bytes())
     meta.pop("special_tokens", None)
     return meta
