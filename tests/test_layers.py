@@ -49,10 +49,7 @@ KNOWN_CYCLE_EDGES = {
 }
 KNOWN_UPWARD: set[tuple[str, str]] = set()
 KNOWN_FORBIDDEN: set[tuple[str, str]] = set()
-KNOWN_LONG = {  # lines today
-    "costkit.forecast.model",  # 508
-    "costkit.tokens.templates",  # 568
-}
+KNOWN_LONG: set[str] = set()
 
 
 # --- reading the package ---------------------------------------------------------------------
