@@ -78,10 +78,12 @@ from costkit.readers import (
     envelope,
     ledger,
     messages,
+    openai_usage,
     otel,
     responses,
 )
 from costkit.readers.base import RecordFormat
+from costkit.readers.lines import Source
 
 # Detection order: the first format whose `match` holds claims the record (the commonest
 # first: a record meets fewer tests).
@@ -94,10 +96,13 @@ FORMATS: tuple[RecordFormat, ...] = (
 
 # Whole-file readers: name -> (recognises(source) -> bool,
 #                              select(con, source, project, tags, **options) -> SQL).
+# When several recognise a file the LAST one reads it (`document_reader`): generic readers
+# (any CSV by its name) first, readers that know a source's own fields after.
 DOCUMENT_READERS: dict[str, tuple[Callable, Callable]] = {
+    csv_mapped.NAME: (csv_mapped.recognises, csv_mapped.select_sql),
     ledger.NAME: (ledger.recognises, ledger.select_sql),
     otel.NAME: (otel.recognises, otel.select_sql),
-    csv_mapped.NAME: (csv_mapped.recognises, csv_mapped.select_sql),
+    openai_usage.NAME: (openai_usage.recognises, openai_usage.select_sql),
 }
 
 # Options of a run that whole-file readers read (passed only when given):
@@ -118,6 +123,17 @@ ALIASES = {
     "opentelemetry": "otel",
     "tsv": "csv",
 }
+
+
+def document_reader(source: Source, forced: str | None = None) -> str | None:
+    """The whole-file reader of `source`: the forced one, else the LAST in
+    DOCUMENT_READERS order that recognises it (generic readers are registered first, more
+    specific ones after, so a LiteLLM export named .csv goes to the LiteLLM reader), else
+    None (its lines go through FORMATS)."""
+    if forced is not None:
+        return forced if forced in DOCUMENT_READERS else None
+    return next((name for name, (recognises, _) in reversed(DOCUMENT_READERS.items())
+                 if recognises(source)), None)
 
 
 def format_names() -> list[str]:

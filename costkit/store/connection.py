@@ -5,7 +5,8 @@ from joining the price cards in effect at each request's time (`register_prices`
 corrected card reprices history, and each request keeps its own period's rates.
 
 Tables
-- `usage`: one canonical row per API request (ARCHITECTURE.md's canonical usage row).
+- `usage`: one canonical row per API request (ARCHITECTURE.md's canonical usage row), or
+  per aggregate of requests where a source only has aggregates (`request_count` > 1).
   `request_id` is unique (the ingest enforces it). `input_tokens` includes cached and
   cache-write tokens; `output_tokens` excludes reasoning; `reasoning_tokens` is NULL when a
   source bills reasoning inside output without splitting it (then `output_tokens` holds both,
@@ -312,9 +313,18 @@ def _m002_conflicts_and_unknown_search(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE usage ALTER COLUMN search_calls DROP NOT NULL")
 
 
+def _m004_request_count(con: duckdb.DuckDBPyConnection) -> None:
+    """How many requests a row stands for: 1 for a logged request (every row before this
+    migration), the bucket's count for an aggregate source (an OpenAI usage bucket's
+    num_model_requests, a LiteLLM daily activity's api_requests)."""
+    con.execute("ALTER TABLE usage ADD COLUMN request_count BIGINT DEFAULT 1")
+    con.execute("UPDATE usage SET request_count = 1 WHERE request_count IS NULL")
+
+
 MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     ("001_initial", _m001_initial),
     ("002_conflicts_and_unknown_search", _m002_conflicts_and_unknown_search),
+    ("004_request_count", _m004_request_count),
 ]
 
 
