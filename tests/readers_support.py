@@ -58,3 +58,15 @@ def invariant(summary) -> None:
     rejected."""
     assert summary.read == (summary.inserted + summary.duplicates + summary.conflicts
                             + summary.rejected)
+
+
+def real_formats() -> Path | None:
+    """The shared folder of samples written by others (shared/data/real-formats, beside the
+    checkout or above it), or None where it is not."""
+    from conftest import ROOT
+
+    for folder in (ROOT, *ROOT.parents):
+        candidate = folder / "shared" / "data" / "real-formats"
+        if candidate.is_dir():
+            return candidate
+    return None

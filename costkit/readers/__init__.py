@@ -77,6 +77,8 @@ from costkit.readers import (
     csv_mapped,
     envelope,
     ledger,
+    litellm_daily,
+    litellm_spend,
     messages,
     openai_usage,
     otel,
@@ -103,6 +105,8 @@ DOCUMENT_READERS: dict[str, tuple[Callable, Callable]] = {
     ledger.NAME: (ledger.recognises, ledger.select_sql),
     otel.NAME: (otel.recognises, otel.select_sql),
     openai_usage.NAME: (openai_usage.recognises, openai_usage.select_sql),
+    litellm_spend.NAME: (litellm_spend.recognises, litellm_spend.select_sql),
+    litellm_daily.NAME: (litellm_daily.recognises, litellm_daily.select_sql),
 }
 
 # Options of a run that whole-file readers read (passed only when given):

@@ -251,6 +251,52 @@ def quote_numbers(sql: str, keys: tuple[str, ...]) -> str:
     return f"regexp_replace({sql}, {quote(pattern)}, '\\1\"\\2\"\\3\"\\4\"', 'g')"
 
 
+def items_sql(docs: str, list_fields: tuple[str, ...] = (), numbers: tuple[str, ...] = (),
+              ) -> str:
+    """SELECT of the JSON items in the documents of `docs` (see `load_documents`): a
+    document that is an array gives its elements, an object with one of `list_fields` as
+    an array (a page) gives that list's elements, any other object is one item.
+
+    Columns: file_id, line (the document's line; in a one-document file the item's 1-based
+    position in it), item (JSON; NULL for a document that is no JSON object or array),
+    item_type (json_type of the item), item_at (a prefix naming the item in reasons: '' for a
+    lone object, 'data[3]: ' or '[3]: ' in a list), problem (why a document is unreadable,
+    else NULL), raw (the item's text, for a reject). `numbers`: keys whose numbers keep
+    their digits (see `quote_numbers`)."""
+    text = quote_numbers("doc", numbers) if numbers else "doc"
+    field = "(CASE " + " ".join(
+        f"WHEN json_type(j, {quote('$.' + f)}) = 'ARRAY' THEN {quote(f)}"
+        for f in list_fields) + " END)" if list_fields else "NULL"
+    listed = "(CASE " + " ".join(
+        f"WHEN field = {quote(f)} THEN json_extract(j, {quote('$.' + f + '[*]')})"
+        for f in list_fields) + " ELSE json_extract(j, '$[*]') END)"
+    return f"""
+WITH parsed AS (
+    SELECT *, CASE WHEN NOT bad_utf8 THEN TRY_CAST({text} AS JSON) END AS j FROM ({docs})
+), shaped AS (
+    SELECT *, CASE WHEN json_type(j) = 'ARRAY' THEN '' WHEN json_type(j) = 'OBJECT'
+                   THEN {field} END AS field
+    FROM parsed
+), listed AS (
+    SELECT file_id, line, whole, field, unnest(items) AS item,
+           generate_subscripts(items, 1) AS pos
+    FROM (SELECT *, {listed} AS items FROM shaped WHERE field IS NOT NULL)
+)
+SELECT file_id, CASE WHEN whole THEN pos ELSE line END AS line, item,
+       json_type(item) AS item_type, coalesce(field, '') || '[' || (pos - 1) || ']: ' AS item_at,
+       NULL::VARCHAR AS problem, item::VARCHAR AS raw
+FROM listed
+UNION ALL
+SELECT file_id, CASE WHEN whole THEN 1 ELSE line END, j, 'OBJECT', '', NULL, j::VARCHAR
+FROM shaped WHERE json_type(j) = 'OBJECT' AND field IS NULL
+UNION ALL
+SELECT file_id, line, NULL::JSON, NULL, '',
+       CASE WHEN bad_utf8 THEN 'not UTF-8 text' WHEN j IS NULL THEN 'not JSON'
+            ELSE 'JSON, but not an object' END, doc
+FROM shaped WHERE j IS NULL OR json_type(j) NOT IN ('OBJECT', 'ARRAY')
+"""
+
+
 def raw_text(sql: str) -> str:
     """A reject's raw text: trimmed and cut to RAW_LIMIT characters."""
     return f"left(regexp_replace(({sql})::VARCHAR, '[ \\t\\r\\n]+$', ''), {RAW_LIMIT})"
