@@ -33,7 +33,8 @@ below. In short:
   id; leave NULL to get a stable hash of the record), `model`, the token counts as the
   STORE defines them (`input_tokens` includes cached and cache-write; `output_tokens`
   excludes reasoning; `reasoning_tokens` NULL when the source does not split it),
-  `search_calls`, `status`, `user`. Use `base.count_value(sql)` to read a count.
+  `search_calls`, `status`, `user`, `project` (the record's own; an envelope's wins, then it,
+  then --project). Use `base.count_value(sql)` to read a count.
 - `time`: (SQL of unix seconds, label); an envelope's `timestamp` (ISO 8601 or seconds)
   wins over it. `no_time_reason` for a format that has no time of its own.
 - `checks`: extra (SQL true when bad, SQL reason text) pairs; `labels` name the source
@@ -69,11 +70,14 @@ gateway's usage events; `otel.py`: OTLP JSON spans; `csv_mapped.py`: any CSV, wi
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from costkit.core.errors import InputError
 from costkit.readers import (
     chat_completion,
     chat_stream,
+    claude_code,
+    codex,
     csv_mapped,
     envelope,
     ledger,
@@ -94,6 +98,7 @@ FORMATS: tuple[RecordFormat, ...] = (
     chat_stream.FORMAT,
     responses.FORMAT,
     messages.FORMAT,
+    claude_code.FORMAT,
 )
 
 # Whole-file readers: name -> (recognises(source) -> bool,
@@ -107,6 +112,7 @@ DOCUMENT_READERS: dict[str, tuple[Callable, Callable]] = {
     openai_usage.NAME: (openai_usage.recognises, openai_usage.select_sql),
     litellm_spend.NAME: (litellm_spend.recognises, litellm_spend.select_sql),
     litellm_daily.NAME: (litellm_daily.recognises, litellm_daily.select_sql),
+    codex.NAME: (codex.recognises, codex.select_sql),
 }
 
 # Options of a run that whole-file readers read (passed only when given):
@@ -126,6 +132,8 @@ ALIASES = {
     "otlp": "otel",
     "opentelemetry": "otel",
     "tsv": "csv",
+    "claude": "claude-code",
+    "codex-cli": "codex",
 }
 
 
@@ -138,6 +146,27 @@ def document_reader(source: Source, forced: str | None = None) -> str | None:
         return forced if forced in DOCUMENT_READERS else None
     return next((name for name, (recognises, _) in reversed(DOCUMENT_READERS.items())
                  if recognises(source)), None)
+
+
+def agent_log_folders(claude: bool = False, codex_cli: bool = False,
+                      environ: dict[str, str] | None = None) -> list[Path]:
+    """The folders where coding agents keep their session logs (`costkit ingest
+    --claude-code --codex`); InputError naming where it looked when one asked for has none."""
+    found: list[Path] = []
+    if claude:
+        folders = claude_code.default_folders(environ)
+        if not folders:
+            raise InputError("--claude-code: no Claude Code logs found ($CLAUDE_CONFIG_DIR/"
+                             "projects, ~/.config/claude/projects, ~/.claude/projects); set "
+                             "CLAUDE_CONFIG_DIR or give the folder as PATH")
+        found += folders
+    if codex_cli:
+        folders = codex.default_folders(environ)
+        if not folders:
+            raise InputError("--codex: no Codex logs found ($CODEX_HOME/sessions, "
+                             "~/.codex/sessions); set CODEX_HOME or give the folder as PATH")
+        found += folders
+    return found
 
 
 def format_names() -> list[str]:

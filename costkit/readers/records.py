@@ -328,7 +328,7 @@ SELECT
     c_reasoning_tokens AS reasoning_tokens,
     coalesce(c_search_calls, {env(envelope.SEARCH_CALLS)},
              CASE WHEN {env(envelope.SEARCH_ENABLED)} THEN NULL ELSE 0 END) AS search_calls,
-    coalesce({env(envelope.PROJECT)}, {cli_project}) AS project,
+    coalesce({env(envelope.PROJECT)}, c_project, {cli_project}) AS project,
     {env(envelope.API_KEY_ID)} AS api_key_id,
     coalesce({env(envelope.USER)}, c_user) AS "user",
     CASE WHEN is_env AND {envelope.TAGS} IS NOT NULL AND json_type({envelope.TAGS}) = 'OBJECT'
