@@ -74,6 +74,7 @@ from pathlib import Path
 
 from costkit.core.errors import InputError
 from costkit.readers import (
+    anthropic_stream,
     chat_completion,
     chat_stream,
     claude_code,
@@ -113,6 +114,7 @@ DOCUMENT_READERS: dict[str, tuple[Callable, Callable]] = {
     litellm_spend.NAME: (litellm_spend.recognises, litellm_spend.select_sql),
     litellm_daily.NAME: (litellm_daily.recognises, litellm_daily.select_sql),
     codex.NAME: (codex.recognises, codex.select_sql),
+    anthropic_stream.NAME: (anthropic_stream.recognises, anthropic_stream.select_sql),
 }
 
 # Options of a run that whole-file readers read (passed only when given):
