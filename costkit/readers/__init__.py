@@ -81,11 +81,13 @@ from costkit.readers import (
     codex,
     csv_mapped,
     envelope,
+    langfuse,
     ledger,
     litellm_daily,
     litellm_spend,
     messages,
     openai_usage,
+    openrouter,
     otel,
     responses,
 )
@@ -115,6 +117,8 @@ DOCUMENT_READERS: dict[str, tuple[Callable, Callable]] = {
     litellm_daily.NAME: (litellm_daily.recognises, litellm_daily.select_sql),
     codex.NAME: (codex.recognises, codex.select_sql),
     anthropic_stream.NAME: (anthropic_stream.recognises, anthropic_stream.select_sql),
+    openrouter.NAME: (openrouter.recognises, openrouter.select_sql),
+    langfuse.NAME: (langfuse.recognises, langfuse.select_sql),
 }
 
 # Options of a run that whole-file readers read (passed only when given):
