@@ -11,7 +11,7 @@ from readers_support import BOOK, invariant, query, real_formats
 
 from costkit.ingest.run import ingest, list_rejects
 
-AZURE = FIXTURES / "logs" / "stream" / "azure-filter-first.sse"
+AZURE = FIXTURES / "logs" / "azure-stream" / "filter-first.sse"
 SPANS = FIXTURES / "logs" / "otel" / "responses-and-chat.json"
 
 

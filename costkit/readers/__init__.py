@@ -81,6 +81,7 @@ from costkit.readers import (
     codex,
     csv_mapped,
     envelope,
+    json_document,
     langfuse,
     ledger,
     litellm_daily,
@@ -107,8 +108,10 @@ FORMATS: tuple[RecordFormat, ...] = (
 # Whole-file readers: name -> (recognises(source) -> bool,
 #                              select(con, source, project, tags, **options) -> SQL).
 # When several recognise a file the LAST one reads it (`document_reader`): generic readers
-# (any CSV by its name) first, readers that know a source's own fields after.
+# (a pretty-printed JSON document, any CSV by its name) first, readers that know a source's
+# own fields after.
 DOCUMENT_READERS: dict[str, tuple[Callable, Callable]] = {
+    json_document.NAME: (json_document.recognises, json_document.select_sql),
     csv_mapped.NAME: (csv_mapped.recognises, csv_mapped.select_sql),
     ledger.NAME: (ledger.recognises, ledger.select_sql),
     otel.NAME: (otel.recognises, otel.select_sql),
@@ -140,6 +143,7 @@ ALIASES = {
     "tsv": "csv",
     "claude": "claude-code",
     "codex-cli": "codex",
+    "pretty": "json",
 }
 
 
