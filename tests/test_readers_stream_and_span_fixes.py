@@ -57,3 +57,29 @@ def test_otel_responses_spans_are_stored_under_responses(db):
     assert query(db, "SELECT left(request_id, 5), endpoint, input_tokens, cached_input_tokens "
                      "FROM usage ORDER BY 1") == \
         [("chatc", "chat.completions", 300, 0), ("resp_", "responses", 640, 512)]
+
+
+def completion(rid: str, prompt: int, completion_: int, reasoning: int, total: int) -> dict:
+    return {"id": rid, "object": "chat.completion", "created": 1791158400,
+            "model": "deepseek-v3-2",
+            "usage": {"prompt_tokens": prompt, "completion_tokens": completion_,
+                      "total_tokens": total,
+                      "completion_tokens_details": {"reasoning_tokens": reasoning}}}
+
+
+def test_reasoning_beside_completion_when_the_total_says_so(tmp_path, db):
+    """A gateway that counts reasoning beside completion_tokens (completion 0, reasoning 60,
+    total 81 = 21 + 0 + 60) is read so, instead of rejecting reasoning > completion."""
+    from readers_support import write_lines
+
+    path = write_lines(tmp_path / "c.jsonl", [
+        completion("beside", 21, 0, 60, 81),
+        completion("inside", 21, 80, 60, 101),     # 101 = 21 + 80: reasoning inside
+        completion("neither", 21, 10, 60, 31),     # 31 = 21 + 10 and 60 > 10: a reject
+    ])
+    s = ingest([path], db=db, prices=BOOK)
+    assert (s.inserted, s.rejected) == (2, 1)
+    assert query(db, "SELECT request_id, output_tokens, reasoning_tokens FROM usage "
+                     "ORDER BY 1") == [("beside", 0, 60), ("inside", 20, 60)]
+    assert list_rejects(db)[0]["reason"] == \
+        "usage.completion_tokens_details.reasoning_tokens (60) > usage.completion_tokens (10)"
