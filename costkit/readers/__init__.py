@@ -102,7 +102,6 @@ FORMATS: tuple[RecordFormat, ...] = (
     chat_stream.FORMAT,
     responses.FORMAT,
     messages.FORMAT,
-    claude_code.FORMAT,
 )
 
 # Whole-file readers: name -> (recognises(source) -> bool,
@@ -119,6 +118,7 @@ DOCUMENT_READERS: dict[str, tuple[Callable, Callable]] = {
     litellm_spend.NAME: (litellm_spend.recognises, litellm_spend.select_sql),
     litellm_daily.NAME: (litellm_daily.recognises, litellm_daily.select_sql),
     codex.NAME: (codex.recognises, codex.select_sql),
+    claude_code.NAME: (claude_code.recognises, claude_code.select_sql),
     anthropic_stream.NAME: (anthropic_stream.recognises, anthropic_stream.select_sql),
     openrouter.NAME: (openrouter.recognises, openrouter.select_sql),
     langfuse.NAME: (langfuse.recognises, langfuse.select_sql),

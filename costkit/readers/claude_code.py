@@ -21,14 +21,24 @@ Skipped, not rejected: the other lines of a session (user turns, summaries, syst
 the `result` line of `claude -p --output-format stream-json`, which totals the session) and
 messages of the `<synthetic>` model (Claude Code's placeholders for errors: no request).
 Assistant messages of a stream-json capture carry no time and are rejected with that reason.
+
+A session file holds nothing else, so it is recognised by file (a session id in its first
+lines) and its lines go through the composed SQL with this format alone: the formats read
+per line elsewhere do not pay for its fields.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
+import duckdb
+
 from costkit.readers.base import COUNT, Count, RecordFormat, count_value
+from costkit.readers.documents import load_lines, peek
+from costkit.readers.lines import Source
+from costkit.readers.records import records_sql
 
 NAME = "claude-code"
 
@@ -110,6 +120,33 @@ FORMAT = RecordFormat(
     has_usage="r.message.usage IS NOT NULL",
     fragment=FRAGMENT,
 )
+
+
+# A session line: a `sessionId` (session logs) or `session_id` (stream-json) key.
+RECOGNISE = re.compile(rb'(?<!\\)"(sessionId|session_id)"\s*:\s*"')
+MESSAGE = re.compile(rb'(?<!\\)"(message|leafUuid|subtype)"\s*:')
+
+
+def recognises(source: Source) -> bool:
+    """A file whose first 64 KB hold Claude Code session lines."""
+    head = peek(source)
+    return bool(RECOGNISE.search(head) and MESSAGE.search(head))
+
+
+def select_sql(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    project: str | None = None,
+    tags: dict[str, str] | None = None,
+    **_: object,
+) -> str:
+    """SELECT of staging rows for the lines of a session file: message lines are stream
+    parts (stitched per message by the ingest), other session lines skipped."""
+    table = f"costkit_claude_code_{source.file_id}"
+    load_lines(con, source, table)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_lines AS "
+                f"SELECT *, FALSE AS braced FROM {table}")
+    return records_sql((FORMAT,), f"{table}_lines", None, project, tags)
 
 
 def default_folders(environ: dict[str, str] | None = None,
