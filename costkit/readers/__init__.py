@@ -70,6 +70,7 @@ gateway's usage events; `otel.py`: OTLP JSON spans; `csv_mapped.py`: any CSV, wi
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from costkit.core.errors import InputError
@@ -110,7 +111,8 @@ FORMATS: tuple[RecordFormat, ...] = (
 # (a pretty-printed JSON document, any CSV by its name) first, readers that know a source's
 # own fields after.
 DOCUMENT_READERS: dict[str, tuple[Callable, Callable]] = {
-    json_document.NAME: (json_document.recognises, json_document.select_sql),
+    json_document.NAME: (json_document.recognises,
+                         partial(json_document.select_sql, formats=FORMATS)),
     csv_mapped.NAME: (csv_mapped.recognises, csv_mapped.select_sql),
     ledger.NAME: (ledger.recognises, ledger.select_sql),
     otel.NAME: (otel.recognises, otel.select_sql),

@@ -53,14 +53,11 @@ def select_sql(
     source: Source,
     project: str | None = None,
     tags: dict[str, str] | None = None,
-    formats: tuple[RecordFormat, ...] | None = None,
+    formats: tuple[RecordFormat, ...] = (),
     **_: object,
 ) -> str:
-    """SELECT of staging rows for the records of `source` (see the module docstring)."""
-    if formats is None:
-        from costkit.readers import FORMATS  # the registry imports this module
-
-        formats = FORMATS
+    """SELECT of staging rows for the records of `source` (see the module docstring), read
+    as `formats` read lines (the registry passes its FORMATS)."""
     table = f"costkit_json_{source.file_id}"
     docs = load_documents(con, source, NAME)
     # One row per record, as the line reader's batches look: the record's compact text.
