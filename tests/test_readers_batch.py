@@ -74,3 +74,8 @@ def test_the_litellm_batch_sample(db):
     s = ingest([shared / "openai_batch_output_litellm_test.jsonl"], db=db, prices=BOOK)
     assert (s.inserted, s.rejected) == (2, 0)
     assert query(db, "SELECT sum(input_tokens), sum(output_tokens) FROM usage") == [(42, 20)]
+
+
+def test_rejects_of_batch_lines_are_listed_under_their_format(db):
+    ingest([OUTPUT], db=db, prices=BOOK)
+    assert [r["format"] for r in list_rejects(db, input_format="chat")] == ["batch/chat"]

@@ -277,3 +277,16 @@ def test_agent_log_folders_raises_for_the_missing_one(tmp_path):
     with pytest.raises(InputError, match="--codex: no Codex logs found"):
         agent_log_folders(codex_cli=True, environ={"CODEX_HOME": str(tmp_path)})
     assert agent_log_folders(environ={}) == []
+
+
+def test_codex_project_is_the_folder_and_the_option_fills_in(tmp_path, db):
+    s = ingest([ROLLOUT], db=db, prices=BOOK, project="cli-project")
+    assert s.inserted == 2
+    assert query(db, "SELECT DISTINCT project FROM usage") == [("/home/dev/shop",)]
+    lines = [json.loads(line) for line in ROLLOUT.read_text().splitlines()]
+    for line in lines:
+        line["payload"].pop("cwd", None)
+    bare = write_lines(tmp_path / "bare.jsonl", lines)
+    ingest([bare], db=tmp_path / "b.duckdb", prices=BOOK, project="cli-project")
+    assert query(tmp_path / "b.duckdb", "SELECT DISTINCT project FROM usage") == \
+        [("cli-project",)]

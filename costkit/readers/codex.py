@@ -18,7 +18,7 @@ usage is one request:
 - request id: `codex:` + the session id (from `session_meta`, else the file name's uuid) +
   the event's time + the session's cumulative total: the same session read again (it grew)
   adds only its new events.
-- project: the session's working folder (`cwd`), unless --project is given.
+- project: the session's working folder (`cwd`); --project for a session without one.
 Lines of other types are skipped (counted); a line that is not JSON, or not a session line,
 is rejected.
 """
@@ -163,7 +163,7 @@ def _sql(table: str, file_session: str | None, project: str | None,
         "output_tokens": visible,
         "reasoning_tokens": used["reasoning_output_tokens"],
         "search_calls": "0",
-        "project": f"coalesce({text_or_null(project)}, cwd)",
+        "project": f"coalesce(cwd, {text_or_null(project)})",
         "tags": tags_sql(tags),
         "reason": f"CASE WHEN {structural} THEN {line_reason} "
                   f"WHEN is_usage AND {usage_problem} THEN {usage_reason} END",
