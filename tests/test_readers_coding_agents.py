@@ -290,3 +290,25 @@ def test_codex_project_is_the_folder_and_the_option_fills_in(tmp_path, db):
     ingest([bare], db=tmp_path / "b.duckdb", prices=BOOK, project="cli-project")
     assert query(tmp_path / "b.duckdb", "SELECT DISTINCT project FROM usage") == \
         [("cli-project",)]
+
+
+def test_a_session_file_with_other_records_reads_them_too(tmp_path, db):
+    """A Claude Code session file that also holds a chat completion (a log gathered by
+    hand) reads it as any JSONL would, not as an unknown shape."""
+    lines = SESSION.read_text().splitlines()
+    chat = {"id": "chatcmpl-mixed", "object": "chat.completion", "created": 1791158400,
+            "model": "deepseek-v3-2", "usage": {"prompt_tokens": 10, "completion_tokens": 2}}
+    path = write_lines(tmp_path / "mixed.jsonl", [*lines, chat])
+    s = ingest([path], db=db, prices=BOOK)
+    assert (s.inserted, s.rejected) == (4, 0)
+
+
+def test_an_envelope_log_that_mentions_a_session_is_no_session_file(tmp_path):
+    from costkit.readers import document_reader
+    from costkit.readers.lines import Source
+
+    body = {"id": "c1", "object": "chat.completion", "created": 1791158400,
+            "model": "deepseek-v3-2", "usage": {"prompt_tokens": 1, "completion_tokens": 1}}
+    path = write_lines(tmp_path / "env.jsonl", [
+        {"project": "p", "tags": {"sessionId": "abc"}, "response": body}])
+    assert document_reader(Source(0, path, str(path))) is None

@@ -23,8 +23,8 @@ messages of the `<synthetic>` model (Claude Code's placeholders for errors: no r
 Assistant messages of a stream-json capture carry no time and are rejected with that reason.
 
 A session file holds nothing else, so it is recognised by file (a session id in its first
-lines) and its lines go through the composed SQL with this format alone: the formats read
-per line elsewhere do not pay for its fields.
+lines) and its lines go through the composed SQL with this format added: the files read
+line by line elsewhere do not pay for its fields.
 """
 
 from __future__ import annotations
@@ -122,15 +122,17 @@ FORMAT = RecordFormat(
 )
 
 
-# A session line: a `sessionId` (session logs) or `session_id` (stream-json) key.
+# A session line: a `sessionId` (session logs) or `session_id` (stream-json) key, and a
+# Claude Code line's own: `requestId`, `leafUuid`, or a type of its lines.
 RECOGNISE = re.compile(rb'(?<!\\)"(sessionId|session_id)"\s*:\s*"')
-MESSAGE = re.compile(rb'(?<!\\)"(message|leafUuid|subtype)"\s*:')
+OWN = re.compile(rb'(?<!\\)"(requestId|leafUuid)"\s*:|(?<!\\)"type"\s*:\s*"'
+                 rb'(assistant|user|system|summary|result)"')
 
 
 def recognises(source: Source) -> bool:
     """A file whose first 64 KB hold Claude Code session lines."""
     head = peek(source)
-    return bool(RECOGNISE.search(head) and MESSAGE.search(head))
+    return bool(RECOGNISE.search(head) and OWN.search(head))
 
 
 def select_sql(
@@ -138,15 +140,17 @@ def select_sql(
     source: Source,
     project: str | None = None,
     tags: dict[str, str] | None = None,
+    formats: tuple[RecordFormat, ...] = (),
     **_: object,
 ) -> str:
     """SELECT of staging rows for the lines of a session file: message lines are stream
-    parts (stitched per message by the ingest), other session lines skipped."""
+    parts (stitched per message by the ingest), other session lines skipped. Lines of
+    `formats` (the registry passes its FORMATS) are read as anywhere else."""
     table = f"costkit_claude_code_{source.file_id}"
     load_lines(con, source, table)
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_lines AS "
                 f"SELECT *, FALSE AS braced FROM {table}")
-    return records_sql((FORMAT,), f"{table}_lines", None, project, tags)
+    return records_sql((*formats, FORMAT), f"{table}_lines", None, project, tags)
 
 
 def default_folders(environ: dict[str, str] | None = None,
