@@ -22,7 +22,7 @@ from costkit.ingest.run import ingest, parse_tags
 from costkit.ingest.summary import IngestSummary
 from costkit.pricing.book import load_price_book
 from costkit.pricing.names import AmbiguousModelError
-from costkit.readers import format_names, mappings
+from costkit.readers import agent_log_folders, format_names, mappings
 
 
 class Format(StrEnum):
@@ -49,9 +49,9 @@ InputFormatOption = Annotated[str | None, typer.Option(
 @app.command("ingest")
 @handle_errors
 def ingest_command(
-    paths: Annotated[list[str], typer.Argument(
+    paths: Annotated[list[str] | None, typer.Argument(
         metavar="PATH", show_default=False,
-        help="Log files, directories (read recursively), .gz files, or - for stdin.")],
+        help="Log files, directories (read recursively), .gz files, or - for stdin.")] = None,
     input_format: InputFormatOption = None,
     project: Annotated[str | None, typer.Option(
         "--project", metavar="NAME", show_default=False,
@@ -97,14 +97,26 @@ def ingest_command(
         help="CSV with output and reasoning columns: in-output (default): output includes "
              "reasoning, as providers count it; separate: output is the visible answer "
              "only.")] = None,
+    claude_code: Annotated[bool, typer.Option(
+        "--claude-code", show_default=False,
+        help="Also read Claude Code's session logs: $CLAUDE_CONFIG_DIR/projects, else "
+             "~/.config/claude/projects and ~/.claude/projects.")] = False,
+    codex: Annotated[bool, typer.Option(
+        "--codex", show_default=False,
+        help="Also read Codex CLI's session logs: $CODEX_HOME/sessions, else "
+             "~/.codex/sessions.")] = False,
     db: DbOption = None,
     prices_path: PricesOption = None,
 ) -> None:
     """Ingest usage logs into the store: formats detected per record, duplicates skipped,
     bad records set aside (see `costkit rejects`), all in one transaction. Gateway ledgers
-    (usage_event), OTLP JSON span exports and CSV files (*.csv, *.tsv) are recognised by
-    file."""
+    (usage_event), OTLP JSON span exports, API usage pages and exports, Codex sessions and
+    CSV files (*.csv, *.tsv) are recognised by file."""
     tags = parse_tags(tag or [])
+    paths = list(paths or []) + [str(p) for p in agent_log_folders(claude_code, codex)]
+    if not paths:
+        raise fail("nothing to read: give PATH (files, directories, - for stdin), "
+                   "--claude-code or --codex")
     if "-" in paths and sys.stdin.isatty():
         raise fail("- reads stdin, but stdin is a terminal; pipe a log into it")
     csv_options = (csv_map, map_name, save_map, model, tz, delimiter, csv_reasoning)

@@ -5,7 +5,7 @@ differs. The stored (or first) row always stays; nothing is silently merged."""
 from __future__ import annotations
 
 from costkit.core.secrets import mask_secrets
-from costkit.readers.documents import BILLED_COLUMNS
+from costkit.readers.documents import BILLED_COLUMNS, REQUEST_COUNT
 
 # What makes two records of one request_id the same request: its time, model, endpoint,
 # usage and what was billed. Two that differ in any of these are a conflict, never silently
@@ -13,7 +13,7 @@ from costkit.readers.documents import BILLED_COLUMNS
 # a copy ingested again with another --project is a duplicate, and the stored row stays.
 CONTENT_COLUMNS = ("ts", "model", "endpoint", "input_tokens", "cached_input_tokens",
                    "cache_write_tokens", "output_tokens", "reasoning_tokens", "search_calls",
-                   *BILLED_COLUMNS)
+                   *BILLED_COLUMNS, *REQUEST_COUNT)
 
 
 def settle_repeats(con, ingest_id: int) -> tuple[int, int]:

@@ -46,7 +46,7 @@ def list_rejects(
         where.append("ingest_id = ?")
         params.append(ingest_id)
     if input_format is not None:
-        where.append("replace(format, 'envelope/', '') = ?")
+        where.append("regexp_replace(format, '^(envelope|batch)/', '') = ?")
         params.append(resolve_format(input_format))
     if limit is not None and limit < 0:
         raise InputError(f"--limit {limit}: must be >= 0")

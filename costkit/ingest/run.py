@@ -29,8 +29,8 @@ from costkit.ingest.dedupe import settle_repeats
 from costkit.ingest.rejects import write_rejects
 from costkit.ingest.summary import IngestSummary, unpriced_models
 from costkit.pricing.book import PriceBook, load_price_book
-from costkit.readers import DOCUMENT_READERS, FORMATS, resolve_format
-from costkit.readers.documents import BILLED_COLUMNS
+from costkit.readers import DOCUMENT_READERS, FORMATS, document_reader, resolve_format
+from costkit.readers.documents import BILLED_COLUMNS, REQUEST_COUNT
 from costkit.readers.lines import (
     Expanded,
     LineCounts,
@@ -50,10 +50,11 @@ USAGE_COLUMNS = (
     "request_id", "ts", "provider", "endpoint", "model", "input_tokens",
     "cached_input_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
     "search_calls", "project", "api_key_id", "user", "tags", "status",
-    *BILLED_COLUMNS,
+    *BILLED_COLUMNS, *REQUEST_COUNT,
 )
-# The staging row: the line readers' columns, and what whole-file readers say was billed.
-STAGE = {**STAGE_COLUMNS, **BILLED_COLUMNS}
+# The staging row: the line readers' columns, what whole-file readers say was billed, and
+# how many requests an aggregate row stands for.
+STAGE = {**STAGE_COLUMNS, **BILLED_COLUMNS, **REQUEST_COUNT}
 
 NO_USAGE = {
     "chat-stream": "stream ended without a usage chunk (the request did not set "
@@ -192,9 +193,8 @@ class _Run:
         columns = ", ".join(f'"{n}" {t}' for n, t in STAGE.items())
         con.execute(f"CREATE OR REPLACE TEMP TABLE stage ({columns})")
 
-        documents = {s.file_id: name for s in sources for name, (recognises, _) in
-                     DOCUMENT_READERS.items()
-                     if self.forced == name or (self.forced is None and recognises(s))}
+        documents = {s.file_id: name for s in sources
+                     if (name := document_reader(s, self.forced)) is not None}
         line_sources = [s for s in sources if s.file_id not in documents]
         for source in sources:
             if source.file_id in documents:
@@ -281,7 +281,8 @@ class _Run:
             return {}
         names = ", ".join(f'"{c}"' for c in USAGE_COLUMNS)
         values = ", ".join(self._provider_sql("r.") if c == "provider" else
-                           "NULL" if c in BILLED_COLUMNS else f'r."{c}"'
+                           "NULL" if c in BILLED_COLUMNS else
+                           "1" if c in REQUEST_COUNT else f'r."{c}"'
                            for c in USAGE_COLUMNS)
         self._scan(con, sources, lambda rel: f"""
             INSERT INTO usage ({names}, source_format, source_file, source_line, ingest_id)
@@ -354,7 +355,9 @@ def _insert_staged(con, ingest_id: int, provider_sql: str) -> int:
     """Good staged records (stitched streams, whole-file readers) into `usage`; repeats are
     settled after, with the fast path's rows (`settle_repeats`). Returns how many."""
     names = ", ".join(f'"{c}"' for c in USAGE_COLUMNS)
-    values = ", ".join(provider_sql if c == "provider" else f's."{c}"' for c in USAGE_COLUMNS)
+    values = ", ".join(provider_sql if c == "provider" else
+                       f'coalesce(s."{c}", 1)' if c in REQUEST_COUNT else f's."{c}"'
+                       for c in USAGE_COLUMNS)
     return con.execute(f"""
         INSERT INTO usage ({names}, source_format, source_file, source_line, ingest_id)
         SELECT {values}, s.format, f.name, s.line, ?

@@ -38,7 +38,7 @@ def unpriced_models(con, book: PriceBook, ingest_id: int) -> dict[str, int]:
     """Models of this ingest's rows that no card prices at their time: model -> requests."""
     register_prices(con, book)
     rows = con.execute("""
-        SELECT model, count(*) FROM costed_usage
+        SELECT model, sum(request_count)::BIGINT FROM costed_usage
         WHERE ingest_id = ? AND card_id IS NULL
         GROUP BY model ORDER BY model
     """, [ingest_id]).fetchall()

@@ -33,7 +33,8 @@ below. In short:
   id; leave NULL to get a stable hash of the record), `model`, the token counts as the
   STORE defines them (`input_tokens` includes cached and cache-write; `output_tokens`
   excludes reasoning; `reasoning_tokens` NULL when the source does not split it),
-  `search_calls`, `status`, `user`. Use `base.count_value(sql)` to read a count.
+  `search_calls`, `status`, `user`, `project` (the record's own; an envelope's wins, then it,
+  then --project). Use `base.count_value(sql)` to read a count.
 - `time`: (SQL of unix seconds, label); an envelope's `timestamp` (ISO 8601 or seconds)
   wins over it. `no_time_reason` for a format that has no time of its own.
 - `checks`: extra (SQL true when bad, SQL reason text) pairs; `labels` name the source
@@ -69,19 +70,31 @@ gateway's usage events; `otel.py`: OTLP JSON spans; `csv_mapped.py`: any CSV, wi
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 
 from costkit.core.errors import InputError
 from costkit.readers import (
+    anthropic_stream,
     chat_completion,
     chat_stream,
+    claude_code,
+    codex,
     csv_mapped,
     envelope,
+    json_document,
+    langfuse,
     ledger,
+    litellm_daily,
+    litellm_spend,
     messages,
+    openai_usage,
+    openrouter,
     otel,
     responses,
 )
 from costkit.readers.base import RecordFormat
+from costkit.readers.lines import Source
 
 # Detection order: the first format whose `match` holds claims the record (the commonest
 # first: a record meets fewer tests).
@@ -94,10 +107,24 @@ FORMATS: tuple[RecordFormat, ...] = (
 
 # Whole-file readers: name -> (recognises(source) -> bool,
 #                              select(con, source, project, tags, **options) -> SQL).
+# When several recognise a file the LAST one reads it (`document_reader`): generic readers
+# (a pretty-printed JSON document, any CSV by its name) first, readers that know a source's
+# own fields after.
 DOCUMENT_READERS: dict[str, tuple[Callable, Callable]] = {
+    json_document.NAME: (json_document.recognises,
+                         partial(json_document.select_sql, formats=FORMATS)),
+    csv_mapped.NAME: (csv_mapped.recognises, csv_mapped.select_sql),
     ledger.NAME: (ledger.recognises, ledger.select_sql),
     otel.NAME: (otel.recognises, otel.select_sql),
-    csv_mapped.NAME: (csv_mapped.recognises, csv_mapped.select_sql),
+    openai_usage.NAME: (openai_usage.recognises, openai_usage.select_sql),
+    litellm_spend.NAME: (litellm_spend.recognises, litellm_spend.select_sql),
+    litellm_daily.NAME: (litellm_daily.recognises, litellm_daily.select_sql),
+    codex.NAME: (codex.recognises, codex.select_sql),
+    claude_code.NAME: (claude_code.recognises,
+                       partial(claude_code.select_sql, formats=FORMATS)),
+    anthropic_stream.NAME: (anthropic_stream.recognises, anthropic_stream.select_sql),
+    openrouter.NAME: (openrouter.recognises, openrouter.select_sql),
+    langfuse.NAME: (langfuse.recognises, langfuse.select_sql),
 }
 
 # Options of a run that whole-file readers read (passed only when given):
@@ -117,7 +144,42 @@ ALIASES = {
     "otlp": "otel",
     "opentelemetry": "otel",
     "tsv": "csv",
+    "claude": "claude-code",
+    "codex-cli": "codex",
+    "pretty": "json",
 }
+
+
+def document_reader(source: Source, forced: str | None = None) -> str | None:
+    """The whole-file reader of `source`: the forced one, else the LAST in
+    DOCUMENT_READERS order that recognises it (generic readers are registered first, more
+    specific ones after, so a LiteLLM export named .csv goes to the LiteLLM reader), else
+    None (its lines go through FORMATS)."""
+    if forced is not None:
+        return forced if forced in DOCUMENT_READERS else None
+    return next((name for name, (recognises, _) in reversed(DOCUMENT_READERS.items())
+                 if recognises(source)), None)
+
+
+def agent_log_folders(claude: bool = False, codex_cli: bool = False,
+                      environ: dict[str, str] | None = None) -> list[Path]:
+    """The folders where coding agents keep their session logs (`costkit ingest
+    --claude-code --codex`); InputError naming where it looked when one asked for has none."""
+    found: list[Path] = []
+    if claude:
+        folders = claude_code.default_folders(environ)
+        if not folders:
+            raise InputError("--claude-code: no Claude Code logs found ($CLAUDE_CONFIG_DIR/"
+                             "projects, ~/.config/claude/projects, ~/.claude/projects); set "
+                             "CLAUDE_CONFIG_DIR or give the folder as PATH")
+        found += folders
+    if codex_cli:
+        folders = codex.default_folders(environ)
+        if not folders:
+            raise InputError("--codex: no Codex logs found ($CODEX_HOME/sessions, "
+                             "~/.codex/sessions); set CODEX_HOME or give the folder as PATH")
+        found += folders
+    return found
 
 
 def format_names() -> list[str]:

@@ -24,6 +24,7 @@ CANONICAL = {
     "search_calls": "BIGINT",
     "status": "VARCHAR",
     "user": "VARCHAR",
+    "project": "VARCHAR",
 }
 
 # Times outside this window are almost always milliseconds taken for seconds, or garbage.

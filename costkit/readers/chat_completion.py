@@ -1,6 +1,7 @@
 """OpenAI chat completion objects (`object: chat.completion`): the seed gateway and DeepSeek.
 
-usage: prompt_tokens (includes cached), completion_tokens (includes reasoning),
+usage: prompt_tokens (includes cached), completion_tokens (includes reasoning, unless
+total_tokens = prompt + completion + reasoning shows a gateway counted it beside),
 prompt_tokens_details.{cached_tokens, cache_write_tokens},
 completion_tokens_details.reasoning_tokens, and DeepSeek's own prompt_cache_hit_tokens /
 prompt_cache_miss_tokens (hit + miss = prompt). Time: `created` (unix seconds).
@@ -18,6 +19,7 @@ STRUCTURE = {
     "usage": {
         "prompt_tokens": COUNT,
         "completion_tokens": COUNT,
+        "total_tokens": COUNT,
         "prompt_tokens_details": {"cached_tokens": COUNT, "cache_write_tokens": COUNT},
         "completion_tokens_details": {"reasoning_tokens": COUNT},
         "prompt_cache_hit_tokens": COUNT,
@@ -35,6 +37,7 @@ COMPLETION = "r.usage.completion_tokens"
 CACHED = "r.usage.prompt_tokens_details.cached_tokens"
 CACHE_WRITE = "r.usage.prompt_tokens_details.cache_write_tokens"
 REASONING = "r.usage.completion_tokens_details.reasoning_tokens"
+TOTAL = "r.usage.total_tokens"
 HIT = "r.usage.prompt_cache_hit_tokens"
 MISS = "r.usage.prompt_cache_miss_tokens"
 SEARCH_REQUESTS = "r.usage.server_tool_use.web_search_requests"
@@ -53,6 +56,8 @@ COUNTS = (
 )
 
 _reasoning = count_value(REASONING)
+_outside = (f"coalesce({_reasoning} > 0 AND {count_value(TOTAL)} = {count_value(PROMPT)} + "
+            f"{count_value(COMPLETION)} + {_reasoning}, FALSE)")
 COLUMNS = {
     "request_id": "r.id",
     "model": "r.model",
@@ -62,7 +67,11 @@ COLUMNS = {
     "cache_write_tokens": f"coalesce({count_value(CACHE_WRITE)}, 0)",
     # completion_tokens includes reasoning; the store keeps the visible answer only. Without
     # a details object the split is unknown: reasoning NULL, output holds both (bills alike).
-    "output_tokens": f"{count_value(COMPLETION)} - coalesce({_reasoning}, 0)",
+    # Some gateways count reasoning beside completion_tokens (completion 0, reasoning 60,
+    # total = prompt + completion + reasoning): then the total says so and nothing is taken
+    # out. total_tokens only chooses the reading; it is not a count of its own.
+    "output_tokens": f"(CASE WHEN {_outside} THEN {count_value(COMPLETION)} "
+                     f"ELSE {count_value(COMPLETION)} - coalesce({_reasoning}, 0) END)",
     "reasoning_tokens": _reasoning,
     # NULL when the response has no count: the envelope's count, or its request, decides
     "search_calls": f"coalesce({count_value(SEARCH_REQUESTS)}, {count_value(SEARCH_QUERIES)})",

@@ -210,12 +210,15 @@ def money_bad_places(text: str) -> str:
 # column): stored in `usage` next to the tokens, for the audit. The line formats have no
 # such field, so these columns are not in records.STAGE_COLUMNS; staging adds them.
 BILLED_COLUMNS = {"billed_cost": "DECIMAL(38,12)", "billed_currency": "VARCHAR"}
+# How many requests a row stands for: NULL (stored as 1) for a logged request; an aggregate
+# source's own count (a usage bucket's num_model_requests, a day's api_requests).
+REQUEST_COUNT = {"request_count": "BIGINT"}
 
 
 def stage_select(values: dict[str, str]) -> str:
-    """The select list of a staging row (records.STAGE_COLUMNS, then BILLED_COLUMNS): the
-    given SQL per column, NULL for the others, each cast to its column's type."""
-    columns = {**STAGE_COLUMNS, **BILLED_COLUMNS}
+    """The select list of a staging row (records.STAGE_COLUMNS, then BILLED_COLUMNS and
+    REQUEST_COUNT): the given SQL per column, NULL for the others, each cast to its type."""
+    columns = {**STAGE_COLUMNS, **BILLED_COLUMNS, **REQUEST_COUNT}
     unknown = set(values) - set(columns)
     if unknown:
         raise ValueError(f"not staging columns: {', '.join(sorted(unknown))}")
@@ -223,6 +226,75 @@ def stage_select(values: dict[str, str]) -> str:
         f'CAST({values.get(name, "NULL")} AS {kind}) AS "{name}"'
         for name, kind in columns.items()
     )
+
+
+def judge(problems: list[tuple[str, str]]) -> tuple[str, str]:
+    """(SQL true when any problem holds, SQL of the first one's reason) for a list of (SQL
+    true when bad, SQL reason); a NULL test is no problem."""
+    any_problem = " OR ".join(f"coalesce({cond}, FALSE)" for cond, _ in problems)
+    first = " ".join(f"WHEN coalesce({cond}, FALSE) THEN {why}" for cond, why in problems)
+    return f"({any_problem})", f"(CASE {first} END)"
+
+
+# A JSON number as its source wrote it: DuckDB reads numbers as doubles (0.1000000000000000001
+# comes back as 0.1), so money is quoted before parsing and read from the text itself.
+_NUMBER = "-?[0-9][0-9.eE+-]*"
+
+
+def quote_numbers(sql: str, keys: tuple[str, ...]) -> str:
+    """JSON text `sql` with the numbers of the given keys turned into strings of the same
+    digits (`"spend": 2e-06` becomes `"spend": "2e-06"`), wherever those keys occur. A key
+    is a quote after `{`, `,` or white space: inside a JSON string quotes are escaped, so
+    text that only mentions a key is left alone."""
+    names = "|".join(keys)
+    pattern = f'([{{,[:space:]])"({names})"([[:space:]]*:[[:space:]]*)({_NUMBER})'
+    return f"regexp_replace({sql}, {quote(pattern)}, '\\1\"\\2\"\\3\"\\4\"', 'g')"
+
+
+def items_sql(docs: str, list_fields: tuple[str, ...] = (), numbers: tuple[str, ...] = (),
+              ) -> str:
+    """SELECT of the JSON items in the documents of `docs` (see `load_documents`): a
+    document that is an array gives its elements, an object with one of `list_fields` as
+    an array (a page) gives that list's elements, any other object is one item.
+
+    Columns: file_id, line (the document's line; in a one-document file the item's 1-based
+    position in it), item (JSON; NULL for a document that is no JSON object or array),
+    item_type (json_type of the item), item_at (a prefix naming the item in reasons: '' for a
+    lone object, 'data[3]: ' or '[3]: ' in a list), problem (why a document is unreadable,
+    else NULL), raw (the item's text, for a reject). `numbers`: keys whose numbers keep
+    their digits (see `quote_numbers`)."""
+    text = quote_numbers("doc", numbers) if numbers else "doc"
+    field = "(CASE " + " ".join(
+        f"WHEN json_type(j, {quote('$.' + f)}) = 'ARRAY' THEN {quote(f)}"
+        for f in list_fields) + " END)" if list_fields else "NULL"
+    listed = "(CASE " + " ".join(
+        f"WHEN field = {quote(f)} THEN json_extract(j, {quote('$.' + f + '[*]')})"
+        for f in list_fields) + " ELSE json_extract(j, '$[*]') END)"
+    return f"""
+WITH parsed AS (
+    SELECT *, CASE WHEN NOT bad_utf8 THEN TRY_CAST({text} AS JSON) END AS j FROM ({docs})
+), shaped AS (
+    SELECT *, CASE WHEN json_type(j) = 'ARRAY' THEN '' WHEN json_type(j) = 'OBJECT'
+                   THEN {field} END AS field
+    FROM parsed
+), listed AS (
+    SELECT file_id, line, whole, field, unnest(items) AS item,
+           generate_subscripts(items, 1) AS pos
+    FROM (SELECT *, {listed} AS items FROM shaped WHERE field IS NOT NULL)
+)
+SELECT file_id, CASE WHEN whole THEN pos ELSE line END AS line, item,
+       json_type(item) AS item_type, coalesce(field, '') || '[' || (pos - 1) || ']: ' AS item_at,
+       NULL::VARCHAR AS problem, item::VARCHAR AS raw
+FROM listed
+UNION ALL
+SELECT file_id, CASE WHEN whole THEN 1 ELSE line END, j, 'OBJECT', '', NULL, j::VARCHAR
+FROM shaped WHERE json_type(j) = 'OBJECT' AND field IS NULL
+UNION ALL
+SELECT file_id, line, NULL::JSON, NULL, '',
+       CASE WHEN bad_utf8 THEN 'not UTF-8 text' WHEN j IS NULL THEN 'not JSON'
+            ELSE 'JSON, but not an object' END, doc
+FROM shaped WHERE j IS NULL OR json_type(j) NOT IN ('OBJECT', 'ARRAY')
+"""
 
 
 def raw_text(sql: str) -> str:

@@ -16,7 +16,8 @@ Per span (attributes of the GenAI semantic conventions):
 - model: `gen_ai.response.model`, else `gen_ai.request.model`. provider:
   `gen_ai.provider.name` (else the deprecated `gen_ai.system`). endpoint: operation `chat`
   is `chat.completions` (`messages` for provider anthropic); other operations keep their
-  name (`embeddings`, `generate_content`, ...).
+  name (`embeddings`, `generate_content`, ...). A `chat` span whose response id is a
+  Responses id (`resp_...`) is `responses`: OpenAI's instrumentation names both `chat`.
 - time: the span's `endTimeUnixNano` (its start when the end is missing).
 - project: `--project` when given, else the resource's `service.name`. user: `user.id` or
   `enduser.id`. status: `error` when the span's status is ERROR or it has `error.type`,
@@ -193,8 +194,11 @@ def _sql(docs: str, project: str | None, tags: dict[str, str] | None) -> str:
         "request_id": f"CASE WHEN {record} THEN coalesce({given('a_response_id')}, {hashed}) END",
         "ts": "ts",
         "provider": "a_provider",
+        # OpenAI's instrumentation names Responses calls `chat` too: their ids (resp_...)
+        # tell them apart
         "endpoint": ("CASE WHEN a_operation = 'chat' THEN (CASE WHEN lower(a_provider) = "
-                     "'anthropic' THEN 'messages' ELSE 'chat.completions' END) "
+                     "'anthropic' THEN 'messages' WHEN starts_with(a_response_id, 'resp_') "
+                     "THEN 'responses' ELSE 'chat.completions' END) "
                      "ELSE a_operation END"),
         "model": "a_model",
         "input_tokens": inp,

@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable, Sequence
 
 from costkit.core.sql import quote
-from costkit.readers import envelope
+from costkit.readers import batch, envelope
 from costkit.readers.base import (
     CANONICAL,
     WHITESPACE,
@@ -201,7 +201,8 @@ def records_sql(
     # record (`response`) stays JSON text and is parsed again, with the same structure,
     # only when there is one: a plain line pays for one flat parse.
     top = merge_structures([*(f.structure for f in formats), envelope.STRUCTURE,
-                            {"response": "JSON", "type": "VARCHAR"}])
+                            batch.STRUCTURE, {"response": "JSON", "type": "VARCHAR",
+                                              "id": "VARCHAR"}])
     structure = quote(json.dumps(top))
 
     def parse(sql: str) -> str:
@@ -269,9 +270,12 @@ WITH bodies AS (
              ELSE {parse('body')} END AS j
     FROM bodies
 ), unwrapped AS (
-    -- an envelope's record, else the line itself
-    SELECT *, CASE WHEN is_env THEN {parse_object('j.response')} ELSE j END AS x
-    FROM (SELECT *, coalesce({envelope.MATCH}, FALSE) AS is_env FROM parsed)
+    -- a batch output line's body, an envelope's record, else the line itself
+    SELECT *, CASE WHEN is_batch THEN {parse_object(batch.BODY)}
+                   WHEN is_env THEN {parse_object('j.response')} ELSE j END AS x
+    FROM (SELECT *, coalesce({envelope.MATCH}, FALSE) AND NOT is_batch AS is_env,
+                 is_batch AND coalesce({batch.FAILED}, TRUE) AS batch_failed
+          FROM (SELECT *, coalesce({batch.MATCH}, FALSE) AS is_batch FROM parsed))
 ), typed AS (
     -- a Responses streaming event's response, else the record itself
     SELECT *, CASE WHEN ev IS NOT NULL THEN {parse_object('x.response')} ELSE x END AS r
@@ -280,8 +284,10 @@ WITH bodies AS (
           FROM unwrapped)
 ), detected AS (
     SELECT *,
-        CASE WHEN r IS NULL OR ({must_wrap}) OR ({fragment}) THEN NULL {detect} END AS fmt,
-        coalesce(r IS NOT NULL AND NOT ({must_wrap}) AND ({fragment}), FALSE) AS is_fragment,
+        CASE WHEN r IS NULL OR ({must_wrap}) OR ({fragment}) OR batch_failed THEN NULL
+             {detect} END AS fmt,
+        coalesce(r IS NOT NULL AND NOT ({must_wrap}) AND ({fragment}), FALSE)
+            OR batch_failed AS is_fragment,
         {env(envelope.MODEL)} AS env_model,
         CASE WHEN is_env AND {envelope.TIME} IS NOT NULL THEN {envelope.TIME} END AS env_time
     FROM typed
@@ -314,10 +320,12 @@ WITH bodies AS (
 )
 SELECT
     file_id, line, kind,
-    CASE WHEN fmt IS NULL THEN NULL WHEN is_env THEN 'envelope/' || fmt ELSE fmt END AS format,
+    CASE WHEN fmt IS NULL THEN NULL WHEN is_env THEN 'envelope/' || fmt
+         WHEN is_batch THEN {quote(batch.NAME + '/')} || fmt ELSE fmt END AS format,
     CASE WHEN line_kind = 'skip' OR is_fragment THEN NULL
          WHEN c_request_id IS NOT NULL THEN c_request_id
          WHEN is_env AND {envelope.REQUEST_ID} IS NOT NULL THEN {envelope.REQUEST_ID}
+         WHEN is_batch AND {given('j.id')} IS NOT NULL THEN {given('j.id')}
          WHEN j IS NOT NULL THEN {hashed} END AS request_id,
     stream_key, has_usage, ts,
     {env(envelope.PROVIDER)} AS provider,
@@ -328,11 +336,13 @@ SELECT
     c_reasoning_tokens AS reasoning_tokens,
     coalesce(c_search_calls, {env(envelope.SEARCH_CALLS)},
              CASE WHEN {env(envelope.SEARCH_ENABLED)} THEN NULL ELSE 0 END) AS search_calls,
-    coalesce({env(envelope.PROJECT)}, {cli_project}) AS project,
+    coalesce({env(envelope.PROJECT)}, c_project, {cli_project}) AS project,
     {env(envelope.API_KEY_ID)} AS api_key_id,
     coalesce({env(envelope.USER)}, c_user) AS "user",
     CASE WHEN is_env AND {envelope.TAGS} IS NOT NULL AND json_type({envelope.TAGS}) = 'OBJECT'
-         THEN {merged_tags} ELSE {cli_tags} END AS tags,
+         THEN {merged_tags}
+         WHEN is_batch THEN json_merge_patch(coalesce({cli_tags}, '{{}}'::JSON), {batch.TAGS})
+         ELSE {cli_tags} END AS tags,
     coalesce({env(envelope.STATUS)}, c_status) AS status,
     reason,
     {f"CASE WHEN reason IS NOT NULL OR stream_key IS NOT NULL THEN left(rtrim(text, "

@@ -140,10 +140,19 @@ def _m003_usage_row_checks(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE usage_checked RENAME TO usage")
 
 
+def _m004_request_count(con: duckdb.DuckDBPyConnection) -> None:
+    """How many requests a row stands for: 1 for a logged request (every row before this
+    migration), the bucket's count for an aggregate source (an OpenAI usage bucket's
+    num_model_requests, a LiteLLM daily activity's api_requests)."""
+    con.execute("ALTER TABLE usage ADD COLUMN request_count BIGINT DEFAULT 1")
+    con.execute("UPDATE usage SET request_count = 1 WHERE request_count IS NULL")
+
+
 MIGRATIONS: list[Migration] = [
     ("001_initial", _m001_initial),
     ("002_conflicts_and_unknown_search", _m002_conflicts_and_unknown_search),
     ("003_usage_row_checks", _m003_usage_row_checks),
+    ("004_request_count", _m004_request_count),
 ]
 
 
