@@ -23,7 +23,7 @@ from costkit.cli.errors import fail
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value)  # results' as_dict() choose their own decimal text; this keeps it
+        return str(value)  # a string, never a float: as these JSON outputs always wrote it
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if isinstance(value, set | tuple):
