@@ -9,13 +9,15 @@ import json
 import os
 import subprocess
 import sys
+from decimal import Decimal
 
 import pytest
 from conftest import ROOT
 
 HEAVY = ("duckdb", "polars", "numpy", "pyarrow")
 # The console script's path, in a fresh interpreter: run the command, then report on stderr
-# (last line) which heavy modules it loaded.
+# (last line) whether it read the built-in catalog (2,562 cards: read only for a name the
+# built-in cards lack) and which heavy modules it loaded.
 PROBE = (
     "import sys\n"
     "from costkit.cli import main\n"
@@ -23,8 +25,12 @@ PROBE = (
     "try:\n    main()\n"
     "except SystemExit as exc:\n    code = exc.code\n"
     "else:\n    code = 0\n"
-    f"print('LOADED', code, *sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)\n"
+    "catalog = sys.modules.get('costkit.pricing.catalog')\n"
+    "read = bool(catalog and catalog.catalog_cards.cache_info().currsize)\n"
+    f"print('LOADED', code, read, *sorted(m for m in {HEAVY!r} if m in sys.modules),\n"
+    "      file=sys.stderr)\n"
 )
+CATALOG_READ: dict[tuple[str, ...], bool] = {}  # each probe's answer: did it read the catalog
 
 
 def run(*args: str) -> tuple[str, int, set[str]]:
@@ -33,7 +39,8 @@ def run(*args: str) -> tuple[str, int, set[str]]:
                           text=True, cwd=ROOT, env=os.environ, timeout=120)
     last = done.stderr.strip().splitlines()[-1].split()
     assert last[0] == "LOADED", done.stderr
-    return done.stdout, int(last[1]), set(last[2:])
+    CATALOG_READ[args] = last[2] == "True"
+    return done.stdout, int(last[1]), set(last[3:])
 
 
 def test_help_loads_no_heavy_module():
@@ -51,6 +58,7 @@ def test_count_loads_no_heavy_module(fmt):
     else:
         assert "deepseek-v3-2 tokens (exact)" in stdout
     assert loaded == set()
+    assert not CATALOG_READ[("count", "hello", "--format", fmt)]
 
 
 @pytest.mark.parametrize("fmt", ["table", "json", "csv"])
@@ -60,6 +68,21 @@ def test_estimate_without_history_loads_no_heavy_module(fmt):
     assert code == 0
     assert "0.00000684" in stdout  # 12 prompt tokens at $0.57 / 1M (tests/test_estimate_cli.py)
     assert loaded == set()
+    assert not CATALOG_READ[("estimate", "--no-history", "Write a haiku about the ocean.",
+                             "--format", fmt)]
+
+
+def test_a_name_only_the_catalog_prices_reads_the_catalog_and_nothing_heavy():
+    """gpt-4o is no built-in card: the catalog is read for it (the probe does see a read),
+    still without DuckDB or polars. Its prompt is priced at OpenAI's published $2.50 / 1M
+    input tokens."""
+    args = ("estimate", "--no-history", "--model", "gpt-4o", "hello", "--format", "json")
+    stdout, code, loaded = run(*args)
+    assert code == 0
+    result = json.loads(stdout)
+    assert result["model"] == "openai/gpt-4o" and result["input_tokens"] > 0
+    assert Decimal(result["input_cost"]) == result["input_tokens"] * Decimal("2.50") / 10**6
+    assert CATALOG_READ[args] and loaded == set()
 
 
 def test_a_secret_in_the_output_is_still_masked_with_duckdb(tmp_path):
