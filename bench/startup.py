@@ -46,8 +46,8 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Wall time and CPU time (user + system) of one run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   check=True)
+    subprocess.run(argv, env=env, cwd=env["HOME"], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -62,7 +62,7 @@ def median_time(argv: list[str], env: dict[str, str], runs: int) -> tuple[float,
 
 
 def loaded(args: list[str], env: dict[str, str]) -> str:
-    done = subprocess.run([sys.executable, "-c", PROBE, *args], env=env, text=True,
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], env=env, cwd=env["HOME"], text=True,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
     return done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
 
@@ -72,7 +72,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15, help="timed runs per command")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
-        # no user store or price cards: the figures are the program's own
+        # no user store or price cards: the figures are the program's own. Run from the
+        # empty home: `python -m` puts the working directory first on sys.path, which would
+        # hide a PYTHONPATH checkout behind the one the bench is run from.
         env = {**os.environ, "COSTKIT_DB": os.path.join(home, "none.duckdb"),
                "COSTKIT_PRICES": "", "HOME": home}
         base, base_cpu = median_time([sys.executable, "-c", "import typer"], env,
