@@ -86,7 +86,7 @@ def child_baseline(log: str, db: str) -> dict:
 def child_ingest(log: str, db: str, report: bool) -> dict:
     from typer.testing import CliRunner
 
-    from costkit.cli import app
+    from costkit.cli.app import app
 
     runner = CliRunner()
     start = time.perf_counter()

@@ -17,16 +17,14 @@ from datetime import date
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from costkit.core.errors import InputError
-from costkit.core.timezones import canonical
-from costkit.ingest.rejects import list_rejects
-from costkit.ingest.run import ingest
-from costkit.ingest.summary import IngestSummary
-from costkit.pricing.book import PriceBook, load_price_book
-from costkit.report.data import MonthlyReport
-from costkit.report.monthly import latest_full_month_in_store, write_monthly_report
-from costkit.store.connection import open_store
+
+if TYPE_CHECKING:  # loaded by run_demo: `costkit --help` reads DEFAULT_DB alone
+    from costkit.ingest.summary import IngestSummary
+    from costkit.pricing.book import PriceBook
+    from costkit.report.data import MonthlyReport
 
 DEFAULT_DB = Path("reports") / "demo.duckdb"
 CHECKOUT_DATA = Path("data") / "logs"
@@ -79,6 +77,8 @@ def fresh_store(db: Path | None) -> Path:
             stale.unlink(missing_ok=True)
         return DEFAULT_DB
     if db.exists():
+        from costkit.store.connection import open_store
+
         con = open_store(db, read_only=True)
         try:
             held = con.execute("SELECT count(*) FROM usage").fetchone()[0]
@@ -102,6 +102,12 @@ def run_demo(
 ) -> DemoResult:
     """Ingest every project directory of the sample logs into a fresh store, then write the
     monthly report of `month` (default: the latest full month in the data)."""
+    from costkit.core.timezones import canonical
+    from costkit.ingest.run import ingest
+    from costkit.pricing.book import PriceBook, load_price_book
+    from costkit.report.monthly import latest_full_month_in_store, write_monthly_report
+    from costkit.store.connection import open_store
+
     tz = canonical(tz)  # before any work: a bad zone must not cost an ingest
     book = prices if isinstance(prices, PriceBook) else load_price_book(prices)
     target = fresh_store(db)
@@ -138,6 +144,8 @@ def run_demo(
 
 def _rejects_by_reason(db: Path, folder: Path) -> list[tuple[str, int, str]]:
     """The store's rejects per reason, with where the first one is (relative to the data)."""
+    from costkit.ingest.rejects import list_rejects
+
     counts: Counter[str] = Counter()
     first: dict[str, str] = {}
     for row in sorted(list_rejects(db, limit=None),

@@ -49,7 +49,7 @@ def runner() -> CliRunner:
 @pytest.fixture
 def cli(runner):
     """Invoke the real `costkit` app; returns the Result (exit_code, stdout, stderr)."""
-    from costkit.cli import app
+    from costkit.cli.app import app
 
     def invoke(*args: str, input: str | None = None):
         return runner.invoke(app, list(args), input=input, catch_exceptions=False)

@@ -100,7 +100,7 @@ def _run(producer: Callable) -> dict:
     from conftest import ROOT, isolated_environ
     from typer.testing import CliRunner
 
-    from costkit.cli import app
+    from costkit.cli.app import app
 
     runner = CliRunner()
 

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from costkit import demo
-from costkit.cli import app
+from costkit.cli.app import app
 from costkit.core.format import exact, money
 from costkit.pricing.book import load_price_book
 from costkit.spend import breakdown

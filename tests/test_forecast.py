@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from costkit.cli.common import dumps
+from costkit.cli.output import dumps
 from costkit.core.errors import InputError
 from costkit.forecast.horizon import parse_horizon
 from costkit.forecast.projection import QUANTUM, forecast_spend

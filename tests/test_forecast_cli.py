@@ -105,7 +105,7 @@ def store(tmp_path_factory):
     """One store with the full fixture logs, shared read-only by the tests of this module."""
     from typer.testing import CliRunner
 
-    from costkit.cli import app
+    from costkit.cli.app import app
 
     runner = CliRunner()
     db = tmp_path_factory.mktemp("forecast") / "store.duckdb"

@@ -128,7 +128,7 @@ def store(tmp_path_factory):
     holding them and the secrets."""
     from typer.testing import CliRunner
 
-    from costkit.cli import app
+    from costkit.cli.app import app
 
     folder = tmp_path_factory.mktemp("hostile")
     lines, i = [], 0

@@ -374,7 +374,7 @@ def test_cli_stdin(cli, db):
 
 
 def test_cli_stdin_gzip(cli, db, runner):
-    from costkit.cli import app
+    from costkit.cli.app import app
     data = gzip.compress((LOGS / "chat" / "deepseek.jsonl").read_bytes())
     result = runner.invoke(app, ["ingest", "-", "--db", str(db)], input=data)
     assert result.exit_code == 0, result.stderr
@@ -480,20 +480,20 @@ def test_shuffled_inputs_give_the_same_totals(tmp_path):
 def test_progress_bar_only_on_a_terminal(monkeypatch, tmp_path):
     import io
 
-    from costkit.cli import ingest as cli_ingest
+    from costkit.cli.output import progress
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
-    with cli_ingest._progress() as advance:
-        assert advance is None  # pytest's stderr is no terminal
+    with progress("reading") as bar:
+        assert bar is None  # pytest's stderr is no terminal
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     log = tmp_path / "log.jsonl"
     write_chat_log(log, 2000)
-    with cli_ingest._progress() as advance:
-        summary = ingest([log], db=tmp_path / "s.duckdb", prices=BOOK, progress=advance)
+    with progress("reading") as bar:
+        summary = ingest([log], db=tmp_path / "s.duckdb", prices=BOOK, progress=bar.update)
     assert summary.inserted == 2000
     assert "reading" in terminal.getvalue()
 

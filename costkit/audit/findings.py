@@ -18,6 +18,7 @@ from typing import Any
 from costkit.audit.statement import Period
 from costkit.core.components import BY_NAME
 from costkit.core.errors import InputError, UnknownModelError
+from costkit.core.money import decimal_text  # the one Decimal-to-text (ledger, reconcile, html)
 from costkit.core.safe_output import CsvWriter
 from costkit.pricing.book import PriceBook
 from costkit.pricing.cards import Card
@@ -39,14 +40,6 @@ CHARGE_RATES = {
     "web_search_calls": ("web_search",),
 }
 MAX_PLACES = 9
-
-
-def decimal_text(value: Decimal | None) -> str | None:
-    """A Decimal as plain text, no exponent, no trailing zeros (`0.00000057`, not `5.7E-7`)."""
-    if value is None:
-        return None
-    text = format(value.normalize(), "f")
-    return "0" if text == "-0" else text
 
 
 @dataclass(frozen=True)

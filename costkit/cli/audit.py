@@ -5,21 +5,26 @@ from __future__ import annotations
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from costkit.cli import app
-from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors, tz_option
-from costkit.core.safe_output import SafeConsole, masked, text
-from costkit.pricing.book import load_price_book
+from costkit.cli import output
+from costkit.cli.errors import fail, handle_errors
+from costkit.cli.options import (
+    Db,
+    FormatTableJsonCsv,
+    LedgerReasoning,
+    OutDir,
+    Prices,
+    TableJsonCsv,
+    Tz,
+    helped,
+)
+from costkit.core.money import exact
 
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
+AuditTz = helped(Tz, "Time zone of invoice dates written without one.")
+AuditOut = helped(OutDir, "Folder for the --html page (default: reports/).")
 
 
 class Rounding(StrEnum):
@@ -27,15 +32,9 @@ class Rounding(StrEnum):
     none = "none"
 
 
-class LedgerReasoning(StrEnum):
-    in_output = "in-output"
-    from_total = "from-total"
-
-
 KIND_NAMES = {"invoice": "line-item invoice", "focus": "FOCUS export", "ledger": "gateway ledger"}
 
 
-@app.command("audit")
 @handle_errors
 def audit(
     file: Annotated[Path | None, typer.Argument(
@@ -45,12 +44,10 @@ def audit(
         "--ledger", metavar="FILE", show_default=False,
         help="Gateway ledger (usage events, JSONL or pages) to check against the price cards.",
     )] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    fmt: FormatTableJsonCsv = TableJsonCsv.table,
     html: Annotated[bool, typer.Option(
         "--html", help="Also write a reconciliation page (into reports/, or --out).")] = False,
-    out: Annotated[Path | None, typer.Option(
-        "--out", metavar="DIR", show_default=False,
-        help="Folder for the --html page (default: reports/).")] = None,
+    out: AuditOut = None,
     tolerance: Annotated[str, typer.Option(
         "--tolerance",
         help="Quantity tolerance: a percent of the logged quantity and/or tokens; the larger "
@@ -59,22 +56,22 @@ def audit(
         "--rounding",
         help="line: each amount rounded half-up to the cent (or the places it is written "
              "in); none: exact.")] = Rounding.line,
-    tz: Annotated[str, typer.Option(
-        "--tz", help="Time zone of invoice dates written without one.",
-        callback=tz_option)] = "UTC",
+    tz: AuditTz = "UTC",
     ledger_reasoning: Annotated[LedgerReasoning, typer.Option(
         "--ledger-reasoning",
         help="in-output: the ledger's tokens.output includes reasoning, billed as output; "
              "from-total: reasoning is tokens.total - input - output.",
     )] = LedgerReasoning.in_output,
-    db: DbOption = None,
-    prices_path: PricesOption = None,
+    db: Db = None,
+    prices_path: Prices = None,
 ) -> None:
     """Check an invoice or FOCUS export against logged usage, or the gateway's ledger against the
     price cards. Exit 0 when clean, 1 with findings, 2 for unreadable input."""
     from costkit.audit.findings import Tolerance, findings_csv
     from costkit.audit.ledger import audit_ledger
     from costkit.audit.reconcile import audit_invoice
+    from costkit.core.safe_output import masked
+    from costkit.pricing.book import load_price_book
 
     if (file is None) == (ledger is None):
         raise fail("give an invoice FILE or --ledger FILE (one of them)")
@@ -90,25 +87,16 @@ def audit(
 
         page = write_page(result, out or Path("reports"))
         typer.echo(f"costkit: wrote {page}", err=True)
-    if fmt is Format.json:
-        typer.echo(dumps(result.as_dict()))
-    elif fmt is Format.csv:
-        typer.echo(findings_csv(result), nl=False)
-    else:
-        _print_table(result)
+    output.emit(fmt, json_value=result.as_dict() if fmt == "json" else None,
+                csv_rows=findings_csv(result) if fmt == "csv" else None,
+                table=lambda stream: _print_table(result, stream))
     if result.findings:
         raise typer.Exit(1)
 
 
 def _money(value: Decimal | None, currency: str) -> str:
     """Exact, with at least cents: $0.0089088, $2.50, -$1.515."""
-    if value is None:
-        return "-"
-    text = f"{abs(value).normalize():,f}"
-    whole, _, frac = text.partition(".")
-    text = f"{whole}.{frac.ljust(2, '0')}"
-    symbol = "$" if currency == "USD" else f"{currency} "
-    return f"{'-' if value < 0 else ''}{symbol}{text}"
+    return "-" if value is None else exact(value, currency)
 
 
 def _quantity(value: Decimal | None, unit: str, currency: str) -> str:
@@ -119,8 +107,12 @@ def _quantity(value: Decimal | None, unit: str, currency: str) -> str:
     return _money(value, currency)  # money, or a unit price (its unit is in the detail line)
 
 
-def _print_table(result) -> None:
-    console = SafeConsole(width=160)
+def _print_table(result: Any, stream: Any) -> None:
+    from rich.table import Table
+
+    from costkit.core.safe_output import text
+
+    console = output.console(stream, width=160)
     s = result.summary
     cur = result.currency
     title = f"Audit of {Path(result.source).name}: {KIND_NAMES[result.kind]}"

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import IO, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
-from costkit.cli import app
-from costkit.cli.common import PricesOption, dumps, fail, handle_errors
-from costkit.pricing.book import load_price_book
-from costkit.tokens import CountResult, count_inputs, decode_text, read_text
+from costkit.cli import output
+from costkit.cli.errors import fail, handle_errors
+from costkit.cli.options import FormatTableJson, Prices, TableJson
 
 
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-
-
-@app.command("count")
 @handle_errors
 def count(
     text: Annotated[
@@ -46,24 +35,27 @@ def count(
     model: Annotated[
         str, typer.Option("--model", "-m", help="Model (or alias) whose tokenizer counts.")
     ] = "deepseek-v3-2",
-    prices_path: PricesOption = None,
+    prices_path: Prices = None,
     threads: Annotated[int, typer.Option("--threads", min=1, help="Threads for large inputs.")] = 2,
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    fmt: FormatTableJson = TableJson.table,
 ) -> None:
     """Count tokens the way the model does (added tokens such as <think> count one each).
 
     Exact for models whose card names a tokenizer costkit ships (deepseek-v3-2); for any
     other model the count is made with deepseek-v3-2 and marked approximate.
     """
+    from costkit.pricing.book import load_price_book
+    from costkit.tokens import count_inputs
+
     inputs = _inputs(text, files or [])
     result = count_inputs(inputs, model, load_price_book(prices_path), num_threads=threads)
-    if fmt is Format.json:
-        typer.echo(dumps(result.as_dict()))
-        return
-    _print_table(result)
+    output.emit(fmt, json_value=result.as_dict() if fmt == "json" else None,
+                table=lambda stream: _print_table(result, stream))
 
 
 def _inputs(text: str | None, files: list[Path]) -> list[tuple[str, str]]:
+    from costkit.tokens import decode_text, read_text
+
     if text is not None and text != "-" and files:
         raise fail("give TEXT or --file, not both")
     if text == "-" or (text is None and not files):
@@ -78,7 +70,9 @@ def _inputs(text: str | None, files: list[Path]) -> list[tuple[str, str]]:
     return [(str(p), read_text(p)) for p in files]
 
 
-def _print_table(result: CountResult) -> None:
+def _print_table(result: Any, stream: IO[str]) -> None:
+    from rich.table import Table
+
     tok = result.tokenizer
     kind = "exact" if tok.exact else "approximate"
     table = Table(title=f"{tok.model} tokens ({kind})", caption=None if tok.exact else tok.note)
@@ -86,10 +80,8 @@ def _print_table(result: CountResult) -> None:
     for column in ("tokens", "characters", "bytes"):
         table.add_column(column, justify="right")
     for item in result.inputs:
-        table.add_row(
-            Text(item.source), f"{item.tokens:,}", f"{item.characters:,}", f"{item.bytes:,}"
-        )
+        table.add_row(item.source, f"{item.tokens:,}", f"{item.characters:,}", f"{item.bytes:,}")
     if len(result.inputs) > 1:
         table.add_section()
         table.add_row("total", f"{result.tokens:,}", f"{result.characters:,}", f"{result.bytes:,}")
-    Console(width=100).print(table)
+    output.console(stream, width=100).print(table)

@@ -2,47 +2,45 @@
 
 from __future__ import annotations
 
-import webbrowser
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from costkit.cli import app
-from costkit.cli.common import PricesOption, handle_errors, tz_option, warn
-from costkit.core.format import money
-from costkit.demo import DEFAULT_DB, run_demo
-from costkit.ingest.summary import IngestSummary
-from costkit.report.monthly import parse_month
+from costkit.cli.errors import handle_errors, warn
+from costkit.cli.options import OutDir, Prices, Tz, helped
+from costkit.demo import DEFAULT_DB
+
+DemoDb = Annotated[Path | None, typer.Option(
+    "--db", metavar="PATH", show_default=False,
+    help=f"Store to create (default: {DEFAULT_DB}, replaced on each run; never your "
+         "own store).")]
+DemoOut = helped(OutDir, "Folder for the report (default: reports/).")
 
 
-@app.command("demo")
 @handle_errors
 def demo(
     data: Annotated[Path | None, typer.Option(
         "--data", metavar="DIR", show_default=False,
         help="Sample logs, one directory per project (default: the bundled ones).")] = None,
-    db: Annotated[Path | None, typer.Option(
-        "--db", metavar="PATH", show_default=False,
-        help=f"Store to create (default: {DEFAULT_DB}, replaced on each run; never your "
-             "own store).")] = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", metavar="DIR", show_default=False,
-        help="Folder for the report (default: reports/).")] = None,
+    db: DemoDb = None,
+    out: DemoOut = None,
     month: Annotated[str | None, typer.Option(
         "--month", metavar="YYYY-MM", show_default=False,
         help="Month to report (default: the latest full month in the data).")] = None,
-    tz: Annotated[str, typer.Option(
-        "--tz", metavar="TZ", help="Time zone of days and months (IANA name).",
-        callback=tz_option)] = "UTC",
-    prices_path: PricesOption = None,
+    tz: Tz = "UTC",
+    prices_path: Prices = None,
     open_page: Annotated[bool, typer.Option(
         "--open", help="Open the report in the default browser.")] = False,
 ) -> None:
     """Ingest the bundled sample logs into a fresh store and write their monthly report."""
+    from costkit.core.money import money
+    from costkit.demo import run_demo
+    from costkit.report.monthly import parse_month
+
     chosen = parse_month(month) if month else None
 
-    def show(project: str, s: IngestSummary) -> None:
+    def show(project: str, s: Any) -> None:
         typer.echo(f"  {project:<20} read {s.read:>7,}  inserted {s.inserted:>7,}  "
                    f"duplicates {s.duplicates:>5,}  rejected {s.rejected:>3,}  "
                    f"({s.files} file{'s' if s.files != 1 else ''}, {s.seconds:.1f} s)")
@@ -70,4 +68,6 @@ def demo(
     typer.echo(f"report: {result.path}")
     typer.echo(f"explore: costkit report --db {result.db} --by month --by project")
     if open_page:
+        import webbrowser
+
         webbrowser.open(result.path.resolve().as_uri())

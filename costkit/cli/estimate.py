@@ -4,28 +4,25 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
-from decimal import Decimal, InvalidOperation
-from enum import StrEnum
+from decimal import Decimal
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from costkit.cli import app
-from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors, warn
-from costkit.core.errors import BudgetExceeded, InputError
-from costkit.core.output_file import replacing
-from costkit.core.safe_output import CsvWriter, SafeConsole, json_safe, masked
-from costkit.estimator.batch import BatchEstimator, LineResult, Totals, read_lines
-from costkit.estimator.estimate import Estimate, decimal_str, estimate, load_request
-from costkit.estimator.history import HistorySource
-from costkit.pricing.book import load_price_book
-from costkit.pricing.provenance import describe, provenance
+from costkit.cli import output
+from costkit.cli.errors import fail, handle_errors, warn
+from costkit.cli.options import (
+    Budget,
+    Db,
+    FormatTableJsonCsv,
+    OutFile,
+    Prices,
+    TableJsonCsv,
+    helped,
+)
+from costkit.core.money import decimal_text, exact
 
 SHOWN_ROWS = 20  # per-line rows in a batch's table (all of them in csv / json)
 SHOWN_ERRORS = 100  # bad lines printed one by one; the rest are counted
@@ -36,31 +33,16 @@ CSV_COLUMNS = (
     "expected_search_calls", "expected_total_cost", "high_output_tokens",
     "high_reasoning_tokens", "high_search_calls", "high_total_cost", "warnings",
 )
-
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
+EstimateBudget = helped(Budget, "Exit with status 3 when the high total is over this.")
+EstimateOut = helped(OutFile, "Write the estimate to this file instead of stdout (whole or not "
+                              "at all).")
 
 
 def _money(value: Decimal) -> str:
-    return "$" + decimal_str(value)
+    """Every digit of an estimate, no padding: $0.00000684, $0."""
+    return exact(value, "USD", min_places=0)
 
 
-def _budget(text: str | None) -> Decimal | None:
-    if text is None:
-        return None
-    try:
-        value = Decimal(text.strip().lstrip("$").replace(",", ""))
-    except InvalidOperation:
-        raise fail(f"--budget is {text!r}; give an amount in USD such as 0.50") from None
-    if not value.is_finite() or value < 0:
-        raise fail(f"--budget is {text!r}; it must be an amount >= 0")
-    return value
-
-
-@app.command("estimate")
 @handle_errors
 def estimate_command(
     text: Annotated[str | None, typer.Argument(
@@ -99,21 +81,16 @@ def estimate_command(
     search_calls: Annotated[int | None, typer.Option(
         "--search-calls", help="Search calls in the high estimate when search is on "
                                "[default: 5, or the tool's max_uses].", show_default=False)] = None,
-    budget: Annotated[str | None, typer.Option(
-        "--budget", metavar="USD", help="Exit with status 3 when the high total is over this.",
-        show_default=False)] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
-    out: Annotated[Path | None, typer.Option(
-        "--out", metavar="PATH", show_default=False,
-        help="Write the estimate to this file instead of stdout (whole or not at all).")
-    ] = None,
+    budget: EstimateBudget = None,
+    fmt: FormatTableJsonCsv = TableJsonCsv.table,
+    out: EstimateOut = None,
     show_prompt: Annotated[bool, typer.Option(
         "--show-prompt", help="Also print the rendered prompt text (single request).")] = False,
     no_history: Annotated[bool, typer.Option(
         "--no-history", help="Do not learn 'expected' from the usage store; use the defaults.")
     ] = False,
-    db: DbOption = None,
-    prices_path: PricesOption = None,
+    db: Db = None,
+    prices_path: Prices = None,
 ) -> None:
     """Price a prompt or request before it is sent: exact prompt tokens and cost, and
     low / expected / high for output, reasoning and web search, with every assumption stated.
@@ -125,7 +102,12 @@ def estimate_command(
       costkit estimate --batch requests.jsonl --format csv > estimates.csv
       cat prompt.txt | costkit estimate --model deepseek-v3-2 --max-tokens 2000 --no-thinking
     """
-    limit = _budget(budget)
+    from costkit.core.errors import BudgetExceeded, InputError
+    from costkit.core.safe_output import masked
+    from costkit.estimator.estimate import estimate, load_request
+    from costkit.pricing.book import load_price_book
+
+    limit: Decimal | None = budget  # parsed by the option's callback
     given = [name for name, value in (("TEXT", text), ("--request", request), ("--batch", batch))
              if value is not None]
     if len(given) > 1:
@@ -135,7 +117,7 @@ def estimate_command(
                "search_calls": search_calls}
     book = load_price_book(prices_path)
     if batch is not None:
-        with _output(out) as stream:
+        with output.destination(out) as stream:
             totals = _run_batch(batch, book, model, endpoint, options, fmt, db, not no_history,
                                 stream)
         if limit is not None and totals.high.total_cost > limit:
@@ -166,15 +148,16 @@ def estimate_command(
         raise InputError(f"{source}: {exc}") from None
     for message in result.warnings:
         warn(message)
-    with _output(out) as stream:
-        if fmt is Format.json:
-            stream.write(dumps({**result.as_dict(), **_card_source(book, result)}) + "\n")
-        elif fmt is Format.csv:
-            writer = CsvWriter(stream)
-            writer.writerow(CSV_COLUMNS)
-            writer.writerow(_csv_row(LineResult(1, None, masked(result))))
-        else:
-            _print_single(masked(result), show_prompt, stream, _card_source(book, result))
+    shown = masked(result) if fmt != "json" else result  # json: masked as it is written
+    rows = None
+    if fmt == "csv":
+        from costkit.estimator.batch import LineResult
+
+        rows = [CSV_COLUMNS, _csv_row(LineResult(1, None, shown))]
+    card = _card_source(book, result)
+    output.emit(fmt, out=out, json_value={**result.as_dict(), **card} if fmt == "json" else None,
+                csv_rows=rows,
+                table=lambda stream: _print_single(shown, show_prompt, stream, card))
     if limit is not None and result.high.total_cost > limit:
         raise BudgetExceeded(
             f"the high estimate {_money(result.high.total_cost)} is over the budget "
@@ -184,27 +167,21 @@ def estimate_command(
 
 # --- single request ---------------------------------------------------------------------------
 
-@contextmanager
-def _output(out: Path | None) -> Iterator[IO[str]]:
-    """Where the estimate goes: stdout, or the --out file (written whole, see output_file)."""
-    if out is None:
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    with replacing(out) as handle:
-        yield handle
-
-
-def _card_source(book, result: Estimate) -> dict:
+def _card_source(book: Any, result: Any) -> dict[str, Any]:
     """Which card priced the estimate, where it came from, and how the name matched it."""
+    from costkit.pricing.provenance import describe, provenance
+
     card = next(c for c in book.cards_for(result.model) if c.card_id == result.card_id)
     match = next((m for m in book.matches.values() if m.model == result.model), None)
     return {"card_source": provenance(card), "card_from": describe(card),
             "matched": match.describe() if match else None}
 
 
-def _print_single(result: Estimate, show_prompt: bool, stream: IO[str], source: dict) -> None:
-    console = SafeConsole(file=stream, width=110, highlight=False)
+def _print_single(result: Any, show_prompt: bool, stream: IO[str],
+                  source: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    console = output.console(stream, width=110, highlight=False)
     flags = [f"thinking {'on' if result.thinking else 'off'}",
              f"search {'on' if result.search else 'off'}",
              f"max_tokens {result.max_tokens:,}"]
@@ -237,7 +214,7 @@ def _print_single(result: Estimate, show_prompt: bool, stream: IO[str], source: 
         stream.write(result.prompt + "\n")
 
 
-def _money_rows(table: Table, scenarios) -> None:
+def _money_rows(table: Any, scenarios: Any) -> None:
     """Cost rows of a low / expected / high table (an Estimate's or a batch's totals)."""
     table.add_row("input cost", *(_money(s.input_cost) for s in scenarios))
     table.add_row("output cost", *(_money(s.output_cost) for s in scenarios))
@@ -248,12 +225,16 @@ def _money_rows(table: Table, scenarios) -> None:
 
 # --- batch ------------------------------------------------------------------------------------
 
-def _run_batch(path, book, model, endpoint, options, fmt, db, history, stream) -> Totals:
+def _run_batch(path, book, model, endpoint, options, fmt, db, history, stream) -> Any:
+    from costkit.core.safe_output import json_safe, masked
+    from costkit.estimator.batch import BatchEstimator, read_lines
+    from costkit.estimator.history import HistorySource
+
     source = "stdin" if str(path) == "-" else str(path)
-    shown: list[LineResult] = []
-    pending: list[LineResult] = []
+    shown: list[Any] = []
+    pending: list[Any] = []
     errors = 0
-    writer = CsvWriter(stream) if fmt is Format.csv else None
+    writer = output.csv_writer(stream) if fmt == "csv" else None
 
     def flush() -> None:
         """Write the pending rows, their custom_ids masked in one query (ids are the batch
@@ -263,7 +244,7 @@ def _run_batch(path, book, model, endpoint, options, fmt, db, history, stream) -
             item = replace(item, custom_id=custom_id)
             if writer is not None:
                 writer.writerow(_csv_row(item))
-            elif fmt is Format.json:
+            elif fmt == "json":
                 line = {"line": item.line, "custom_id": item.custom_id,
                         **item.estimate.as_dict()}
                 stream.write(json_safe(json.dumps(line, ensure_ascii=False)) + "\n")
@@ -276,14 +257,14 @@ def _run_batch(path, book, model, endpoint, options, fmt, db, history, stream) -
                                    options=options, source=source)
         if writer is not None:
             writer.writerow(CSV_COLUMNS)
-        with _progress(path) as advance:
-            for item in estimator.run(read_lines(path, advance)):
+        with output.progress("estimating", output.file_size(path)) as bar:
+            for item in estimator.run(read_lines(path, bar.advance if bar else None)):
                 if item.error is not None:
                     errors += 1
                     if errors <= SHOWN_ERRORS:
                         warn(f"{item.error}; line skipped")
                     continue
-                if fmt is not Format.table or len(shown) + len(pending) < SHOWN_ROWS:
+                if fmt != "table" or len(shown) + len(pending) < SHOWN_ROWS:
                     pending.append(item)
                 if len(pending) >= MASK_CHUNK:
                     flush()
@@ -295,7 +276,7 @@ def _run_batch(path, book, model, endpoint, options, fmt, db, history, stream) -
         warn(f"{errors - SHOWN_ERRORS:,} more bad lines not shown")
     if writer is not None:
         writer.writerow(_csv_totals(totals))
-    elif fmt is Format.json:
+    elif fmt == "json":
         stream.write(json_safe(json.dumps({"totals": _totals_dict(totals)},
                                           ensure_ascii=False)) + "\n")
     else:
@@ -313,38 +294,7 @@ def _count(n: int, what: str) -> str:
     return f"{n:,} {what}{'' if n == 1 else 's'}"
 
 
-class _progress:
-    """A rich progress bar on stderr when it is a terminal; else nothing."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.bar = None
-
-    def __enter__(self):
-        if not sys.stderr.isatty():
-            return None
-        from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-
-        size = None if str(self.path) == "-" else _size(self.path)
-        self.bar = Progress("estimating", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                            console=Console(stderr=True), transient=True)
-        self.bar.start()
-        task = self.bar.add_task("estimate", total=size)
-        return lambda n: self.bar.advance(task, n)
-
-    def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.stop()
-
-
-def _size(path: Path) -> int | None:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return None
-
-
-def _csv_row(item: LineResult) -> list:
+def _csv_row(item: Any) -> list:
     """Counts and Decimals stay numbers; CsvWriter writes them as plain decimals."""
     e = item.estimate
     return [
@@ -356,7 +306,7 @@ def _csv_row(item: LineResult) -> list:
     ]
 
 
-def _csv_totals(t: Totals) -> list:
+def _csv_totals(t: Any) -> list:
     return [
         "total", f"{t.requests} requests", ",".join(sorted(t.models)), "",
         t.exact, t.input_tokens, t.input_cost,
@@ -367,18 +317,18 @@ def _csv_totals(t: Totals) -> list:
     ]
 
 
-def _totals_dict(t: Totals) -> dict:
+def _totals_dict(t: Any) -> dict:
     def scenario(s) -> dict:
         return {"output_tokens": s.output_tokens, "reasoning_tokens": s.reasoning_tokens,
-                "search_calls": s.search_calls, "input_cost": decimal_str(s.input_cost),
-                "output_cost": decimal_str(s.output_cost),
-                "reasoning_cost": decimal_str(s.reasoning_cost),
-                "web_search_cost": decimal_str(s.web_search_cost),
-                "total_cost": decimal_str(s.total_cost)}
+                "search_calls": s.search_calls, "input_cost": decimal_text(s.input_cost),
+                "output_cost": decimal_text(s.output_cost),
+                "reasoning_cost": decimal_text(s.reasoning_cost),
+                "web_search_cost": decimal_text(s.web_search_cost),
+                "total_cost": decimal_text(s.total_cost)}
 
     return {
         "requests": t.requests, "bad_lines": t.bad_lines, "blank_lines": t.blank_lines,
-        "input_tokens": t.input_tokens, "input_cost": decimal_str(t.input_cost),
+        "input_tokens": t.input_tokens, "input_cost": decimal_text(t.input_cost),
         "low": scenario(t.low), "expected": scenario(t.expected), "high": scenario(t.high),
         "currency": t.currency, "exact": t.exact, "models": dict(sorted(t.models.items())),
         "expected_from": dict(sorted(t.expected_sources.items())),
@@ -386,8 +336,10 @@ def _totals_dict(t: Totals) -> dict:
     }
 
 
-def _print_batch(source: str, shown: list[LineResult], t: Totals, stream: IO[str]) -> None:
-    console = SafeConsole(file=stream, width=110, highlight=False)
+def _print_batch(source: str, shown: list[Any], t: Any, stream: IO[str]) -> None:
+    from rich.table import Table
+
+    console = output.console(stream, width=110, highlight=False)
     if shown:
         rows = Table(title=f"{source}: first {len(shown)} of {t.requests:,} requests"
                      if t.requests > len(shown) else f"{source}: {t.requests:,} requests",

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from costkit.cli.common import DbOption, fail, handle_errors
-from costkit.store.connection import default_path, open_store
-from costkit.store.parquet import FILE_NAME, PARTITION, export_parquet
+from costkit.cli.errors import handle_errors
+from costkit.cli.options import Db, Since, Until, helped
+
+ExportSince = helped(Since, "Export the months from the one holding this UTC day.")
+ExportUntil = helped(Until, "Export the months of usage before this UTC day (exclusive).")
 
 
 @handle_errors
@@ -18,22 +19,21 @@ def export(
     parquet: Annotated[Path, typer.Option(
         "--parquet", metavar="DIR", show_default=False,
         help="Directory of the Hive-partitioned layout (month=YYYY-MM/usage.parquet).")],
-    since: Annotated[str | None, typer.Option(
-        "--since", metavar="YYYY-MM-DD", show_default=False,
-        help="Export the months from the one holding this UTC day.")] = None,
-    until: Annotated[str | None, typer.Option(
-        "--until", metavar="YYYY-MM-DD", show_default=False,
-        help="Export the months of usage before this UTC day (exclusive).")] = None,
-    db: DbOption = None,
+    since: ExportSince = None,
+    until: ExportUntil = None,
+    db: Db = None,
 ) -> None:
     """Write the store's usage as Parquet partitioned by UTC month, for DuckDB, Spark or any
     engine that reads a lake. Each month is written whole and replaces its partition
     atomically; other months' files are left as they are."""
-    start, end = _day(since, "--since"), _day(until, "--until")
+    from costkit.store.connection import default_path, open_store
+    from costkit.store.parquet import FILE_NAME, PARTITION, export_parquet
+
+    # since / until arrive as dates: the shared option's callback parsed them
     store = db if db is not None else default_path()
     con = open_store(store, read_only=True)
     try:
-        written = export_parquet(con, parquet, start, end)
+        written = export_parquet(con, parquet, since, until)
     finally:
         con.close()
     if not written:
@@ -42,14 +42,3 @@ def export(
         return
     for month, rows in written:
         typer.echo(f"{parquet / f'{PARTITION}={month}' / FILE_NAME}\t{rows} rows")
-
-
-def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        if len(value) != 10:
-            raise ValueError(value)
-        return date.fromisoformat(value)
-    except ValueError:
-        raise fail(f"{option} {value!r} is not a date; expected YYYY-MM-DD") from None

@@ -3,42 +3,21 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from costkit.cli import app
-from costkit.cli.common import (
-    DbOption,
-    PricesOption,
-    dumps,
-    fail,
-    handle_errors,
-    tz_option,
-    usd,
-    warn,
-)
-from costkit.core.errors import BudgetExceeded
-from costkit.core.safe_output import SafeConsole, masked
-from costkit.forecast.projection import PeriodForecast, SpendForecast
-from costkit.forecast.run import ForecastRun, run_forecast, stale_message
-from costkit.forecast.series import COMPONENTS
-from costkit.spend.coverage import describe_age, duration_spec
+from costkit.cli import output
+from costkit.cli.errors import fail, handle_errors, warn
+from costkit.cli.options import Db, FormatTableJson, MonthlyBudget, Prices, TableJson, Tz
+from costkit.core.money import money
 
 # --budget's own exit status when the newest usage is older than --stale-after: a forecast
 # that reads missing days as no spend must not pass a budget check (0) nor fail it (3).
 EXIT_STALE = 4
 
 
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-
-
-@app.command("forecast")
 @handle_errors
 def forecast(
     horizon: Annotated[str, typer.Option(
@@ -53,12 +32,7 @@ def forecast(
         "--by", metavar="DIM",
         help="Also forecast each group: project, model, api_key, user, endpoint or "
              "tag:NAME (repeatable).", show_default=False)] = None,
-    budget: Annotated[str | None, typer.Option(
-        "--budget", metavar="USD",
-        help="Monthly budget (or the horizon's, for Nd / an end date): projected total, "
-             "chance of exceeding it, the day it is crossed; exit 3 when projected over, "
-             "4 when the data is stale (see --stale-after).",
-        show_default=False)] = None,
+    budget: MonthlyBudget = None,
     stale_after: Annotated[str, typer.Option(
         "--stale-after", metavar="AGE",
         help="Warn when the newest usage is older than this at the as-of instant (now, or "
@@ -77,11 +51,10 @@ def forecast(
     per_day: Annotated[int | None, typer.Option(
         "--per-day", metavar="N", help="Requests a day of the --workload.",
         show_default=False)] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
-    tz: Annotated[str, typer.Option("--tz", callback=tz_option, metavar="ZONE",
-                                    help="Time zone of days and months.")] = "UTC",
-    db: DbOption = None,
-    prices_path: PricesOption = None,
+    fmt: FormatTableJson = TableJson.table,
+    tz: Tz = "UTC",
+    db: Db = None,
+    prices_path: Prices = None,
 ) -> None:
     """Forecast spend to month end (or a horizon) from the store's daily history.
 
@@ -89,6 +62,11 @@ def forecast(
     before the as-of date; 80% and 95% intervals come from simulated futures. Money that is
     already spent is exact; forecast money is rounded to $0.0001.
     """
+    from costkit.core.errors import BudgetExceeded
+    from costkit.core.safe_output import masked
+    from costkit.forecast.run import run_forecast, stale_message
+    from costkit.spend.coverage import describe_age, duration_spec
+
     run = run_forecast(
         db=db, prices=prices_path, horizon=horizon, as_of=as_of, tz=tz, by=by or (),
         budget=budget, what_if=what_if or (), workload=workload, per_day=per_day,
@@ -99,15 +77,13 @@ def forecast(
         warn(note)
     if stale:
         warn(f"data stale: {stale_message(run.freshness, run.tz)}")
-    if fmt is Format.json:
-        typer.echo(dumps(run.as_dict()))
-    else:
-        render(masked(run))
+    output.emit(fmt, json_value=run.as_dict() if fmt == "json" else None,
+                table=lambda stream: render(masked(run), stream))
     over = run.over_budget
     if stale and budget is not None:
         f = run.freshness
         age = describe_age(f.age) if f.age is not None else "missing"
-        verdict = (f"projected over it even so ({usd(over[0].projected_total)} for "
+        verdict = (f"projected over it even so ({money(over[0].projected_total, places=2)} for "
                    f"{over[0].period.label})" if over else "'under' cannot be trusted")
         raise fail(f"budget not checked: data stale (newest usage {age} old, over "
                    f"--stale-after {duration_spec(f.stale_after)}); {verdict}", EXIT_STALE)
@@ -115,16 +91,21 @@ def forecast(
         p = over[0]
         crossing = p.budget.crossing_date.isoformat() if p.budget.crossing_date else "-"
         raise BudgetExceeded(
-            f"projected {usd(p.projected_total)} for {p.period.label} is over the budget "
-            f"{usd(p.budget.amount)} ({p.budget.probability_over:.0%} chance; crossed on "
-            f"{crossing})"
+            f"projected {money(p.projected_total, places=2)} for {p.period.label} is over the "
+            f"budget {money(p.budget.amount, places=2)} ({p.budget.probability_over:.0%} "
+            f"chance; crossed on {crossing})"
         )
 
 
-def render(run: ForecastRun) -> None:
+def render(run: Any, stream: Any = None) -> None:
+    from rich.table import Table
+
+    from costkit.forecast.run import stale_message
+    from costkit.forecast.series import COMPONENTS
+
     fc = run.forecast
     places = _places(fc.total.projected_total)
-    console = SafeConsole(width=150)
+    console = output.console(stream, width=150)
     h = fc.horizon
     console.print(f"Forecast {fc.total.period.label} as of {h.as_of.isoformat()} "
                   f"(days before it count; {run.tz}; {run.currency})")
@@ -139,8 +120,8 @@ def render(run: ForecastRun) -> None:
     if run.workload is not None:
         w = run.workload
         console.print(f"Workload: {w.path}: {w.requests:,} request(s) estimated, expected "
-                      f"{usd(w.per_request, 6)} each x {w.per_day:,}/day = "
-                      f"{usd(w.per_day_total, places)}/day from {h.as_of.isoformat()}"
+                      f"{money(w.per_request, places=6)} each x {w.per_day:,}/day = "
+                      f"{money(w.per_day_total, places=places)}/day from {h.as_of.isoformat()}"
                       + ("" if w.exact else " (approximate token counts)"))
 
     periods = Table(title=None)
@@ -162,19 +143,19 @@ def render(run: ForecastRun) -> None:
         if not any(values.values()):
             continue
         share = values["projected"] / projected if projected else Decimal(0)
-        split.add_row(c, usd(values["actual"], places), usd(values["forecast"], places),
-                      usd(values["projected"], places), f"{share:.1%}")
+        split.add_row(c, *(money(values[k], places=places)
+                           for k in ("actual", "forecast", "projected")), f"{share:.1%}")
     console.print(split)
 
     checks = [p for p in fc.periods if p.budget is not None]
     if checks:
-        table = Table(title=f"Budget {usd(checks[0].budget.amount, places)}")
+        table = Table(title=f"Budget {money(checks[0].budget.amount, places=places)}")
         for column in ("period", "projected", "chance over", "crossed on", "status"):
             table.add_column(column, justify="left" if column in ("period", "status")
                              else "right")
         for p in checks:
             b = p.budget
-            table.add_row(p.period.label, usd(p.projected_total, places),
+            table.add_row(p.period.label, money(p.projected_total, places=places),
                           f"{b.probability_over:.0%}",
                           b.crossing_date.isoformat() if b.crossing_date else "not projected",
                           _status(b.over, run.freshness is not None and run.freshness.stale))
@@ -191,7 +172,7 @@ def render(run: ForecastRun) -> None:
             if g.forecast is None:
                 groups.add_row(*g.key, "-", "-", "-", "-", g.problem or "")
                 continue
-            t: PeriodForecast = g.forecast.total
+            t = g.forecast.total
             cells = _money_cells(t, places)
             groups.add_row(*g.key, cells[0], cells[2], cells[3], cells[4],
                            _short_model(g.forecast))
@@ -204,11 +185,13 @@ def _status(over: bool, stale: bool) -> str:
     return "OVER" if over else "under"
 
 
-def _money_cells(p: PeriodForecast, places: int) -> list[str]:
+def _money_cells(p: Any, places: int) -> list[str]:
+    def cash(value: Decimal) -> str:
+        return money(value, places=places)
+
     return [
-        usd(p.actual, places), usd(p.expected_rest, places), usd(p.projected_total, places),
-        f"{usd(p.low_80, places)} - {usd(p.high_80, places)}",
-        f"{usd(p.low_95, places)} - {usd(p.high_95, places)}",
+        cash(p.actual), cash(p.expected_rest), cash(p.projected_total),
+        f"{cash(p.low_80)} - {cash(p.high_80)}", f"{cash(p.low_95)} - {cash(p.high_95)}",
     ]
 
 
@@ -217,5 +200,5 @@ def _places(total: Decimal) -> int:
     return 2 if abs(total) >= 1 else 4
 
 
-def _short_model(fc: SpendForecast) -> str:
+def _short_model(fc: Any) -> str:
     return f"{fc.model}, {fc.history_days} days"

@@ -1,38 +1,30 @@
-"""`costkit ingest` (usage logs into the store) and `costkit rejects` (what was set aside)."""
+"""`costkit ingest`: usage logs into the store (`costkit rejects` lists what it set aside)."""
 
 from __future__ import annotations
 
-import os
 import sys
-from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-from rich.table import Table
+from typer.core import TyperCommand
 
-from costkit.cli import app
-from costkit.cli.common import DbOption, PricesOption, dumps, fail, handle_errors, tz_option, warn
-from costkit.core.errors import CostkitError
-from costkit.core.safe_output import SafeConsole, masked
-from costkit.ingest.rejects import list_rejects
-from costkit.ingest.run import ingest, parse_tags
-from costkit.ingest.summary import IngestSummary
-from costkit.pricing.book import load_price_book
-from costkit.pricing.names import AmbiguousModelError
-from costkit.readers import agent_log_folders, format_names, mappings
+from costkit.cli import output
+from costkit.cli.errors import fail, handle_errors, warn
+from costkit.cli.options import (
+    Db,
+    FormatTableJson,
+    LedgerReasoning,
+    Prices,
+    TableJson,
+    Tz,
+    helped,
+)
 
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-
-
-class LedgerReasoning(StrEnum):
-    in_output = "in-output"
-    from_total = "from-total"
+IngestTz = helped(Tz, "CSV: the zone of times written without one (default UTC).")
+IngestFormat = helped(FormatTableJson, "Summary format; json prints one object with the "
+                                       "integer keys read, inserted, duplicates, rejected.")
+FORMATS = "{formats}"  # filled in by IngestCommand when help is shown
 
 
 class CsvReasoning(StrEnum):
@@ -40,28 +32,35 @@ class CsvReasoning(StrEnum):
     separate = "separate"
 
 
-InputFormatOption = Annotated[str | None, typer.Option(
-    "--input-format", metavar="NAME", show_default=False,
-    help="Read every record as this format instead of detecting it per record: "
-         + ", ".join(format_names()) + ".")]
+class IngestCommand(TyperCommand):
+    """`ingest`, whose help lists the readers' formats: they are read from costkit.readers
+    only when the help is shown, as loading the readers loads DuckDB and Arrow."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        from costkit.readers import format_names
+
+        for param in self.params:
+            if param.help and FORMATS in param.help:
+                param.help = param.help.replace(FORMATS, ", ".join(format_names()))
+        super().format_help(ctx, formatter)
 
 
-@app.command("ingest")
 @handle_errors
 def ingest_command(
     paths: Annotated[list[str] | None, typer.Argument(
         metavar="PATH", show_default=False,
         help="Log files, directories (read recursively), .gz files, or - for stdin.")] = None,
-    input_format: InputFormatOption = None,
+    input_format: Annotated[str | None, typer.Option(
+        "--input-format", metavar="NAME", show_default=False,
+        help=f"Read every record as this format instead of detecting it per record: "
+             f"{FORMATS}.")] = None,
     project: Annotated[str | None, typer.Option(
         "--project", metavar="NAME", show_default=False,
         help="Project of records that do not name one (an envelope's project wins).")] = None,
     tag: Annotated[list[str] | None, typer.Option(
         "--tag", metavar="NAME=VALUE", show_default=False,
         help="Tag every record (repeatable; an envelope's tag of the same name wins).")] = None,
-    fmt: Annotated[Format, typer.Option(
-        "--format", help="Summary format; json prints one object with the integer keys "
-                         "read, inserted, duplicates, rejected.")] = Format.table,
+    fmt: IngestFormat = TableJson.table,
     ledger_reasoning: Annotated[LedgerReasoning | None, typer.Option(
         "--ledger-reasoning", show_default=False,
         help="Gateway ledger: in-output (default): tokens.output includes reasoning, stored "
@@ -85,9 +84,7 @@ def ingest_command(
     model: Annotated[str | None, typer.Option(
         "--model", metavar="NAME", show_default=False,
         help="CSV: the model of rows with no model column or an empty one.")] = None,
-    tz: Annotated[str | None, typer.Option(
-        "--tz", callback=tz_option, metavar="ZONE", show_default=False,
-        help="CSV: the zone of times written without one (default UTC).")] = None,
+    tz: IngestTz = None,
     delimiter: Annotated[str | None, typer.Option(
         "--delimiter", metavar="CHAR", show_default=False,
         help="CSV: the field separator (default: found on the header line among , ; tab "
@@ -105,13 +102,16 @@ def ingest_command(
         "--codex", show_default=False,
         help="Also read Codex CLI's session logs: $CODEX_HOME/sessions, else "
              "~/.codex/sessions.")] = False,
-    db: DbOption = None,
-    prices_path: PricesOption = None,
+    db: Db = None,
+    prices_path: Prices = None,
 ) -> None:
     """Ingest usage logs into the store: formats detected per record, duplicates skipped,
     bad records set aside (see `costkit rejects`), all in one transaction. Gateway ledgers
     (usage_event), OTLP JSON span exports, API usage pages and exports, Codex sessions and
     CSV files (*.csv, *.tsv) are recognised by file."""
+    from costkit.ingest.run import ingest, parse_tags
+    from costkit.readers import agent_log_folders, mappings
+
     tags = parse_tags(tag or [])
     paths = list(paths or []) + [str(p) for p in agent_log_folders(claude_code, codex)]
     if not paths:
@@ -124,19 +124,17 @@ def ingest_command(
     if any(option is not None for option in csv_options):
         mapping = mappings.build(csv_map or [], map_name, model, tz, delimiter,
                                  csv_reasoning.value if csv_reasoning else None)
-    with _progress() as advance:
+    with output.progress("reading") as bar:
         summary = ingest(paths, db=db, prices=prices_path, input_format=input_format,
-                         project=project, tags=tags, progress=advance,
+                         project=project, tags=tags, progress=bar.update if bar else None,
                          ledger_reasoning=ledger_reasoning.value if ledger_reasoning else None,
                          csv_mapping=mapping)
     if save_map is not None and mapping is not None:
         saved = mappings.save(save_map, mapping)
         typer.echo(f"costkit: saved the CSV mapping as {save_map!r} in {saved}; reuse it "
                    f"with --map-name {save_map}", err=True)
-    if fmt is Format.json:
-        typer.echo(dumps(summary.as_dict()))
-    else:
-        _print_summary(summary)
+    output.emit(fmt, json_value=summary.as_dict() if fmt == "json" else None,
+                table=lambda stream: _print_summary(summary, stream))
     for model, n in summary.unpriced.items():
         warn(f"{n:,} request{'s' if n != 1 else ''} of model {model!r} "
              f"{'are' if n != 1 else 'is'} unpriced ({_why_unpriced(model, prices_path)}): "
@@ -162,30 +160,10 @@ def ingest_command(
                    "rest was ingested", 1)
 
 
-class _progress:
-    """A progress bar on stderr while reading, only when stderr is a terminal."""
-
-    def __enter__(self):
-        if not sys.stderr.isatty():
-            return None
-        self.bar = Progress("reading", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                            console=Console(stderr=True), transient=True)
-        self.bar.start()
-        self.task = self.bar.add_task("ingest", total=None)
-
-        def advance(done: int, total: int) -> None:
-            self.bar.update(self.task, completed=done, total=total or None)
-
-        return advance
-
-    def __exit__(self, *exc) -> None:
-        if hasattr(self, "bar"):
-            self.bar.stop()
-
-
-def _print_summary(s: IngestSummary) -> None:
+def _print_summary(s: Any, stream: Any) -> None:
     files = f"{s.files:,} file{'s' if s.files != 1 else ''}"
-    typer.echo(f"ingest {s.ingest_id}: {s.read:,} records read from {files} in {s.seconds:.1f} s")
+    stream.write(f"ingest {s.ingest_id}: {s.read:,} records read from {files} in "
+                 f"{s.seconds:.1f} s\n")
     rows = [("inserted", s.inserted), ("duplicates", s.duplicates)]
     if s.conflicts:
         rows.append(("conflicts (an id already read with other values: set aside)", s.conflicts))
@@ -196,64 +174,15 @@ def _print_summary(s: IngestSummary) -> None:
         rows.append(("spans skipped (no GenAI usage of their own)", s.skipped_records))
     width = max(len(f"{n:,}") for _, n in rows)
     for label, n in rows:
-        typer.echo(f"  {n:>{width},}  {label}")
+        stream.write(f"  {n:>{width},}  {label}\n")
 
 
-def _short(path: str) -> str:
-    """A path under the working directory as a relative one (the table is narrower)."""
-    if path.startswith("<"):
-        return path
-    relative = os.path.relpath(path)
-    return path if relative.startswith("..") else relative
-
-
-@app.command("rejects")
-@handle_errors
-def rejects_command(
-    since: Annotated[str | None, typer.Option(
-        "--since", metavar="YYYY-MM-DD", show_default=False,
-        help="Only records rejected on or after this day (UTC).")] = None,
-    limit: Annotated[int, typer.Option(
-        "--limit", metavar="N", help="At most N rejects, newest first (0: all).")] = 50,
-    ingest_id: Annotated[int | None, typer.Option(
-        "--ingest", metavar="ID", show_default=False,
-        help="Only the rejects of this ingest run.")] = None,
-    input_format: Annotated[str | None, typer.Option(
-        "--input-format", metavar="NAME", show_default=False,
-        help="Only records detected as this format.")] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
-    db: DbOption = None,
-) -> None:
-    """List the records ingests set aside: file, line, why, and the raw text."""
-    day = None
-    if since is not None:
-        try:
-            day = date.fromisoformat(since)
-        except ValueError:
-            raise fail(f"--since {since!r} is not a date; expected YYYY-MM-DD") from None
-    if limit < 0:
-        raise fail(f"--limit {limit}: must be 0 (all) or more")
-    # masked again on the way out: stores written before ingest masked every secret
-    rows = masked(list_rejects(db, since=day, limit=limit or None, ingest_id=ingest_id,
-                               input_format=input_format))
-    if fmt is Format.json:
-        typer.echo(dumps(rows))
-        return
-    if not rows:
-        typer.echo("no rejects", err=True)
-        return
-    table = Table(show_lines=False)
-    for column in ("ingest", "where", "format", "reason", "raw"):
-        table.add_column(column, overflow="fold")
-    for r in rows:
-        raw = r["raw"] or ""
-        table.add_row(str(r["ingest_id"]), f"{_short(r['source_file'])}:{r['line']}",
-                      r["format"] or "-", r["reason"], raw if len(raw) <= 80 else raw[:79] + "…")
-    SafeConsole(width=200).print(table)
-
-
-def _why_unpriced(model: str, prices_path) -> str:
+def _why_unpriced(model: str, prices_path: Any) -> str:
     """Why a logged name is unpriced: ambiguous (with the candidates), or no card in effect."""
+    from costkit.core.errors import CostkitError
+    from costkit.pricing.book import load_price_book
+    from costkit.pricing.names import AmbiguousModelError
+
     try:
         load_price_book(prices_path).cards_for(model)
     except AmbiguousModelError as exc:

@@ -2,40 +2,28 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from costkit.cli import app
-from costkit.cli.common import PricesOption, dumps, fail, handle_errors, plain
-from costkit.core.components import NAMES
-from costkit.pricing.book import load_price_book
-from costkit.pricing.cards import Card, load_cards_path
-from costkit.pricing.catalog import catalog_cards, load_catalog_dir
-from costkit.pricing.catalog_diff import diff_cards, format_diff
-from costkit.pricing.provenance import describe, provenance
+from costkit.cli import output
+from costkit.cli.errors import fail, handle_errors
+from costkit.cli.options import FormatTableJson, Prices, TableJson
+from costkit.core.money import decimal_text, exact
 
-prices_app = typer.Typer(
-    help="List the price cards in effect, or show one.", invoke_without_command=True
-)
-app.add_typer(prices_app, name="prices")
+HELP = "List the price cards in effect, or show one."
 
 
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-
-
-def card_dict(card: Card) -> dict:
+def card_dict(card: Any) -> dict:
     """A card as plain JSON-ready data; money and limits as decimal strings / ints."""
+    from costkit.core.components import NAMES
+    from costkit.pricing.provenance import provenance
 
     def rates(r) -> dict:
         return {
-            name: (None if getattr(r, name) is None else plain(getattr(r, name)))
+            name: (None if getattr(r, name) is None else decimal_text(getattr(r, name)))
             for name in NAMES
         }
 
@@ -62,8 +50,8 @@ def card_dict(card: Card) -> dict:
             name: {
                 "type": p.type,
                 "default": p.default,
-                "min": None if p.min is None else plain(p.min),
-                "max": None if p.max is None else plain(p.max),
+                "min": decimal_text(p.min),
+                "max": decimal_text(p.max),
                 "values": list(p.values) or None,
                 "description": p.description,
             }
@@ -76,49 +64,52 @@ def card_dict(card: Card) -> dict:
     }
 
 
-def _period(card: Card) -> str:
+def _period(card: Any) -> str:
     start = card.effective_from.date().isoformat() if card.effective_from else "always"
     end = card.effective_to.date().isoformat() if card.effective_to else "open"
     return f"{start} .. {end}"
 
 
-def _rate(value) -> str:
+def _rate(value: Decimal | None) -> str:
     """A rate as written on rate cards: at least cents ($5.00), every further digit kept."""
-    if value is None:
-        return "-"
-    text = plain(value)
-    whole, _, cents = text.partition(".")
-    return f"${whole}.{cents.ljust(2, '0')}"
+    return "-" if value is None else exact(value)
 
 
-@prices_app.callback()
 @handle_errors
 def prices(
     ctx: typer.Context,
-    prices_path: PricesOption = None,
+    prices_path: Prices = None,
     catalog: Annotated[bool, typer.Option(
         "--catalog", help="Also list the built-in catalog's cards (thousands).")] = False,
     provider: Annotated[str | None, typer.Option(
         "--provider", metavar="NAME", show_default=False,
         help="Only cards of this provider or gateway (implies --catalog).")] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    fmt: FormatTableJson = TableJson.table,
 ) -> None:
     """List the price cards in effect (built-in, overridden by your own; --catalog for the
     catalog's too)."""
     if ctx.invoked_subcommand is not None:
         return
+    from costkit.pricing.book import load_price_book
+
     book = load_price_book(prices_path)
     cards = list(book.cards)
     if catalog or provider:
+        from costkit.pricing.catalog import catalog_cards
+
         named = {c.model for c in cards}
         cards += [c for c in catalog_cards() if c.model not in named]
     if provider:
         cards = [c for c in cards if provider.lower() in (c.provider.lower(), c.gateway.lower())]
         if not cards:
             raise fail(f"--provider {provider!r}: no card of that provider or gateway")
-    if fmt is Format.json:
-        typer.echo(dumps([card_dict(c) for c in cards]))
-        return
+    output.emit(fmt, json_value=[card_dict(c) for c in cards] if fmt == "json" else None,
+                table=lambda stream: _print_cards(cards, stream))
+
+
+def _print_cards(cards: Any, stream: Any) -> None:
+    from rich.table import Table
+
     table = Table(title="Price cards in effect (USD per 1M tokens; web search per call)")
     for column in (
         "model",
@@ -145,35 +136,46 @@ def prices(
             c.origin if not c.builtin else "catalog" if c.origin.startswith("catalog:")
             else "built-in",
         )
-    Console(width=140).print(table)
+    output.console(stream, width=140).print(table)
 
 
-@prices_app.command("show")
 @handle_errors
 def show(
     model: Annotated[str, typer.Argument(help="Model id (or alias), e.g. deepseek-v3-2.")],
-    prices_path: PricesOption = None,
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    prices_path: Prices = None,
+    fmt: FormatTableJson = TableJson.table,
 ) -> None:
     """Show every card of one model: rates, tiers, limits, request parameters, and where
     each came from (catalog package and version, or file and line)."""
+    from costkit.pricing.book import load_price_book
+
     book = load_price_book(prices_path)
     cards = book.cards_for(model)
     match = book.matches.get(model)
-    if fmt is Format.json:
-        typer.echo(dumps([{**card_dict(c), "matched": match.describe() if match else None}
-                          for c in cards]))
-        return
-    console = Console(width=120)
-    if match is not None:
-        console.print(f"matched: {match.describe()}", markup=False)
+    matched = match.describe() if match else None
+    output.emit(fmt, json_value=[{**card_dict(c), "matched": matched} for c in cards]
+                if fmt == "json" else None,
+                table=lambda stream: _print_card_details(cards, matched, stream))
+
+
+def _print_card_details(cards: Any, matched: str | None, stream: Any) -> None:
+    from rich.table import Table
+
+    from costkit.core.components import NAMES
+    from costkit.core.safe_output import text
+    from costkit.pricing.provenance import describe
+
+    console = output.console(stream, width=120)
+    if matched is not None:
+        console.print(f"matched: {matched}")
     for c in cards:
         console.print(
-            f"[bold]{c.display_name}[/bold] ({c.model})  {c.provider} via "
-            f"{c.gateway or '-'}, region {c.region or '-'}, {c.currency}"
+            text(c.display_name, style="bold"),
+            f"({c.model})  {c.provider} via {c.gateway or '-'}, region {c.region or '-'}, "
+            f"{c.currency}"
         )
-        console.print(f"effective: {_period(c)}   source: {c.source or c.origin}", markup=False)
-        console.print(f"from: {describe(c)}", markup=False)
+        console.print(f"effective: {_period(c)}   source: {c.source or c.origin}")
+        console.print(f"from: {describe(c)}")
         if c.endpoints:
             console.print("endpoints: " + ", ".join(c.endpoints))
         rates = Table(title="Rates")
@@ -203,7 +205,7 @@ def show(
                 if p.values:
                     allowed = "|".join(p.values)
                 elif p.min is not None or p.max is not None:
-                    allowed = f"{plain(p.min)}..{plain(p.max)}"
+                    allowed = f"{decimal_text(p.min) or ''}..{decimal_text(p.max) or ''}"
                 else:
                     allowed = "-"
                 default = str(p.default).lower() if isinstance(p.default, bool) else str(p.default)
@@ -214,7 +216,6 @@ def show(
         console.print()
 
 
-@prices_app.command("diff")
 @handle_errors
 def diff(
     new: Annotated[list[Path], typer.Argument(
@@ -223,10 +224,13 @@ def diff(
     against: Annotated[list[Path] | None, typer.Option(
         "--against", metavar="PATH", show_default=False,
         help="Compare with these cards instead of the shipped catalog (repeatable).")] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    fmt: FormatTableJson = TableJson.table,
 ) -> None:
     """Show what an update would change: each model whose prices differ, over which period,
     old and new rates; a change to a period already begun is marked REPRICES HISTORY."""
+    from costkit.pricing.catalog import catalog_cards
+    from costkit.pricing.catalog_diff import diff_cards, format_diff
+
     old = [card for path in against for card in _cards_at(path)] if against else list(
         catalog_cards())
     cards = [card for path in new for card in _cards_at(path)]
@@ -235,15 +239,16 @@ def diff(
         named = {card.model for card in cards}
         old = [card for card in old if card.model in named]
     changes = diff_cards(old, cards)
-    if fmt is Format.json:
-        typer.echo(dumps([c.as_dict() for c in changes]))
-        return
-    typer.echo(format_diff(changes))
+    output.emit(fmt, json_value=[c.as_dict() for c in changes] if fmt == "json" else None,
+                table=lambda stream: stream.write(format_diff(changes) + "\n"))
 
 
 def _is_catalog_dir(path: Path) -> bool:
     return path.is_dir() and (path / "manifest.json").exists()
 
 
-def _cards_at(path: Path) -> list[Card]:
+def _cards_at(path: Path) -> list[Any]:
+    from costkit.pricing.cards import load_cards_path
+    from costkit.pricing.catalog import load_catalog_dir
+
     return load_catalog_dir(path) if _is_catalog_dir(path) else load_cards_path(path)

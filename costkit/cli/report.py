@@ -1,46 +1,35 @@
 """`costkit report`: the spend breakdown from the store, as a table, JSON, CSV or Parquet.
 
-`report_app` is a group: run alone it prints the breakdown; `costkit report monthly`
-(costkit/cli/report_monthly.py) adds the HTML page as a subcommand.
+The `report` group runs this when no subcommand is given; `costkit report monthly`
+(costkit/cli/report_monthly.py) is its subcommand. Both are registered in costkit/cli/app.py.
 """
 
 from __future__ import annotations
 
 import io
-import sys
 import warnings
-from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from costkit.cli import app
-from costkit.cli.common import (
-    DbOption,
-    PricesOption,
-    dumps,
-    fail,
-    handle_errors,
-    plain,
-    tz_option,
-    warn,
-)
-from costkit.core.output_file import write_file
-from costkit.core.safe_output import CsvWriter, SafeConsole, masked
-from costkit.pricing.book import load_price_book
-from costkit.spend import breakdown
-from costkit.spend.engine import usage_engine
-from costkit.store.connection import default_path
+from costkit.cli import output
+from costkit.cli.errors import fail, handle_errors, warn
+from costkit.cli.options import Db, Format, FormatAll, OutFile, Prices, Since, Tz, Until, helped
+from costkit.core.money import decimal_text, money
 
-report_app = typer.Typer(
-    help="Spend breakdown from the usage store (and `report monthly`, the HTML page).",
-    invoke_without_command=True,
-)
-app.add_typer(report_app, name="report")
+HELP = "Spend breakdown from the usage store (and `report monthly`, the HTML page)."
+ReportTz = helped(Tz, "Time zone of days, weeks and months (IANA name).")
+ReportOut = helped(OutFile, "Write to this file instead of stdout (required for parquet).")
+CENT = Decimal("0.01")
+
+
+class EngineName(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
 
 # Table headings of the value columns (JSON and CSV use the column names themselves).
 HEADINGS = {
@@ -53,19 +42,6 @@ HEADINGS = {
 }
 
 
-class EngineName(StrEnum):
-    duckdb = "duckdb"
-    spark = "spark"
-
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    parquet = "parquet"
-
-
-@report_app.callback()
 @handle_errors
 def report(
     ctx: typer.Context,
@@ -73,27 +49,19 @@ def report(
         "--by", metavar="DIM", show_default=False,
         help="Group by day, week, month, model, project, api_key, user, endpoint or "
              "tag:NAME (repeatable; default: month).")] = None,
-    since: Annotated[str | None, typer.Option(
-        "--since", metavar="YYYY-MM-DD", show_default=False,
-        help="First day to include (local midnight in --tz).")] = None,
-    until: Annotated[str | None, typer.Option(
-        "--until", metavar="YYYY-MM-DD", show_default=False,
-        help="Day to stop before (exclusive).")] = None,
+    since: Since = None,
+    until: Until = None,
     model: Annotated[list[str] | None, typer.Option(
         "--model", metavar="MODEL", show_default=False,
         help="Only this model (or an alias of it); repeatable.")] = None,
     project: Annotated[list[str] | None, typer.Option(
         "--project", metavar="PROJECT", show_default=False,
         help="Only this project; repeatable.")] = None,
-    tz: Annotated[str, typer.Option(
-        "--tz", metavar="TZ", help="Time zone of days, weeks and months (IANA name).",
-        callback=tz_option)] = "UTC",
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
-    out: Annotated[Path | None, typer.Option(
-        "--out", metavar="PATH", show_default=False,
-        help="Write to this file instead of stdout (required for parquet).")] = None,
-    db: DbOption = None,
-    prices_path: PricesOption = None,
+    tz: ReportTz = "UTC",
+    fmt: FormatAll = Format.table,
+    out: ReportOut = None,
+    db: Db = None,
+    prices_path: Prices = None,
     engine: Annotated[EngineName, typer.Option(
         "--engine", help="Engine that runs the breakdown (spark: pip install "
         "'costkit[spark]').")] = EngineName.duckdb,
@@ -110,10 +78,14 @@ def report(
     each request's time. Unpriced usage keeps its tokens and shows no cost."""
     if ctx.invoked_subcommand is not None:
         return
+    from costkit.core.safe_output import masked
+    from costkit.pricing.book import load_price_book
+    from costkit.spend import breakdown
+    from costkit.spend.engine import usage_engine
+    from costkit.store.connection import default_path
+
     dims = breakdown.parse_by(by or ["month"])
-    start, end = _day(since, "--since"), _day(until, "--until")
-    if fmt is Format.parquet and out is None:
-        raise fail("--format parquet writes a binary file; give it --out PATH")
+    output.require_out(fmt, out)
     if source is not None and db is not None:
         raise fail("--db and --source are two places to read usage from; give one")
     book = load_price_book(prices_path)
@@ -121,7 +93,7 @@ def report(
     with usage_engine(engine.value, source, db, spark_master) as con:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", breakdown.UnpricedUsageWarning)
-            frame = breakdown.spend(con, dims, since=start, until=end, tz=tz, models=model,
+            frame = breakdown.spend(con, dims, since=since, until=until, tz=tz, models=model,
                                     projects=project, book=book)
     for warning in caught:
         if issubclass(warning.category, breakdown.UnpricedUsageWarning):
@@ -131,53 +103,31 @@ def report(
         filtered = any((since, until, model, project))
         typer.echo(f"costkit: no usage in {store}{' matches these filters' if filtered else ''}"
                    "; add usage with `costkit ingest PATH`", err=True)
-    if fmt is Format.parquet:
-        buffer = io.BytesIO()  # a breakdown is small; written whole, like every output file
-        frame.write_parquet(buffer)
-        write_file(out, buffer.getvalue())
-        return
-    if fmt is Format.json:
-        text = dumps([_json_row(row) for row in frame.iter_rows(named=True)]) + "\n"
-    elif fmt is Format.csv:
-        text = _csv(frame)
-    else:
-        text = _table(frame, dims, tz) if not frame.is_empty() else ""
-    if out is not None:
-        write_file(out, text)
-    else:
-        sys.stdout.write(text)
-
-
-def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        if len(value) != 10:
-            raise ValueError(value)
-        return date.fromisoformat(value)
-    except ValueError:
-        raise fail(f"{option} {value!r} is not a date; expected YYYY-MM-DD") from None
+    output.emit(
+        fmt, out=out, frame=frame,
+        json_value=[_json_row(row) for row in frame.iter_rows(named=True)]
+        if fmt == "json" else None,
+        csv_rows=[frame.columns, *frame.iter_rows()] if fmt == "csv" else None,
+        table=lambda stream: stream.write(_table(frame, dims, tz) if not frame.is_empty()
+                                          else ""),
+    )
 
 
 def _json_row(row: dict[str, Any]) -> dict[str, Any]:
     """Money as exact decimal strings without trailing zeros (null when unpriced); counts as
     JSON integers (token sums arrive as DECIMAL(38,0), exact past 64 bits)."""
-    return {k: (int(v) if k in breakdown.REQUEST_COLUMNS else plain(v))
+    from costkit.spend.breakdown import REQUEST_COLUMNS
+
+    return {k: (int(v) if k in REQUEST_COLUMNS else decimal_text(v))
             if isinstance(v, Decimal) else v for k, v in row.items()}
 
 
-def _csv(frame) -> str:
-    """Exact decimals; text cells that a spreadsheet would run are quoted (csv_cell)."""
-    buffer = io.StringIO()
-    writer = CsvWriter(buffer)
-    writer.writerow(frame.columns)
-    for row in frame.iter_rows():
-        writer.writerow(row)
-    return buffer.getvalue()
-
-
-def _table(frame, dims: list[str], tz: str) -> str:
+def _table(frame: Any, dims: list[str], tz: str) -> str:
     """Rows, then a totals row; cache-write columns only when there is cache-write usage."""
+    from rich.table import Table
+
+    from costkit.spend import breakdown
+
     total = breakdown.totals(frame)
     columns = [c for c in HEADINGS
                if not (c.startswith("cache_write") and not total["cache_write_tokens"])]
@@ -195,7 +145,7 @@ def _table(frame, dims: list[str], tz: str) -> str:
         labels = ["total", *([""] * (len(dims) - 1))]
         table.add_row(*labels, *(_cell(total, c) for c in columns), style="bold")
     buffer = io.StringIO()
-    SafeConsole(file=buffer, width=400, no_color=True, highlight=False).print(table)
+    output.console(buffer, width=400, no_color=True, highlight=False).print(table)
     text = "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
     unreported = total[breakdown.SEARCH_UNREPORTED]
     if unreported:
@@ -210,16 +160,6 @@ def _cell(row: dict[str, Any], column: str) -> str:
     value = row[column]
     if not column.endswith("_cost"):
         return f"{value:,}"
-    if value is None:
-        return "unpriced"
-    shown = value.quantize(Decimal("0.01"))
-    below = "<" if value and not shown else ""
-    amount = f"{Decimal('0.01') if below else shown:,}"
-    if row["currency"] in (None, "USD"):
-        return f"{below}${amount}"
-    return f"{below}{amount} {row['currency']}"
-
-
-# `report monthly` lives in its own module; importing it registers it on report_app, so the
-# group is whole wherever `costkit.cli.report` is imported.
-from costkit.cli import report_monthly  # noqa: E402,F401
+    if value and not value.quantize(CENT):
+        return "<" + money(CENT, row["currency"], places=2)
+    return money(value, row["currency"], places=2)

@@ -2,39 +2,35 @@
 
 from __future__ import annotations
 
-import webbrowser
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from costkit.cli.common import DbOption, PricesOption, handle_errors, tz_option, warn
-from costkit.cli.report import report_app
-from costkit.core.format import count, money, when
-from costkit.pricing.book import load_price_book
-from costkit.report.monthly import last_full_month, parse_month, write_monthly_report
-from costkit.store.connection import default_path, open_store
+from costkit.cli.errors import handle_errors, warn
+from costkit.cli.options import Db, OutDir, Prices, Tz, helped
+
+MonthlyOut = helped(OutDir, "Folder to write costkit-YYYY-MM.html into (default: reports/).")
 
 
-@report_app.command("monthly")
 @handle_errors
 def monthly(
     month: Annotated[str | None, typer.Option(
         "--month", metavar="YYYY-MM", show_default=False,
         help="Month to report (default: the last full month, i.e. the previous calendar "
              "month in --tz).")] = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", metavar="DIR", show_default=False,
-        help="Folder to write costkit-YYYY-MM.html into (default: reports/).")] = None,
-    tz: Annotated[str, typer.Option(
-        "--tz", metavar="TZ", help="Time zone of days and months (IANA name).",
-        callback=tz_option)] = "UTC",
+    out: MonthlyOut = None,
+    tz: Tz = "UTC",
     open_page: Annotated[bool, typer.Option(
         "--open", help="Open the report in the default browser.")] = False,
-    db: DbOption = None,
-    prices_path: PricesOption = None,
+    db: Db = None,
+    prices_path: Prices = None,
 ) -> None:
     """Write one month's spend report: a single HTML page that works offline."""
+    from costkit.core.format import count, money, when
+    from costkit.pricing.book import load_price_book
+    from costkit.report.monthly import last_full_month, parse_month, write_monthly_report
+    from costkit.store.connection import default_path, open_store
+
     chosen = parse_month(month) if month else last_full_month(tz)
     book = load_price_book(prices_path)
     store = db if db is not None else default_path()
@@ -70,4 +66,6 @@ def monthly(
     typer.echo(f"{report.label} ({report.tz}): {money(hl.total, hl.currency)} over "
                f"{count(hl.requests)} requests", err=True)
     if open_page:
+        import webbrowser
+
         webbrowser.open(path.resolve().as_uri())

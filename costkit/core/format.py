@@ -1,8 +1,9 @@
 """How the monthly report writes numbers, times and user text for people.
 
-Money stays Decimal until here; these functions only round for display. `exact` keeps every
-digit (the page shows it in hovers and titles). `plot_text` makes a user string safe for
-plotly, whose labels and hovers understand a subset of HTML.
+Money stays Decimal until here; these functions only round for display. Money itself is
+written by `costkit.core.money` (`money` rounds, `exact` keeps every digit: the page shows it
+in hovers and titles); they are re-exported here for the report's modules. `plot_text` makes
+a user string safe for plotly, whose labels and hovers understand a subset of HTML.
 """
 
 from __future__ import annotations
@@ -10,46 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from costkit.core.money import exact, money
 from costkit.core.safe_output import escape_controls
 from costkit.core.timezones import zone
 
-_SYMBOLS = {"USD": "$", None: "$"}
-
-
-def money(value: Decimal | None, currency: str | None = "USD", places: int | None = None) -> str:
-    """$1,234.57; below one unit two significant digits ($0.0012) so small costs don't read $0.00.
-
-    `places` fixes the decimals instead. None reads "unpriced" (never $0).
-    """
-    if value is None:
-        return "unpriced"
-    if places is None:
-        places = 2 if value == 0 or abs(value) >= Decimal("0.995") else max(
-            2, -value.adjusted() + 1)
-    quantum = Decimal(1).scaleb(-places)
-    text = f"{abs(value.quantize(quantum)):,}"
-    sign = "-" if value < 0 and value.quantize(quantum) != 0 else ""
-    return _with_currency(sign, text, currency)
-
-
-def exact(value: Decimal | None, currency: str | None = "USD") -> str:
-    """Every digit the store computed, grouped: $1,234.567891234567 (trailing zeros dropped)."""
-    if value is None:
-        return "unpriced"
-    text = format(value.normalize(), "f")
-    sign = "-" if text.startswith("-") else ""
-    whole, _, fraction = text.lstrip("-").partition(".")
-    grouped = f"{int(whole):,}" + (f".{fraction.ljust(2, '0')}" if fraction else ".00")
-    if sign and set(grouped) <= set("0.,"):
-        sign = ""
-    return _with_currency(sign, grouped, currency)
-
-
-def _with_currency(sign: str, text: str, currency: str | None) -> str:
-    symbol = _SYMBOLS.get(currency)
-    if symbol is not None:
-        return f"{sign}{symbol}{text}"
-    return f"{sign}{text} {currency}"
+__all__ = ["compact", "count", "exact", "money", "pct", "plot_text", "signed_money",
+           "signed_pct", "when"]
 
 
 def pct(share: Decimal | float | None, places: int = 1) -> str:

@@ -28,6 +28,9 @@ from typing import IO, Any
 from rich.console import Console
 from rich.text import Text
 
+from costkit.core.money import decimal_text
+from costkit.core.secrets import SECRET
+
 # C0 controls, DEL, C1 controls (\x9b is a one-byte CSI on some terminals), and the Unicode
 # controls that reorder or hide text (bidi embeddings, overrides and isolates, line and
 # paragraph separators).
@@ -55,23 +58,33 @@ def escape_controls(text: str) -> str:
 
 _connection = None  # one in-memory DuckDB per process, opened on first use
 
+# Python's reading of the same rules (secrets.SECRET), used only to skip DuckDB for texts
+# no rule can match: most output (model names, numbers, notes) has none, so printing it
+# loads no duckdb. It finds at least every text RE2 finds: RE2's \b is ASCII-only, so it
+# is spelled out here (Python's is Unicode); RE2's (?i) folds K and s with the Kelvin sign
+# and the long s, as Python's Unicode (?i) does; Python's \s and $ match more, never less.
+_ASCII_EDGE = r"(?:(?<![A-Za-z0-9_])(?=[A-Za-z0-9_])|(?<=[A-Za-z0-9_])(?![A-Za-z0-9_]))"
+_could_hold_secret = re.compile(SECRET.replace(r"\b", _ASCII_EDGE)).search
+
 
 def mask_texts(texts: list[str]) -> list[str]:
     """The texts with their secrets masked, in one query (binding the rules costs ~10 ms:
-    mask many strings per call)."""
+    mask many strings per call). Texts no rule can match are not sent."""
     global _connection
-    if not texts:
-        return []
-    import duckdb  # imported here: commands that print no user string never load it
+    suspects = sorted({t for t in texts if _could_hold_secret(t)})
+    if not suspects:
+        return list(texts)
+    import duckdb  # imported here: commands that print no secret-like string never load it
 
     from costkit.core.secrets import mask_secrets
 
     if _connection is None:
         _connection = duckdb.connect(":memory:")
     sql = f"SELECT list_transform(?::VARCHAR[], lambda ck_v: {mask_secrets('ck_v')})"
-    row = _connection.execute(sql, [texts]).fetchone()
+    row = _connection.execute(sql, [suspects]).fetchone()
     assert row is not None  # one SELECT of one list: always one row
-    return [str(t) for t in row[0]]
+    done = dict(zip(suspects, (str(t) for t in row[0]), strict=True))
+    return [done.get(t, t) for t in texts]
 
 
 def mask_text(text: str) -> str:
@@ -173,12 +186,6 @@ def text(*lines: str, style: str = "") -> Text:
 
 # --- CSV ------------------------------------------------------------------------------------
 
-def plain_number(value: Decimal) -> str:
-    """A Decimal without exponent or trailing zeros, e.g. 0.00000684."""
-    shown = format(value.normalize(), "f")
-    return shown if shown not in ("-0", "") else "0"
-
-
 def csv_cell(value: Any) -> Any:
     """A value for a CSV cell. Text that a spreadsheet would run as a formula (starting with
     = + - @, tab or carriage return) gets a leading single quote, and control characters are
@@ -191,7 +198,7 @@ def csv_cell(value: Any) -> Any:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, Decimal):
-        return plain_number(value)
+        return decimal_text(value)
     if isinstance(value, int | float):
         return value
     return csv_cell(str(value))

@@ -34,6 +34,7 @@ from typing import Any
 
 from costkit.core.components import INPUT, OUTPUT, REASONING, SEARCH
 from costkit.core.errors import CostkitError, InputError
+from costkit.core.money import decimal_text as decimal_str  # the one Decimal-to-text
 from costkit.estimator.history import History, HistorySource
 from costkit.estimator.params import Params, request_params
 from costkit.pricing.book import PriceBook, load_price_book
@@ -105,12 +106,6 @@ def unwrap_request(obj: Any, endpoint: str | None = None) -> tuple[Any, str | No
     if "body" in obj or "params" in obj:
         raise InputError("a batch line's 'body' (or 'params') must be a JSON object")
     return obj, custom_id, endpoint
-
-
-def decimal_str(value: Decimal) -> str:
-    """A Decimal as plain decimal text (never exponent notation), e.g. '0.00000684'."""
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "") else text
 
 
 @dataclass(slots=True)

@@ -14,10 +14,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from costkit.core.errors import NoStoreError, StoreError
+
+if TYPE_CHECKING:  # duckdb loads only when history is read: `estimate --no-history` needs none
+    import duckdb
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ WHERE model IN ({placeholders})
 
 def learn(con: duckdb.DuckDBPyConnection, names: Sequence[str]) -> History | None:
     """Medians of past usage of a model known by `names`, or None when there is none."""
+    import duckdb
+
     if not names:
         return None
     try:

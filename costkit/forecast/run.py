@@ -7,11 +7,11 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from costkit.core import clock
 from costkit.core.errors import InputError
+from costkit.core.money import parse_budget  # the one --budget parser (estimate's too)
 from costkit.core.timezones import canonical, local_instant
 from costkit.core.timezones import zone as tz_zone
 from costkit.forecast import model as forecast_model
@@ -29,21 +29,6 @@ from costkit.spend.coverage import (
     freshness,
     parse_stale_after,
 )
-
-
-def parse_budget(text: str | None) -> Decimal | None:
-    """'5000', '$5,000', '5000.50' -> Decimal; a clear error otherwise."""
-    if text is None:
-        return None
-    raw = text.strip().lstrip("$").replace(",", "").replace("_", "")
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise InputError(f"--budget {text!r}: expected an amount such as 5000 or 5000.50") \
-            from None
-    if not value.is_finite() or value <= 0:
-        raise InputError(f"--budget {text!r}: must be a positive amount")
-    return value
 
 
 def parse_as_of(text: str | None, tz: str) -> date:

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from costkit.core.errors import InputError
+from costkit.core.money import decimal_text
 from costkit.forecast.series import ZERO
 from costkit.pricing.book import PriceBook
 from costkit.pricing.cards import Card, load_cards_path
@@ -63,7 +64,7 @@ def parse_percent(text: str, what: str) -> Decimal:
 
 
 def _percent(value: Decimal) -> str:
-    return f"{'+' if value > 0 else ''}{format((value * 100).normalize(), 'f')}%"
+    return f"{'+' if value > 0 else ''}{decimal_text(value * 100)}%"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
-from functools import cached_property
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -361,7 +361,10 @@ def _period(card: Card) -> str:
     return f"[{start}, {end})"
 
 
-def builtin_cards() -> list[Card]:
+@cache
+def builtin_cards() -> tuple[Card, ...]:
+    """The cards shipped in the package, parsed once per process (they cannot change while
+    it runs; every command and library call loads a book, some several)."""
     folder = resources.files("costkit.pricing") / "cards"
     cards: list[Card] = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
@@ -369,4 +372,4 @@ def builtin_cards() -> list[Card]:
             cards.extend(
                 parse_cards(entry.read_text(encoding="utf-8"), f"builtin:{entry.name}", True)
             )
-    return cards
+    return tuple(cards)

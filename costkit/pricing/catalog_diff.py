@@ -16,6 +16,7 @@ from typing import Any
 
 from costkit.core import clock
 from costkit.core.components import NAMES as RATE_NAMES
+from costkit.core.money import decimal_text
 from costkit.pricing.cards import Card
 
 _MIN = datetime.min.replace(tzinfo=UTC)
@@ -54,7 +55,7 @@ def price_summary(card: Card | None) -> str:
         value = getattr(card.rates, name)
         if value is None:
             continue
-        parts.append(f"{_SHORT[name]} {format(value.normalize(), 'f')}")
+        parts.append(f"{_SHORT[name]} {decimal_text(value)}")
     text = ", ".join(parts)
     if card.tiers:
         text += f" (+{len(card.tiers)} long-context tier{'s' if len(card.tiers) > 1 else ''})"

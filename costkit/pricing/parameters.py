@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from costkit.core.errors import CardError, InputError
+from costkit.core.money import decimal_text
 
 PARAMETER_FIELDS = {"type", "default", "min", "max", "values", "description"}
 PARAMETER_TYPES = {"number", "integer", "boolean", "enum"}
@@ -80,4 +81,4 @@ def _parse_rate_like(value: Any, where: str) -> Decimal:
 
 
 def _plain(value: Decimal | None) -> str:
-    return "" if value is None else format(value.normalize(), "f")
+    return "" if value is None else decimal_text(value)

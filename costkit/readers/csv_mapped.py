@@ -1,10 +1,10 @@
 """Any CSV with a header row (a gateway's dashboard export, a spreadsheet, a request trace),
 read through a column mapping (`costkit.readers.mappings`) into canonical usage rows.
 
-DuckDB's `read_csv` does the reading: every cell as text, the delimiter chosen here from
-the header line (`,` `;` tab `|`, outside quotes; `--delimiter` overrides), `"` quotes
-and `""` escapes (RFC 4180), no guessing of types. All validation is SQL over those
-cells: nothing runs per row in Python.
+DuckDB's `read_csv` does the reading: every cell as text, the delimiter found on the
+header line (`mappings.detect_delimiter`: `,` `;` tab `|`, outside quotes; `--delimiter`
+overrides), `"` quotes and `""` escapes (RFC 4180), no guessing of types. All validation
+is SQL over those cells: nothing runs per row in Python.
 
 - A column is found by the name `--map FIELD=COLUMN` gives (exactly, else ignoring case),
   else by a usual header name for the field (mappings.FIELDS). `ts`, `input_tokens`,
@@ -51,34 +51,17 @@ from costkit.readers.documents import (
     time_unchecked,
 )
 from costkit.readers.lines import Source
-from costkit.readers.mappings import FIELDS, REQUIRED, TAG_PREFIX, CsvMapping
+from costkit.readers.mappings import FIELDS, REQUIRED, TAG_PREFIX, CsvMapping, detect_delimiter
 from costkit.readers.records import COUNT_RULE, RAW_LIMIT
 
 NAME = "csv"
 EXTENSIONS = (".csv", ".tsv", ".csv.gz", ".tsv.gz")
-CANDIDATES = (",", ";", "\t", "|")
 CSV_OPTIONS = "quote = '\"', escape = '\"', header = true, auto_detect = false"
 
 
 def recognises(source: Source) -> bool:
     """A file named *.csv or *.tsv (optionally .gz)."""
     return source.path is not None and source.name.lower().endswith(EXTENSIONS)
-
-
-def detect_delimiter(head: bytes) -> str:
-    """The delimiter of a CSV from its first bytes: the candidate found most often outside
-    quotes on the header line (`,` when none is)."""
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    header = next((line for line in text.splitlines() if line.strip()), "")
-    best, best_count = ",", 0
-    for candidate in CANDIDATES:
-        try:
-            fields = next(csv.reader(io.StringIO(header), delimiter=candidate))
-        except (csv.Error, StopIteration):
-            continue
-        if len(fields) - 1 > best_count:
-            best, best_count = candidate, len(fields) - 1
-    return best
 
 
 def read_header(head: bytes, delimiter: str, where: str) -> list[str]:

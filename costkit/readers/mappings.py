@@ -1,5 +1,6 @@
 """CSV column mappings: which column holds which canonical field, the constants a file
-lacks, how to read its times, and saved mappings reused by name.
+lacks, how to read its times, its delimiter (given, or found on the header line), and saved
+mappings reused by name.
 
 A mapping is built from `--map FIELD=COLUMN` items (repeatable), `--model`, `--tz`,
 `--delimiter` and `--csv-reasoning`, over a saved one (`--map-name NAME`); `--save-map
@@ -12,6 +13,8 @@ store: deleting the store keeps them, and one mapping serves every store. `--pro
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -52,8 +55,12 @@ FIELDS: dict[str, tuple[str, ...]] = {
 REQUIRED = ("ts", "input_tokens", "output_tokens")
 TAG_PREFIX = "tag:"
 REASONING_MODES = ("in-output", "separate")
-DELIMITERS = {",": ",", ";": ";", "\t": "\t", "|": "|", "tab": "\t", "\\t": "\t",
-              "comma": ",", "semicolon": ";", "pipe": "|"}
+# The delimiters costkit finds on a header line by itself, in the order it prefers them when
+# a line holds as many of two, with the names `--delimiter` also takes for them. The one table
+# for both: `detect_delimiter` looks for these, `check_delimiter` reads these names.
+KNOWN_DELIMITERS = {",": ("comma",), ";": ("semicolon",), "\t": ("tab", "\\t"), "|": ("pipe",)}
+DELIMITERS = {**{c: c for c in KNOWN_DELIMITERS},
+              **{name: c for c, names in KNOWN_DELIMITERS.items() for name in names}}
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
@@ -104,12 +111,30 @@ def check_tz(tz: str) -> str:
 
 
 def check_delimiter(text: str) -> str:
+    """A `--delimiter` value as the character: a known one by its name (tab, ...), or any
+    single character but a quote or a line break."""
     delimiter = DELIMITERS.get(text, DELIMITERS.get(text.lower()))
     if delimiter is None:
         if len(text) == 1 and text not in "\"\r\n":
             return text
         raise InputError(f"--delimiter {text!r}: expected one character, e.g. ';' or tab")
     return delimiter
+
+
+def detect_delimiter(head: bytes) -> str:
+    """The delimiter of a CSV from its first bytes: the known delimiter found most often
+    outside quotes on the header line (`,` when none is)."""
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    best, best_count = ",", 0
+    for candidate in KNOWN_DELIMITERS:
+        try:
+            fields = next(csv.reader(io.StringIO(header), delimiter=candidate))
+        except (csv.Error, StopIteration):
+            continue
+        if len(fields) - 1 > best_count:
+            best, best_count = candidate, len(fields) - 1
+    return best
 
 
 def build(

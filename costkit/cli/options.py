@@ -1,0 +1,143 @@
+"""The options several commands share, each declared once: its flag, metavar, help and the
+callback that checks it (one line and exit 2 before the command runs, alike everywhere).
+
+A command whose option means something narrower says so with `helped(Option, "...")`: the
+same flag, parser and metavar, its own sentence. Nothing heavy is imported here: `costkit
+--help` reads these declarations.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, get_args
+
+import typer
+
+from costkit.cli.errors import fail
+from costkit.core.errors import CostkitError
+
+
+class Format(StrEnum):
+    """Every format the output layer writes (costkit.cli.output); a command offers some."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    parquet = "parquet"
+
+
+class TableJson(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class TableJsonCsv(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class LedgerReasoning(StrEnum):
+    """How a gateway ledger's tokens.output relates to reasoning (costkit.readers.ledger's
+    REASONING_MODES; ingest reads the ledger and audit checks it by the same rule)."""
+
+    in_output = "in-output"
+    from_total = "from-total"
+
+
+# --- callbacks ----------------------------------------------------------------------------------
+
+def _tz(value: str | None) -> str | None:
+    """The zone's IANA key (costkit.core.timezones, the one authority)."""
+    if value is None:
+        return None
+    from costkit.core.timezones import canonical
+
+    try:
+        return canonical(value)
+    except CostkitError as exc:
+        raise fail(f"--tz: {exc}", exc.exit_code) from None
+
+
+def _day(param: typer.CallbackParam, value: str | None) -> date | None:
+    """A calendar day written YYYY-MM-DD (no other ISO spelling, so 20261001 is refused)."""
+    if value is None:
+        return None
+    try:
+        if len(value) != 10:
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{param.opts[0]} {value!r} is not a date; expected YYYY-MM-DD") from None
+
+
+def _limit(value: str | None) -> Decimal | None:
+    """A spending limit: an amount in USD >= 0 (costkit.core.money.parse_budget), worded as
+    `costkit estimate` has always worded it."""
+    from costkit.core.money import AmountError, parse_budget
+
+    try:
+        return parse_budget(value, allow_zero=True)
+    except AmountError as exc:
+        hint = ("give an amount in USD such as 0.50" if exc.problem == "amount"
+                else "it must be an amount >= 0")
+        raise fail(f"--budget is {exc.text!r}; {hint}") from None
+
+
+def _monthly(value: str | None) -> Decimal | None:
+    """A budget for a month (or a horizon): an amount above zero."""
+    from costkit.core.money import parse_budget
+
+    try:
+        return parse_budget(value)
+    except CostkitError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+
+
+# --- the options --------------------------------------------------------------------------------
+
+Db = Annotated[Path | None, typer.Option(
+    "--db", metavar="PATH", show_default=False,
+    help="DuckDB store file (else $COSTKIT_DB, else the user data dir).")]
+Prices = Annotated[list[Path] | None, typer.Option(
+    "--prices", metavar="PATH", show_default=False,
+    help="Price card file or directory (repeatable; else $COSTKIT_PRICES).")]
+Tz = Annotated[str | None, typer.Option(
+    "--tz", metavar="TZ", callback=_tz,
+    help="Time zone of days and months (IANA name).")]
+Since = Annotated[str | None, typer.Option(
+    "--since", metavar="YYYY-MM-DD", show_default=False, callback=_day,
+    help="First day to include (local midnight in --tz).")]
+Until = Annotated[str | None, typer.Option(
+    "--until", metavar="YYYY-MM-DD", show_default=False, callback=_day,
+    help="Day to stop before (exclusive).")]
+# The --budget options arrive in the command as a Decimal (their callbacks parse them).
+Budget = Annotated[str | None, typer.Option(
+    "--budget", metavar="USD", show_default=False, callback=_limit,
+    help="Exit with status 3 when the total is over this amount.")]
+MonthlyBudget = Annotated[str | None, typer.Option(
+    "--budget", metavar="USD", show_default=False, callback=_monthly,
+    help="Monthly budget (or the horizon's, for Nd / an end date): projected total, chance of "
+         "exceeding it, the day it is crossed; exit 3 when projected over, 4 when the data is "
+         "stale (see --stale-after).")]
+OutFile = Annotated[Path | None, typer.Option(
+    "--out", metavar="PATH", show_default=False,
+    help="Write to this file instead of stdout (whole or not at all).")]
+OutDir = Annotated[Path | None, typer.Option(
+    "--out", metavar="DIR", show_default=False,
+    help="Folder to write into (default: reports/).")]
+FormatAll = Annotated[Format, typer.Option("--format", help="Output format.")]
+FormatTableJson = Annotated[TableJson, typer.Option("--format", help="Output format.")]
+FormatTableJsonCsv = Annotated[TableJsonCsv, typer.Option("--format", help="Output format.")]
+
+
+def helped(option: Any, help: str) -> Any:
+    """`option` (one declared above) with its help sentence for one command."""
+    kind, info = get_args(option)
+    info = copy.copy(info)
+    info.help = help
+    return Annotated[kind, info]
