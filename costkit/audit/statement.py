@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from costkit.core.errors import InputError
+from costkit.readers.mappings import detect_delimiter
 
 CHARGES = (
     "input_tokens", "cached_input_tokens", "cache_write_tokens",
@@ -269,9 +270,8 @@ def csv_rows(path: Path) -> Iterator[tuple[list[str], int]]:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError(f"{path}:{line}: not UTF-8 text") from None
-    first = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""),
-                        delimiter=max((",", ";", "\t"), key=first.count))
+    # the one CSV sniffer (costkit.readers.mappings): the header's most frequent delimiter
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=detect_delimiter(data[:65536]))
     start = 1
     try:
         for row in reader:

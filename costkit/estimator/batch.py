@@ -21,12 +21,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from costkit.core import clock
 from costkit.core.errors import CostkitError, InputError
 from costkit.estimator.estimate import (
     Estimate,
@@ -231,7 +232,7 @@ class BatchEstimator:
         self.source = source
         self.chunk_size = max(1, chunk_size)
         self.num_threads = num_threads
-        self.at = at or datetime.now(UTC)  # one card choice for the whole batch
+        self.at = at or clock.now()  # one card choice for the whole batch ($COSTKIT_NOW)
         self.count_tools_once = count_tools_once  # a tools block seen before is not re-counted
         self.totals = Totals()
         self._names: dict[str, list[str]] = {}
