@@ -150,11 +150,12 @@ def test_workload_is_priced_at_hand_worked_costs(tmp_path):
 def test_an_unusable_workload_is_an_error(tmp_path):
     bodies = tmp_path / "bad.jsonl"
     bodies.write_text("nope\n[]\n", encoding="utf-8")
+    at = datetime(2026, 10, 15, tzinfo=UTC)  # a fixed instant: the errors hold at any
     with pytest.raises(InputError, match=r"no request could be estimated; first: .*bad.jsonl:1"):
-        price_workload(bodies, 10, load_price_book(), None, datetime.now(UTC))
+        price_workload(bodies, 10, load_price_book(), None, at)
     with pytest.raises(InputError, match="--per-day -1"):
-        price_workload(bodies, -1, load_price_book(), None, datetime.now(UTC))
+        price_workload(bodies, -1, load_price_book(), None, at)
     with pytest.raises(InputError, match="cannot read"):
         price_workload(tmp_path / "missing.jsonl", 10, load_price_book(), None,
-                       datetime.now(UTC) - timedelta(days=1))
+                       at - timedelta(days=1))
 
