@@ -256,3 +256,19 @@ def test_fixtures_are_valid_json():
     json.loads(COSTS.read_text())
     for line in Path(PAGES).read_text().splitlines():
         json.loads(line)
+
+
+def test_spend_counts_the_requests_a_bucket_stands_for(db):
+    """A bucket is num_model_requests requests, not one row: the breakdown and the report
+    table say 40 + 10 + 3 + 0 + 2 = 55 requests (the sums of the fixture's buckets, as the
+    test above adds them), not the 5 rows stored."""
+    from costkit.spend.breakdown import spend
+    from costkit.store.connection import open_store
+
+    ingest([USAGE], db=db, prices=BOOK)
+    con = open_store(db, read_only=True)
+    try:
+        frame = spend(con, [], book=BOOK)
+    finally:
+        con.close()
+    assert frame["requests"].to_list() == [55]

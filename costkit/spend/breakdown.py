@@ -153,7 +153,7 @@ def unpriced(
     where, params = scope.where()
     sums = ", ".join(f"CAST(coalesce(sum({c}), 0) AS {TOKEN_SUM}) AS {c}" for c in TOKEN_COLUMNS)
     sql = f"""
-        SELECT model, reason, count(*)::BIGINT AS requests, {sums},
+        SELECT model, reason, sum(request_count)::BIGINT AS requests, {sums},
                timezone('UTC', min(ts)) AS first_ts, timezone('UTC', max(ts)) AS last_ts
         FROM (
             SELECT *, CASE
@@ -343,7 +343,7 @@ def _spend_sql(
     order = f"ORDER BY {', '.join(f'{label} NULLS LAST' for label in labels)}" if labels else ""
     sql = f"""
         WITH fine AS (
-            SELECT {fine_cols}, count(*) AS requests, {token_sums},
+            SELECT {fine_cols}, sum(request_count) AS requests, {token_sums},
                    min(ts) AS _ts, min(input_tokens) AS _in
             FROM usage
             WHERE {where}
@@ -425,7 +425,7 @@ def _index_sql(bounds: dict[str, list], test: str, render) -> str:
 def _warn_unpriced(engine: Engine, scope: Scope, result: pl.DataFrame) -> None:
     where, params = scope.where()
     rows = engine.rows(
-        f"SELECT model, count(*) FROM {costed_sql()} WHERE ({where}) AND {UNPRICED} "
+        f"SELECT model, sum(request_count) FROM {costed_sql()} WHERE ({where}) AND {UNPRICED} "
         "GROUP BY model ORDER BY model",
         params,
     )
