@@ -28,6 +28,7 @@ import duckdb
 import polars as pl
 
 from costkit.core.errors import InputError
+from costkit.core.sql import quote as literal
 from costkit.core.usage import COUNT_COLUMNS as TOKEN_COLUMNS
 from costkit.pricing.book import PriceBook
 from costkit.pricing.sql import cost_expressions, rate_join
@@ -39,7 +40,6 @@ from costkit.spend.costed import (
     cost_columns_sql,
     costed_sql,
     frame,
-    literal,
     money,
     prepare,
     quote,

@@ -170,9 +170,5 @@ def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> pl.DataFram
     return con.sql(sql, params=params).pl()
 
 
-def literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import duckdb
 
-from costkit.spend.costed import literal
+from costkit.core.sql import quote as literal
 from costkit.spend.engine import Engine, as_engine
 
 QUARTER_HOUR_US = 900_000_000
