@@ -28,6 +28,7 @@ LAYERS = {
     "core": 0,
     "store": 1, "pricing": 1, "tokens": 1, "readers": 1,
     "estimator": 2, "ingest": 2, "spend": 2, "report": 2, "forecast": 2, "audit": 2, "demo": 2,
+    "budgets": 2,
     "cli": 3, "api": 3, "__main__": 3, "": 3,  # "": the package itself, the public API
 }
 LAYER_NAMES = ("core", "store/pricing/tokens/readers", "the capabilities",

@@ -12,6 +12,7 @@ import typer
 
 from costkit.cli import (
     audit,
+    budget,
     count,
     demo,
     estimate,
@@ -47,6 +48,10 @@ prices_app.callback()(prices.prices)
 prices_app.command("show")(prices.show)
 prices_app.command("diff")(prices.diff)
 app.add_typer(prices_app, name="prices")
+
+budget_app = typer.Typer(help=budget.HELP, no_args_is_help=True)
+budget_app.command("check")(budget.check)
+app.add_typer(budget_app, name="budget")
 
 report_app = typer.Typer(help=report.HELP, invoke_without_command=True)
 report_app.callback()(report.report)

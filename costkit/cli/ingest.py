@@ -17,11 +17,11 @@ from costkit.cli.options import (
     LedgerReasoning,
     Prices,
     TableJson,
-    Tz,
+    Zone,
     helped,
 )
 
-IngestTz = helped(Tz, "CSV: the zone of times written without one (default UTC).")
+IngestTz = helped(Zone, "CSV: the zone of times written without one (default UTC).")
 IngestFormat = helped(FormatTableJson, "Summary format; json prints one object with the "
                                        "integer keys read, inserted, duplicates, rejected.")
 FORMATS = "{formats}"  # filled in by IngestCommand when help is shown

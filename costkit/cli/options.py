@@ -9,6 +9,7 @@ same flag, parser and metavar, its own sentence. Nothing heavy is imported here:
 from __future__ import annotations
 
 import copy
+import os
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -19,6 +20,8 @@ import typer
 
 from costkit.cli.errors import fail
 from costkit.core.errors import CostkitError
+
+_SETTINGS = "costkit.config"  # ctx.meta key of the costkit.toml read (None: there is none)
 
 
 class Format(StrEnum):
@@ -51,7 +54,70 @@ class LedgerReasoning(StrEnum):
 
 # --- callbacks ----------------------------------------------------------------------------------
 
-def _tz(value: str | None) -> str | None:
+def settings(ctx: typer.Context) -> Any:
+    """The costkit.toml this command reads (costkit.core.config.Config), or None: found and
+    checked once per command, from --config when the command has it (an eager option, so
+    it is read before the options it gives defaults to), else $COSTKIT_CONFIG, else
+    ./costkit.toml."""
+    if _SETTINGS not in ctx.meta:
+        _load_settings(ctx, None)
+    return ctx.meta[_SETTINGS]
+
+
+def _load_settings(ctx: typer.Context, explicit: Path | None) -> Any:
+    from costkit.core.config import find_config, load_config
+
+    try:
+        path = find_config(explicit)
+        ctx.meta[_SETTINGS] = load_config(path) if path is not None else None
+    except CostkitError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    return ctx.meta[_SETTINGS]
+
+
+def _config(ctx: typer.Context, value: Path | None) -> Any:
+    """--config: the file read and checked; the command receives the Config (or None)."""
+    return _load_settings(ctx, value)
+
+
+def _db(ctx: typer.Context, value: Path | None) -> Path | None:
+    """--db, else $COSTKIT_DB (read by the store, so None here), else costkit.toml's db."""
+    if value is not None:
+        return value
+    found = settings(ctx)
+    if found is None or found.db is None:
+        return None
+    from costkit.store.connection import ENV_DB
+
+    return None if os.environ.get(ENV_DB) else found.db  # type: ignore[no-any-return]
+
+
+def _prices(ctx: typer.Context, value: list[Path] | None) -> list[Path] | None:
+    """--prices, else $COSTKIT_PRICES (read by the price book, so None here), else
+    costkit.toml's prices."""
+    if value:
+        return value
+    found = settings(ctx)
+    if found is None or not found.prices:
+        return None
+    from costkit.pricing.book import ENV_PRICES
+
+    return None if os.environ.get(ENV_PRICES) else list(found.prices)
+
+
+def _tz(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> str | None:
+    """The zone of days and months: when --tz is not given, costkit.toml's tz before the
+    command's default."""
+    from click.core import ParameterSource
+
+    if ctx.get_parameter_source(param.name or "tz") in (ParameterSource.DEFAULT, None):
+        found = settings(ctx)
+        if found is not None and found.tz is not None:
+            return found.tz  # type: ignore[no-any-return]
+    return _zone(value)
+
+
+def _zone(value: str | None) -> str | None:
     """The zone's IANA key (costkit.core.timezones, the one authority)."""
     if value is None:
         return None
@@ -101,14 +167,23 @@ def _monthly(value: str | None) -> Decimal | None:
 # --- the options --------------------------------------------------------------------------------
 
 Db = Annotated[Path | None, typer.Option(
-    "--db", metavar="PATH", show_default=False,
-    help="DuckDB store file (else $COSTKIT_DB, else the user data dir).")]
+    "--db", metavar="PATH", show_default=False, callback=_db,
+    help="DuckDB store file (else $COSTKIT_DB, else costkit.toml's db, else the user data "
+         "dir).")]
 Prices = Annotated[list[Path] | None, typer.Option(
-    "--prices", metavar="PATH", show_default=False,
-    help="Price card file or directory (repeatable; else $COSTKIT_PRICES).")]
+    "--prices", metavar="PATH", show_default=False, callback=_prices,
+    help="Price card file or directory (repeatable; else $COSTKIT_PRICES, else "
+         "costkit.toml's prices).")]
 Tz = Annotated[str | None, typer.Option(
     "--tz", metavar="TZ", callback=_tz,
-    help="Time zone of days and months (IANA name).")]
+    help="Time zone of days and months (IANA name; else costkit.toml's tz).")]
+# A zone that is not the days' and months' (ingest's zone of CSV times): no costkit.toml default.
+Zone = Annotated[str | None, typer.Option(
+    "--tz", metavar="TZ", callback=_zone, help="Time zone (IANA name).")]
+# Arrives in the command as the costkit.core.config.Config read (None: no file).
+ConfigFile = Annotated[Path | None, typer.Option(
+    "--config", metavar="PATH", show_default=False, is_eager=True, callback=_config,
+    help="Settings and budgets file (else $COSTKIT_CONFIG, else ./costkit.toml).")]
 Since = Annotated[str | None, typer.Option(
     "--since", metavar="YYYY-MM-DD", show_default=False, callback=_day,
     help="First day to include (local midnight in --tz).")]

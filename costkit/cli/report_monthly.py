@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from costkit.cli.errors import handle_errors, warn
-from costkit.cli.options import Db, OutDir, Prices, Tz, helped
+from costkit.cli.options import ConfigFile, Db, OutDir, Prices, Tz, helped
 
 MonthlyOut = helped(OutDir, "Folder to write costkit-YYYY-MM.html into (default: reports/).")
 
@@ -24,6 +24,7 @@ def monthly(
         "--open", help="Open the report in the default browser.")] = False,
     db: Db = None,
     prices_path: Prices = None,
+    config: ConfigFile = None,
 ) -> None:
     """Write one month's spend report: a single HTML page that works offline."""
     from costkit.core.format import count, money, when
@@ -37,7 +38,8 @@ def monthly(
     con = open_store(store, read_only=True)
     try:
         path, report = write_monthly_report(con, chosen, tz=tz, out_dir=out, book=book,
-                                            source=str(store))
+                                            source=str(store),
+                                            budgets=config.budgets if config else ())
     finally:
         con.close()
     hl = report.headline

@@ -21,6 +21,7 @@ from costkit.pricing.cards import Card
 from costkit.spend.coverage import MonthCoverage
 
 if TYPE_CHECKING:
+    from costkit.budgets.check import MonthBudgets
     from costkit.forecast.projection import PeriodForecast
 
 # Cost components in page order, with the names people read.
@@ -108,6 +109,7 @@ class MonthlyReport:
     projection: pl.DataFrame | None = None
     forecast: PeriodForecast | None = None   # the month's projected total and its ranges
     notes: list[str] = field(default_factory=list)
+    budgets: MonthBudgets | None = None      # costkit.toml's budgets (costkit.report.budgets)
 
     @property
     def label(self) -> str:

@@ -21,6 +21,7 @@ import plotly.offline
 from costkit.core.format import compact, count, exact, money, pct, signed_money, signed_pct, when
 from costkit.core.safe_output import masked
 from costkit.core.version import __version__
+from costkit.report.budgets import budget_section
 from costkit.report.data import (
     COMPONENTS,
     GROUPINGS,
@@ -71,6 +72,7 @@ def render_page(report: MonthlyReport) -> str:
         _coverage_notice(report),
         _headline(report),
         _notices(report),
+        budget_section(report.budgets),
         _daily(report, figures),
         _groups(report, figures),
         _concentration(report, figures),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +21,7 @@ import duckdb
 import polars as pl
 
 from costkit.core import clock
+from costkit.core.config import Budget
 from costkit.core.errors import InputError
 from costkit.core.output_file import ensure_dir, write_file
 from costkit.core.timezones import canonical, local_instant, zone
@@ -28,6 +30,7 @@ from costkit.forecast.horizon import parse_horizon
 from costkit.forecast.projection import PeriodForecast, forecast_spend
 from costkit.pricing.book import PriceBook, load_price_book
 from costkit.pricing.cards import Card
+from costkit.report.budgets import month_budgets
 from costkit.report.data import (
     GROUPINGS,
     PLURALS,
@@ -91,6 +94,7 @@ def build_monthly_report(
     book: PriceBook | None = None,
     now: datetime | None = None,
     source: str = "",
+    budgets: Sequence[Budget] = (),
 ) -> MonthlyReport:
     """Compute the page's content for `month` (local to `tz`) from the store.
 
@@ -164,6 +168,7 @@ def build_monthly_report(
         projection=projection,
         forecast=forecast,
         notes=notes,
+        budgets=month_budgets(con, month, tz, book, now, budgets),
     )
 
 
@@ -246,12 +251,14 @@ def write_monthly_report(
     book: PriceBook | None = None,
     now: datetime | None = None,
     source: str = "",
+    budgets: Sequence[Budget] = (),
 ) -> tuple[Path, MonthlyReport]:
     """Build the month's report, render the page and write it; returns (path, report)."""
     # Imported here so plotly loads only when a page is written, not with every command.
     from costkit.report.html import render_page
 
-    report = build_monthly_report(con, month, tz=tz, book=book, now=now, source=source)
+    report = build_monthly_report(con, month, tz=tz, book=book, now=now, source=source,
+                                  budgets=budgets)
     path = default_out_path(month, out_dir)
     page = render_page(report)
     ensure_dir(path.parent)

@@ -1,0 +1,1 @@
+"""Budgets: each costkit.toml budget against its spend, to date and projected (`check`)."""
