@@ -92,7 +92,7 @@ def check(
         listed = "; ".join(f"{r.budget.name} {r.status} ({_money(r.spent, r)} spent, "
                            f"{_money(r.projected, r)} projected of {_money(r.budget.monthly, r)})"
                            for r in over)
-        raise fail(f"budget {listed}", EXIT_OVER)
+        raise fail(f"over or projected over: {listed}", EXIT_OVER)
 
 
 def render(result: Any, stream: Any = None) -> None:

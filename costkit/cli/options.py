@@ -108,9 +108,10 @@ def _prices(ctx: typer.Context, value: list[Path] | None) -> list[Path] | None:
 def _tz(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> str | None:
     """The zone of days and months: when --tz is not given, costkit.toml's tz before the
     command's default."""
-    from click.core import ParameterSource
-
-    if ctx.get_parameter_source(param.name or "tz") in (ParameterSource.DEFAULT, None):
+    # By the enum's name: typer carries its own copy of click, whose ParameterSource is
+    # another class than click's.
+    source = ctx.get_parameter_source(param.name or "tz")
+    if source is None or source.name == "DEFAULT":
         found = settings(ctx)
         if found is not None and found.tz is not None:
             return found.tz  # type: ignore[no-any-return]
