@@ -15,9 +15,9 @@ import duckdb
 
 from costkit.budgets.check import OK, OVER, BudgetRow, MonthBudgets, check_budgets
 from costkit.core.config import Budget
-from costkit.core.format import count, exact, money
+from costkit.core.format import exact, money
 from costkit.pricing.book import PriceBook
-from costkit.report.markup import h
+from costkit.report.markup import _plural, h
 
 _STATUS_COLORS = {OK: "#1a7f37", OVER: "#b3261e"}   # projected-over: the warning colour
 _WARN = "#9a6700"
@@ -39,15 +39,18 @@ def budget_section(budgets: MonthBudgets | None) -> str:
             if budgets.running else "for the whole month")
     stale = (" <strong>The data is stale:</strong> the days since the newest usage count as "
              "no spend, so the figures are too low." if budgets.stale else "")
+    legend = "spent (solid) and projected (light)" if budgets.running else "spent"
     rows = "\n".join(_row(r, budgets.running) for r in budgets.rows)
-    head = "".join(f'<th class="num">{c}</th>' if i > 1 else f"<th>{c}</th>"
-                   for i, c in enumerate(("Budget", "Scope", "Monthly", "Spent", "Used",
-                                          "Projected", "")))
+    columns = ("Budget", "Scope", "Monthly", "Spent", "Used",
+               *(("Projected",) if budgets.running else ()), "Status", "")
+    head = "".join(f'<th class="num">{c}</th>' if 1 < i < len(columns) - 2
+                   else f"<th>{c}</th>" for i, c in enumerate(columns))
     return f"""<section id="budgets">
 <h2>Budgets</h2>
-<p class="lead">Spend against each budget in costkit.toml, {kind}.{stale}</p>
+<p class="lead">Spend against each budget in costkit.toml, {kind}. Bars: {legend}, against
+the budget (the black line).{stale}</p>
 <div class="scroll"><table>
-<thead><tr>{head}<th>Status</th></tr></thead>
+<thead><tr>{head}</tr></thead>
 <tbody>
 {rows}
 </tbody>
@@ -59,22 +62,23 @@ def _row(r: BudgetRow, running: bool) -> str:
     b, cur = r.budget, r.budget.currency
     scope = h(b.scope) if b.match is None else f"{h(b.scope)} <code>{h(b.match)}</code>"
     used = r.spent / b.monthly
-    projected = (h(money(r.projected, cur)) if r.projected is not None and running
-                 else "" if not running else "n/a")
-    status = h(r.status)
-    if r.note and running:
-        status += f"<br><small>{h(r.note)}</small>"
+    projected = ("" if not running else
+                 f'<td class="num">{h(money(r.projected, cur))}</td>' if r.projected is not None
+                 else '<td class="num">n/a</td>')
+    notes = [h(r.note)] if r.note and running else []
     if r.left_out:
-        status += (f"<br><small>{count(r.left_out)} requests of "
-                   f"{h(', '.join(r.left_out_models))} not in the spend (unpriced)</small>")
+        notes.append(f"{_plural(r.left_out, 'request', 'requests')} of "
+                     f"{h(', '.join(r.left_out_models))} not in the spend (unpriced)")
+    status = f'<span class="nowrap">{h(r.status)}</span>' + "".join(
+        f'<div style="font-weight:400;min-width:11em"><small>{n}</small></div>' for n in notes)
     color = _STATUS_COLORS.get(r.status, _WARN)
     return (f'<tr data-budget="{h(b.name)}" data-status="{h(r.status)}">'
             f"<td>{h(b.name)}</td><td>{scope}</td>"
             f'<td class="num">{h(money(b.monthly, cur))}</td>'
             f'<td class="num" title="exact: {h(exact(r.spent, cur))}">{h(money(r.spent, cur))}'
-            f'</td><td class="num">{used:.0%}</td><td class="num">{projected}</td>'
-            f"<td>{_bar(r, running)}</td>"
-            f'<td style="color:{color};font-weight:600">{status}</td></tr>')
+            f'</td><td class="num">{used:.0%}</td>{projected}'
+            f'<td style="color:{color};font-weight:600">{status}</td>'
+            f"<td>{_bar(r, running)}</td></tr>")
 
 
 def _bar(r: BudgetRow, running: bool) -> str:
@@ -91,8 +95,8 @@ def _bar(r: BudgetRow, running: bool) -> str:
     if running and r.projected is not None and r.projected > r.spent:
         projected = (f'<div style="position:absolute;left:0;top:0;bottom:0;'
                      f'width:{width(r.projected)};background:{color};opacity:.25"></div>')
-    return ('<div class="budget-bar" style="position:relative;width:220px;height:14px;'
-            'background:#f6f8fa;border:1px solid #d8dee4;border-radius:3px">'
+    return ('<div class="budget-bar" style="position:relative;width:140px;height:14px;'
+            'margin-top:3px;background:#f6f8fa;border:1px solid #d8dee4;border-radius:3px">'
             f"{projected}"
             f'<div style="position:absolute;left:0;top:0;bottom:0;width:{width(r.spent)};'
             f'background:{color}"></div>'
