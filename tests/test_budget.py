@@ -256,3 +256,26 @@ def test_a_month_not_begun_is_refused(cli, planted):
     result = cli("budget", "check", "--month", "2026-12")
     assert result.exit_code == 2
     assert "--month 2026-12 has not begun" in result.stderr
+
+
+def test_no_projection_and_another_currency_are_said(cli, planted):
+    config = planted.parent / "odd.toml"
+    config.write_text('db = "usage.duckdb"\nprices = "cards.toml"\n'
+                      '[[budget]]\nname = "unused key"\nscope = "key"\nmatch = "k-none"\n'
+                      'monthly = 10\n\n'
+                      '[[budget]]\nname = "in euros"\nscope = "project"\nmatch = "steady"\n'
+                      'monthly = 10\ncurrency = "EUR"\n', encoding="utf-8")
+    result = cli("budget", "check", "--config", str(config), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    rows = lines(result.stdout)
+    # No usage under the key: $0 spent (nothing happened), no projection, and why.
+    unused = rows["unused key"]
+    assert (Decimal(unused["spent"]), unused["projected"], unused["status"]) == (0, None, "ok")
+    assert unused["note"].startswith("no projection: too little history to forecast: 0 day(s)")
+    assert "budget 'unused key': no projection: too little history" in result.stderr
+    # steady's spend is priced in USD: none of it counts toward a EUR budget, and its 17
+    # requests of Nov 1-16 (16 of flat-1, 1 of mystery-model) are said, not read as 0 EUR.
+    euros = rows["in euros"]
+    assert Decimal(euros["spent"]) == 0 and euros["unpriced_requests"] == 17
+    assert ("budget 'in euros': 17 request(s) of flat-1, mystery-model are not in its spend "
+            "(unpriced, or priced in another currency than EUR)") in result.stderr

@@ -36,9 +36,10 @@ def having(flag: str) -> dict[str, TyperOption]:
 
 
 def test_every_command_is_registered_by_name():
-    assert sorted(commands()) == ["audit", "count", "demo", "estimate", "export", "forecast",
-                                  "ingest", "prices", "prices diff", "prices show", "rejects",
-                                  "report", "report monthly"]
+    assert sorted(commands()) == ["audit", "budget", "budget check", "count", "demo",
+                                  "estimate", "export", "forecast", "ingest", "prices",
+                                  "prices diff", "prices show", "rejects", "report",
+                                  "report monthly"]
 
 
 @pytest.mark.parametrize("flag", ["--prices", "--db"])
@@ -60,7 +61,8 @@ def test_every_format_option_offers_the_output_layers_formats_in_one_order():
 
 def test_every_tz_refuses_an_unknown_zone_alike(cli):
     paths = sorted(having("--tz"))
-    assert paths == ["audit", "demo", "forecast", "ingest", "report", "report monthly"]
+    assert paths == ["audit", "budget check", "demo", "forecast", "ingest", "report",
+                     "report monthly"]
     lines = set()
     for path in paths:
         extra = ["no-such-log.jsonl"] if path == "ingest" else []

@@ -177,7 +177,7 @@ Prices = Annotated[list[Path] | None, typer.Option(
          "costkit.toml's prices).")]
 Tz = Annotated[str | None, typer.Option(
     "--tz", metavar="TZ", callback=_tz,
-    help="Time zone of days and months (IANA name; else costkit.toml's tz).")]
+    help="Time zone of days and months (IANA name).")]
 # A zone that is not the days' and months' (ingest's zone of CSV times): no costkit.toml default.
 Zone = Annotated[str | None, typer.Option(
     "--tz", metavar="TZ", callback=_zone, help="Time zone (IANA name).")]
