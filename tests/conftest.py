@@ -28,6 +28,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 def isolated_environ(tmp: Path) -> dict[str, str | None]:
     """The environment every test (and tests/goldens.py) runs in; None: unset."""
     return {"COSTKIT_DB": str(tmp / "costkit-test.duckdb"), "COSTKIT_PRICES": None,
+            "COSTKIT_CONFIG": None,
             "TZ": "UTC", "COLUMNS": "160", "COSTKIT_NOW": PINNED_NOW}
 
 
