@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
+import subprocess
+import sys
 import textwrap
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -162,8 +165,10 @@ def table_rows(stdout: str) -> list[list[str]]:
     the one after the last rule); a cell's second line, if any, joined to the first."""
     lines = stdout.splitlines()
     rules = [i for i, line in enumerate(lines) if line and set(line) == {"─"}]
+    tail = lines[rules[-1] + 1:]
+    footer = tail[:1] + list(itertools.takewhile(lambda line: line.startswith(" "), tail[1:]))
     rows: list[list[str]] = []
-    for line in lines[rules[0] + 1:rules[-1]] + lines[rules[-1] + 1:rules[-1] + 2]:
+    for line in lines[rules[0] + 1:rules[-1]] + footer:
         cells = re.split(r"\s{2,}", line.strip())
         if line.startswith(" "):  # a second line of a cell: the unpriced count
             rows[-1] = [c if not c.startswith("$") else f"{c} {cells[0]}" for c in rows[-1]]
@@ -257,6 +262,17 @@ def test_a_long_group_value_is_shortened_never_wrapped(cli, monkeypatch, columns
     assert LONG_NAME not in result.stdout
     wide = cli("report", "--by", "month", "--by", "project", "--wide").stdout
     assert LONG_NAME in wide  # --wide shortens nothing
+
+
+def test_without_columns_a_pipe_gets_100():
+    """No $COLUMNS and stdout a pipe (not a terminal): the table is fitted to 100 columns."""
+    fill_unpriced_store([(LONG_NAME, "deepseek-v3-2", 0, 1_000_000, 0, 0)])
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    done = subprocess.run([sys.executable, "-m", "costkit", "report", "--by", "project"],
+                          capture_output=True, text=True, env=env, check=True)
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) == 100  # the long name shortened to fill it
+    assert "delta-xxxx" in done.stdout and LONG_NAME not in done.stdout
 
 
 def test_repricing_with_a_corrected_card(cli, store, tmp_path):
