@@ -58,6 +58,9 @@ def report(
         help="Only this project; repeatable.")] = None,
     tz: ReportTz = "UTC",
     fmt: FormatAll = Format.table,
+    wide: Annotated[bool, typer.Option(
+        "--wide", help="Table: every token count and cost component, at full width (default: "
+        "requests, tokens in and out, cost and share, fitted to the terminal).")] = False,
     out: ReportOut = None,
     db: Db = None,
     prices_path: Prices = None,
@@ -68,9 +71,6 @@ def report(
         "--source", metavar="DIR", show_default=False,
         help="Read usage exported by `costkit export --parquet DIR` instead of the store.")
     ] = None,
-    wide: Annotated[bool, typer.Option(
-        "--wide", help="Table: every token count and cost component, at full width (default: "
-        "requests, tokens in and out, cost and share, fitted to the terminal).")] = False,
     spark_master: Annotated[str | None, typer.Option(
         "--spark-master", metavar="URL", show_default=False,
         help="Spark master (spark://HOST:PORT, local[N]; else Spark's own configuration).")
