@@ -109,3 +109,17 @@ def test_unpriced_requests_beside_the_demo_total(cli, monkeypatch, demo_with_unp
     models = table_rows(report(cli, monkeypatch, demo_with_unpriced, columns,
                                "--by", "model").stdout)
     assert models[1] == ["mystery-model", "12", "12,000", "1,200", "12 unpriced", "-"]
+
+
+@pytest.mark.parametrize("columns", [100, 80])
+def test_forecast_fits_the_width_without_cutting_a_number(cli, monkeypatch, demo_store,
+                                                         columns):
+    """`costkit forecast` (on the same demo store): its text and tables wrap at the terminal's
+    width; an amount may move to a second line, never lose digits to an ellipsis."""
+    monkeypatch.setenv("COLUMNS", str(columns))
+    result = cli("forecast", "--db", str(demo_store), "--as-of", "2026-10-15", "--by",
+                 "project")
+    assert result.exit_code == 0, result.stderr
+    assert max(len(line) for line in result.stdout.splitlines()) <= columns
+    assert not re.search(r"[\d$.,]…", result.stdout)
+    assert "$114.09" in result.stdout  # the projected month, as at full width

@@ -99,8 +99,8 @@ def table_text(columns: Sequence[Column], rows: Iterable[Sequence[str]], *,
     way. Without one, the table takes its natural width."""
     from rich.cells import cell_len
 
-    rows = [list(row) for row in rows]
-    natural = [max(cell_len(line) for cell in (c.heading, *(row[i] for row in rows),
+    body = [list(row) for row in rows]
+    natural = [max(cell_len(line) for cell in (c.heading, *(row[i] for row in body),
                                                *(footer[i:i + 1] if footer else ()))
                    for line in _escaped(cell).split("\n"))
                for i, c in enumerate(columns)]
@@ -111,7 +111,7 @@ def table_text(columns: Sequence[Column], rows: Iterable[Sequence[str]], *,
         shrunk = _shrink([natural[i] for i in shrinking], sum(natural) + gaps - width)
         for i, cap in zip(shrinking, shrunk, strict=True):
             caps[i] = cap if cap < natural[i] else None
-    return _render(columns, rows, footer, caps)
+    return _render(columns, body, footer, caps)
 
 
 def widest(text: str) -> int:

@@ -163,11 +163,11 @@ def _table(frame: Any, dims: list[str], tz: str, wide: bool, width: int) -> str:
 
     title = escape_controls(f"Spend by {', '.join(dims)} ({tz})" if dims else f"Spend ({tz})")
     notes = [] if wide else [COMPACT_CAPTION]
-    unpriced = total[breakdown.UNPRICED_REQUESTS]
+    unpriced = int(total[breakdown.UNPRICED_REQUESTS] or 0)
     if unpriced:
         notes.append(f"{unpriced:,} unpriced: requests no price card covers; their tokens are "
                      "counted, their cost is not (add a card with --prices)")
-    unreported = total[breakdown.SEARCH_UNREPORTED]
+    unreported = int(total[breakdown.SEARCH_UNREPORTED] or 0)
     if unreported:
         notes.append(f"search not reported: {_requests(unreported)} enabled web search but "
                      "logged no search count; their search cost is not in these totals")
