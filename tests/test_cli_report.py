@@ -231,7 +231,25 @@ def test_unpriced_groups_are_marked_per_row_and_the_total_keeps_the_priced_sum(
         ["gamma", "1", "10", "10", "1 unpriced", "-"],
         ["total", "5", "1,001,010", "2,000,050", "$4.02 + 3 unpriced", "100.0%"],
     ]
-    assert "3 unpriced: requests no price card covers" in result.stdout
+    assert "3 unpriced: requests no card in effect can price" in result.stdout
+
+
+def test_two_currencies_in_one_group_are_never_summed(cli, tmp_path):
+    card = tmp_path / "euro.toml"
+    card.write_text(textwrap.dedent("""
+        [[card]]
+        model = "mystery-model"
+        currency = "EUR"
+        [card.rates]
+        input = 1
+        output = 1
+    """))
+    fill_unpriced_store()
+    result = cli("report", "--by", "month", "--prices", str(card))
+    assert result.exit_code == 0 and "mix currencies" in result.stderr
+    [row, total] = table_rows(result.stdout)
+    assert row[-2:] == total[-2:] == ["mixed currencies", "-"]
+    assert "unpriced" not in result.stdout  # every request has a card; no sum is made
 
 
 def test_unpriced_counts_and_priced_totals_in_json_and_csv(cli):

@@ -145,28 +145,29 @@ def _table(frame: Any, dims: list[str], tz: str, wide: bool, width: int) -> str:
     columns = [output.Column(d, shrinks=d not in breakdown.TIME_DIMENSIONS) for d in dims]
     columns += [output.Column(h, numeric=True) for h in headings]
     labels = ["total", *([""] * (len(dims) - 1))]
-    text = ""
-    for split in (False, True):
-        def cells(row: dict[str, Any], split: bool = split) -> list[str]:
+
+    def layout(split: bool) -> tuple[list[list[str]], list[str] | None]:
+        def cells(row: dict[str, Any]) -> list[str]:
             return [_cell(row, c, total, split) for c in values]
 
         body = [["-" if r[d] is None else str(r[d]) for d in dims] + cells(r) for r in rows]
-        footer = [*labels, *cells(total)] if dims else None
-        text = output.table_text(columns, body, footer=footer)
-        if wide or output.widest(text) <= width:
-            break
-        # Too wide at full length: first try the unpriced counts on a second line.
-        if split or not total[breakdown.UNPRICED_REQUESTS]:
-            text = output.table_text(columns, body, footer=footer, width=width)
-            break
+        return body, [*labels, *cells(total)] if dims else None
+
+    body, footer = layout(split=False)
+    text = output.table_text(columns, body, footer=footer)
+    if not wide and output.widest(text) > width:
+        if total[breakdown.UNPRICED_REQUESTS]:  # unpriced counts to a second line first
+            body, footer = layout(split=True)
+        text = output.table_text(columns, body, footer=footer, width=width)
     from costkit.core.safe_output import escape_controls
 
     title = escape_controls(f"Spend by {', '.join(dims)} ({tz})" if dims else f"Spend ({tz})")
     notes = [] if wide else [COMPACT_CAPTION]
     unpriced = int(total[breakdown.UNPRICED_REQUESTS] or 0)
     if unpriced:
-        notes.append(f"{unpriced:,} unpriced: requests no price card covers; their tokens are "
-                     "counted, their cost is not (add a card with --prices)")
+        notes.append(f"{unpriced:,} unpriced: requests no card in effect can price; their "
+                     "tokens are counted, their cost is not (add or correct a card with "
+                     "--prices)")
     unreported = int(total[breakdown.SEARCH_UNREPORTED] or 0)
     if unreported:
         notes.append(f"search not reported: {_requests(unreported)} enabled web search but "
