@@ -27,7 +27,7 @@ from decimal import Decimal
 import duckdb
 import polars as pl
 
-from costkit.core.components import COMPONENTS, TOTAL_COLUMN
+from costkit.core.components import COMPONENTS, TOTAL_COLUMN, Component
 from costkit.core.errors import InputError
 from costkit.core.sql import quote as literal
 from costkit.core.usage import COUNT_COLUMNS as TOKEN_COLUMNS
@@ -326,11 +326,15 @@ def _spend_sql(
     fine["_period"] = _index_sql(_card_bounds(book), "ts >= {}", _timestamp_literal)
     fine["_band"] = _index_sql(_tier_bounds(book), "input_tokens > {}", str)
     # A component a card may not offer (web search) leaves a request unpriced only when the
-    # request uses it: such requests get their own aggregates, so the priced ones beside
-    # them still count in `priced_total` and `unpriced_requests` counts requests exactly.
+    # request uses it: on the models of such cards, those requests get their own aggregates,
+    # so the priced ones beside them still count in `priced_total` and `unpriced_requests`
+    # counts requests exactly. (No such card, as with the built-in one: no extra key.)
     for component in COMPONENTS:
-        if not component.offered_always:
-            fine[f"_uses_{component.name}"] = f"(coalesce({component.quantity}, 0) > 0)"
+        names = _names_lacking(book, component)
+        if names:
+            fine[f"_uses_{component.name}"] = (
+                f"(model IN ({', '.join(literal(n) for n in names)}) "
+                f"AND coalesce({component.quantity}, 0) > 0)")
     fine_cols = ", ".join(f"{sql} AS {name}" for name, sql in fine.items())
     token_sums = ", ".join(f"CAST(sum({c}) AS {TOKEN_SUM}) AS {c}" if c != "search_calls" else
                            f"CAST(coalesce(sum({c}), 0) AS {TOKEN_SUM}) AS {c}"
@@ -416,6 +420,15 @@ def _card_bounds(book: PriceBook) -> dict[str, list]:
                 if at is not None:
                     bounds.setdefault(name, set()).add(at)
     return {name: sorted(points) for name, points in bounds.items()}
+
+
+def _names_lacking(book: PriceBook, component: Component) -> list[str]:
+    """The logged names of the cards that have no rate for `component` in some tier."""
+    if component.offered_always:
+        return []
+    return sorted({name for card in book.cards
+                   if any(band.rates.of(component) is None for band in card.bands)
+                   for name in (card.model, *card.aliases)})
 
 
 def _tier_bounds(book: PriceBook) -> dict[str, list]:
