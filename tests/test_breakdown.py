@@ -181,7 +181,7 @@ def test_columns_and_order(con):
         {"project": None, "output_tokens": 3})
     frame = quiet_spend(con, ["project"], book=BUILTIN)
     assert frame.columns == ["project", *REQUEST_COLUMNS, *COST_COLUMNS, "search_unreported",
-                             "currency"]
+                             "currency", "priced_total", "unpriced_requests"]
     assert frame["project"].to_list() == ["a", "b", None]  # sorted, missing last
     assert frame["output_tokens"].to_list() == [2, 1, 3]
 
@@ -408,6 +408,39 @@ def test_unpriced_lists_models_with_reasons(con, tmp_path):
     assert unpriced(con, book=book, models=["late"]).height == 1
 
 
+def test_a_group_with_unpriced_requests_keeps_its_priced_part_and_counts_the_rest(
+        con, tmp_path):
+    book = write_cards(tmp_path, """
+        [[card]]
+        model = "nosearch"
+        [card.rates]
+        input = 1
+        output = 2
+    """)
+    add(con, {"model": "nosearch", "project": "p", "search_calls": 2, "output_tokens": 5},
+        {"model": "nosearch", "project": "p", "output_tokens": 1_000_000},
+        {"model": "nosearch", "project": "p", "input_tokens": 3_000_000},
+        {"model": "ghost", "project": "p", "input_tokens": 7},
+        {"model": "ghost", "project": "q", "input_tokens": 7},
+        {"model": "nosearch", "project": "r", "output_tokens": 500_000})
+    with pytest.warns(UnpricedUsageWarning, match=r"ghost \(2 requests\), nosearch \(1 "):
+        frame = spend(con, ["project"], book=book)
+    rows = {r["project"]: r for r in frame.iter_rows(named=True)}
+    # p: the searching request and ghost's are unpriced; the two others are priced:
+    # 1,000,000 output x $2/M + 3,000,000 input x $1/M = $2 + $3 = $5.
+    assert rows["p"]["total_cost"] is None
+    assert (rows["p"]["priced_total"], rows["p"]["unpriced_requests"]) == (Decimal(5), 2)
+    # q holds nothing priced: $0 priced beside 1 unpriced request, its total still null.
+    assert (rows["q"]["priced_total"], rows["q"]["unpriced_requests"]) == (Decimal(0), 1)
+    assert rows["q"]["total_cost"] is None
+    # r is all priced: 500,000 x $2/M = $1, its priced part is its total.
+    assert rows["r"]["total_cost"] == rows["r"]["priced_total"] == Decimal(1)
+    assert rows["r"]["unpriced_requests"] == 0
+    total = totals(frame)
+    assert total["total_cost"] is None
+    assert (total["priced_total"], total["unpriced_requests"]) == (Decimal(6), 3)
+
+
 def test_mixed_currencies_are_never_summed(con, tmp_path):
     book = write_cards(tmp_path, """
         [[card]]
@@ -424,9 +457,11 @@ def test_mixed_currencies_are_never_summed(con, tmp_path):
     assert frame.select("model", "total_cost", "currency").rows() == [
         ("deepseek-v3-2", Decimal("1.71"), "USD"), ("euro-model", Decimal("1"), "EUR")]
     assert totals(frame)["total_cost"] is None and totals(frame)["currency"] is None
+    assert totals(frame)["priced_total"] is None and totals(frame)["unpriced_requests"] == 0
     with pytest.warns(UnpricedUsageWarning, match="mix currencies"):
         month = spend(con, ["month"], book=book)
     assert month["total_cost"].item() is None and month["currency"].item() is None
+    assert month["priced_total"].item() is None and month["unpriced_requests"].item() == 0
 
 
 # --- price history --------------------------------------------------------------------------

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import re
+import subprocess
+import sys
 import textwrap
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -156,16 +160,137 @@ def test_filters_combine(cli, store):
     assert users == {"alice": 5, "bob": 1, "carol": 2}
 
 
+def table_rows(stdout: str) -> list[list[str]]:
+    """The cells of a report table's rows and its totals row (the lines between the rules and
+    the one after the last rule); a cell's second line, if any, joined to the first."""
+    lines = stdout.splitlines()
+    rules = [i for i, line in enumerate(lines) if line and set(line) == {"─"}]
+    tail = lines[rules[-1] + 1:]
+    footer = tail[:1] + list(itertools.takewhile(lambda line: line.startswith(" "), tail[1:]))
+    rows: list[list[str]] = []
+    for line in lines[rules[0] + 1:rules[-1]] + footer:
+        cells = re.split(r"\s{2,}", line.strip())
+        if line.startswith(" "):  # a second line of a cell: the unpriced count
+            rows[-1] = [c if not c.startswith("$") else f"{c} {cells[0]}" for c in rows[-1]]
+        else:
+            rows.append(cells)
+    return rows
+
+
 def test_the_table_has_a_totals_row(cli, store):
     result = cli("report", "--by", "api_key", "--model", "deepseek-v3-2")
     assert result.exit_code == 0
-    rows = [[c.strip() for c in line.split("│")[1:-1]]
-            for line in result.stdout.splitlines() if line.startswith("│")]
+    rows = table_rows(result.stdout)
     assert [r[0] for r in rows] == ["key-a", "key-b", "key-c", "total"]
     cells = rows[-1]
     assert cells[:2] == ["total", "9"]
     # $2.19914457 + $0.0059565 + $0.000228 + $0.000456, shown to the cent.
-    assert cells[-1] == "$2.21"
+    assert cells[-2:] == ["$2.21", "100.0%"]
+
+
+# One model without a card among priced requests: the rows a project has, by hand.
+# alpha: 1,000,000 input x $0.57/M + 1,000,000 output x $1.71/M = $2.28, and 2 unpriced.
+# beta: 1,000,000 reasoning x $1.71/M + 2 searches x $0.015 = $1.74.
+# gamma: one unpriced request only. Priced total $2.28 + $1.74 = $4.02 beside 3 unpriced;
+# shares 2.28 / 4.02 = 56.7% and 1.74 / 4.02 = 43.3%.
+LONG_NAME = "delta-" + "x" * 60
+UNPRICED_ROWS = [
+    ("alpha", "deepseek-v3-2", 1_000_000, 1_000_000, 0, 0),
+    ("alpha", "mystery-model", 500, 20, 0, 0),
+    ("alpha", "mystery-model", 500, 20, 0, 0),
+    ("beta", "deepseek-v3-2", 0, 0, 1_000_000, 2),
+    ("gamma", "mystery-model", 10, 10, 0, 0),
+]
+
+
+def fill_unpriced_store(rows=UNPRICED_ROWS) -> None:
+    con = open_store()
+    for i, (project, model, inp, out, reasoning, searches) in enumerate(rows):
+        con.execute(
+            """INSERT INTO usage (request_id, ts, project, endpoint, model, input_tokens,
+                   cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
+                   search_calls, source_format)
+               VALUES (?, ?, ?, 'chat.completions', ?, ?, 0, 0, ?, ?, ?, 'test')""",
+            [f"u{i}", datetime(2026, 10, 5, 12, i, tzinfo=UTC), project, model, inp, out,
+             reasoning, searches])
+    con.close()
+
+
+@pytest.mark.parametrize("columns", ["100", "80"])
+def test_unpriced_groups_are_marked_per_row_and_the_total_keeps_the_priced_sum(
+        cli, monkeypatch, columns):
+    fill_unpriced_store()
+    monkeypatch.setenv("COLUMNS", columns)
+    result = cli("report", "--by", "project")
+    assert result.exit_code == 0
+    assert "mystery-model (3 requests)" in result.stderr
+    assert all(len(line) <= int(columns) for line in result.stdout.splitlines())
+    assert table_rows(result.stdout) == [
+        ["alpha", "3", "1,001,000", "1,000,040", "$2.28 + 2 unpriced", "56.7%"],
+        ["beta", "1", "0", "1,000,000", "$1.74", "43.3%"],
+        ["gamma", "1", "10", "10", "1 unpriced", "-"],
+        ["total", "5", "1,001,010", "2,000,050", "$4.02 + 3 unpriced", "100.0%"],
+    ]
+    assert "3 unpriced: requests no card in effect can price" in result.stdout
+
+
+def test_two_currencies_in_one_group_are_never_summed(cli, tmp_path):
+    card = tmp_path / "euro.toml"
+    card.write_text(textwrap.dedent("""
+        [[card]]
+        model = "mystery-model"
+        currency = "EUR"
+        [card.rates]
+        input = 1
+        output = 1
+    """))
+    fill_unpriced_store()
+    result = cli("report", "--by", "month", "--prices", str(card))
+    assert result.exit_code == 0 and "mix currencies" in result.stderr
+    [row, total] = table_rows(result.stdout)
+    assert row[-2:] == total[-2:] == ["mixed currencies", "-"]
+    assert "unpriced" not in result.stdout  # every request has a card; no sum is made
+
+
+def test_unpriced_counts_and_priced_totals_in_json_and_csv(cli):
+    fill_unpriced_store()
+    rows = json.loads(cli("report", "--by", "project", "--format", "json").stdout)
+    assert [(r["project"], r["total_cost"], r["priced_total"], r["unpriced_requests"])
+            for r in rows] == [("alpha", None, "2.28", 2), ("beta", "1.74", "1.74", 0),
+                               ("gamma", None, "0", 1)]
+    lines = cli("report", "--by", "project", "--format", "csv").stdout.splitlines()
+    # the columns scripts read are where they were; the new ones come after them
+    assert lines[0] == ("project,requests,input_tokens,cached_input_tokens,cache_write_tokens,"
+                        "output_tokens,reasoning_tokens,search_calls,input_cost,"
+                        "cached_input_cost,cache_write_cost,output_cost,reasoning_cost,"
+                        "search_cost,total_cost,search_unreported,currency,priced_total,"
+                        "unpriced_requests")
+    assert lines[1].startswith("alpha,3,") and lines[1].endswith(",,0,USD,2.28,2")
+
+
+@pytest.mark.parametrize("columns", [100, 80])
+def test_a_long_group_value_is_shortened_never_wrapped(cli, monkeypatch, columns):
+    fill_unpriced_store([*UNPRICED_ROWS, (LONG_NAME, "deepseek-v3-2", 0, 1_000_000, 0, 0)])
+    monkeypatch.setenv("COLUMNS", str(columns))
+    result = cli("report", "--by", "month", "--by", "project")
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    [long_row] = [line for line in lines if line.startswith("2026-10  delta-")]
+    assert "…" in long_row and long_row.rstrip().endswith("%")  # the whole row on one line
+    assert LONG_NAME not in result.stdout
+    wide = cli("report", "--by", "month", "--by", "project", "--wide").stdout
+    assert LONG_NAME in wide  # --wide shortens nothing
+
+
+def test_without_columns_a_pipe_gets_100():
+    """No $COLUMNS and stdout a pipe (not a terminal): the table is fitted to 100 columns."""
+    fill_unpriced_store([(LONG_NAME, "deepseek-v3-2", 0, 1_000_000, 0, 0)])
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    done = subprocess.run([sys.executable, "-m", "costkit", "report", "--by", "project"],
+                          capture_output=True, text=True, env=env, check=True)
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) == 100  # the long name shortened to fill it
+    assert "delta-xxxx" in done.stdout and LONG_NAME not in done.stdout
 
 
 def test_repricing_with_a_corrected_card(cli, store, tmp_path):

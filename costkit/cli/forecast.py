@@ -105,7 +105,7 @@ def render(run: Any, stream: Any = None) -> None:
 
     fc = run.forecast
     places = _places(fc.total.projected_total)
-    console = output.console(stream, width=150)
+    console = output.console(stream, width=min(150, output.terminal_width()))
     h = fc.horizon
     console.print(f"Forecast {fc.total.period.label} as of {h.as_of.isoformat()} "
                   f"(days before it count; {run.tz}; {run.currency})")

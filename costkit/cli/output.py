@@ -14,6 +14,7 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
@@ -62,6 +63,104 @@ def console(stream: IO[str] | None = None, width: int = 100, **options: Any) -> 
     from costkit.core.safe_output import SafeConsole
 
     return SafeConsole(file=stream, width=width, **options)
+
+
+def terminal_width(default: int = 100) -> int:
+    """The columns a table may fill: $COLUMNS, else the terminal's width when stdout is one,
+    else `default` (a pipe, a file, a test runner)."""
+    import shutil
+
+    return shutil.get_terminal_size((default, 24)).columns
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of `table_text`: its heading; numbers are right-aligned; a column that
+    `shrinks` (a name, an id) may be shortened with an ellipsis when the table is too wide."""
+
+    heading: str
+    numeric: bool = False
+    shrinks: bool = False
+
+
+SHRINK_FLOOR = 5  # a shortened cell keeps at least 4 characters before its ellipsis
+UNBOUNDED = 100_000  # a console width no table reaches: rich never wraps or folds a cell
+
+
+def table_text(columns: Sequence[Column], rows: Iterable[Sequence[str]], *,
+               footer: Sequence[str] | None = None, width: int | None = None) -> str:
+    """A table as plain text: columns two spaces apart, a rule under the headings and one
+    above the footer (a totals row), no trailing spaces. A cell may hold several lines.
+
+    Every cell goes through safe_output.text (control characters written out). With a
+    `width`, the columns that shrink are shortened, widest first and none below
+    SHRINK_FLOOR, until the table fits; when even that is too wide the lines run past the
+    width rather than break a number: `widest` tells the caller, who may lay it out another
+    way. Without one, the table takes its natural width."""
+    from rich.cells import cell_len
+
+    body = [list(row) for row in rows]
+    natural = [max(cell_len(line) for cell in (c.heading, *(row[i] for row in body),
+                                               *(footer[i:i + 1] if footer else ()))
+                   for line in _escaped(cell).split("\n"))
+               for i, c in enumerate(columns)]
+    caps: list[int | None] = [None] * len(columns)
+    gaps = 2 * (len(columns) - 1)
+    if width is not None and sum(natural) + gaps > width:
+        shrinking = [i for i, c in enumerate(columns) if c.shrinks]
+        shrunk = _shrink([natural[i] for i in shrinking], sum(natural) + gaps - width)
+        for i, cap in zip(shrinking, shrunk, strict=True):
+            caps[i] = cap if cap < natural[i] else None
+    return _render(columns, body, footer, caps)
+
+
+def widest(text: str) -> int:
+    """The widest line of `text`, in terminal cells."""
+    from rich.cells import cell_len
+
+    return max((cell_len(line) for line in text.splitlines()), default=0)
+
+
+def _escaped(cell: str) -> str:
+    from costkit.core.safe_output import escape_controls
+
+    return "\n".join(escape_controls(line) for line in cell.split("\n"))
+
+
+def _shrink(widths: list[int], excess: int) -> list[int]:
+    """`excess` cells taken off the widest of `widths` first, none below SHRINK_FLOOR."""
+    widths = list(widths)
+    while excess > 0 and widths and max(widths) > SHRINK_FLOOR:
+        top = widths.index(max(widths))
+        widths[top] -= 1
+        excess -= 1
+    return widths
+
+
+def _render(columns: Sequence[Column], rows: list[list[str]], footer: Sequence[str] | None,
+            caps: list[int | None]) -> str:
+    from rich import box
+    from rich.table import Table
+
+    from costkit.core.safe_output import text
+
+    def cell(value: str, cap: int | None) -> Any:
+        shown = text(*value.split("\n"))
+        if cap is not None:
+            shown.truncate(cap, overflow="ellipsis")
+        return shown
+
+    table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False, collapse_padding=True,
+                  show_footer=footer is not None, footer_style="bold")
+    for i, (column, cap) in enumerate(zip(columns, caps, strict=True)):
+        table.add_column(cell(column.heading, cap), no_wrap=True,
+                         justify="right" if column.numeric else "left",
+                         footer=cell(footer[i], cap) if footer is not None else "")
+    for row in rows:
+        table.add_row(*(cell(value, cap) for value, cap in zip(row, caps, strict=True)))
+    buffer = io.StringIO()
+    console(buffer, width=UNBOUNDED, no_color=True, highlight=False).print(table)
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 
 def csv_writer(stream: IO[str]) -> Any:

@@ -6,7 +6,6 @@ The `report` group runs this when no subcommand is given; `costkit report monthl
 
 from __future__ import annotations
 
-import io
 import warnings
 from decimal import Decimal
 from enum import StrEnum
@@ -59,6 +58,9 @@ def report(
         help="Only this project; repeatable.")] = None,
     tz: ReportTz = "UTC",
     fmt: FormatAll = Format.table,
+    wide: Annotated[bool, typer.Option(
+        "--wide", help="Table: every token count and cost component, at full width (default: "
+        "requests, tokens in and out, cost and share, fitted to the terminal).")] = False,
     out: ReportOut = None,
     db: Db = None,
     prices_path: Prices = None,
@@ -74,8 +76,9 @@ def report(
         help="Spark master (spark://HOST:PORT, local[N]; else Spark's own configuration).")
     ] = None,
 ) -> None:
-    """Spend per group: tokens and each cost component, from the price card in effect at
-    each request's time. Unpriced usage keeps its tokens and shows no cost."""
+    """Spend per group: requests, tokens in and out, cost and share of the priced cost,
+    from the price card in effect at each request's time (--wide: every component).
+    Unpriced usage keeps its tokens and is counted beside the priced cost, never as $0."""
     if ctx.invoked_subcommand is not None:
         return
     from costkit.core.safe_output import masked
@@ -108,8 +111,9 @@ def report(
         json_value=[_json_row(row) for row in frame.iter_rows(named=True)]
         if fmt == "json" else None,
         csv_rows=[frame.columns, *frame.iter_rows()] if fmt == "csv" else None,
-        table=lambda stream: stream.write(_table(frame, dims, tz) if not frame.is_empty()
-                                          else ""),
+        table=lambda stream: stream.write(
+            _table(frame, dims, tz, wide, output.terminal_width()) if not frame.is_empty()
+            else ""),
     )
 
 
@@ -122,44 +126,121 @@ def _json_row(row: dict[str, Any]) -> dict[str, Any]:
             if isinstance(v, Decimal) else v for k, v in row.items()}
 
 
-def _table(frame: Any, dims: list[str], tz: str) -> str:
-    """Rows, then a totals row; cache-write columns only when there is cache-write usage."""
-    from rich.table import Table
-
+def _table(frame: Any, dims: list[str], tz: str, wide: bool, width: int) -> str:
+    """The title, the table (one row per group, then the totals) and its notes. Compact: it
+    fits `width`, shortening long group values (when the cost cells carry unpriced counts
+    and the table is too wide, those counts go to a second line first). Wide: every
+    component at its natural width; cache-write columns only when there is cache-write
+    usage."""
     from costkit.spend import breakdown
 
     total = breakdown.totals(frame)
-    columns = [c for c in HEADINGS
-               if not (c.startswith("cache_write") and not total["cache_write_tokens"])]
-    title = f"Spend by {', '.join(dims)}" if dims else "Spend"
-    table = Table(title=f"{title} ({tz})", title_justify="left")
-    for dim in dims:
-        table.add_column(dim)
-    for column in columns:
-        table.add_column(HEADINGS[column], justify="right")
-    for row in frame.iter_rows(named=True):
-        keys = ["-" if row[d] is None else str(row[d]) for d in dims]
-        table.add_row(*keys, *(_cell(row, c) for c in columns))
-    if dims:
-        table.add_section()
-        labels = ["total", *([""] * (len(dims) - 1))]
-        table.add_row(*labels, *(_cell(total, c) for c in columns), style="bold")
-    buffer = io.StringIO()
-    output.console(buffer, width=400, no_color=True, highlight=False).print(table)
-    text = "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
-    unreported = total[breakdown.SEARCH_UNREPORTED]
+    rows = list(frame.iter_rows(named=True))
+    if wide:
+        values = [c for c in HEADINGS
+                  if not (c.startswith("cache_write") and not total["cache_write_tokens"])]
+        headings = [HEADINGS[c] for c in values]
+    else:
+        values, headings = list(COMPACT), list(COMPACT.values())
+    columns = [output.Column(d, shrinks=d not in breakdown.TIME_DIMENSIONS) for d in dims]
+    columns += [output.Column(h, numeric=True) for h in headings]
+    labels = ["total", *([""] * (len(dims) - 1))]
+
+    def layout(split: bool) -> tuple[list[list[str]], list[str] | None]:
+        def cells(row: dict[str, Any]) -> list[str]:
+            return [_cell(row, c, total, split) for c in values]
+
+        body = [["-" if r[d] is None else str(r[d]) for d in dims] + cells(r) for r in rows]
+        return body, [*labels, *cells(total)] if dims else None
+
+    body, footer = layout(split=False)
+    text = output.table_text(columns, body, footer=footer)
+    if not wide and output.widest(text) > width:
+        if total[breakdown.UNPRICED_REQUESTS]:  # unpriced counts to a second line first
+            body, footer = layout(split=True)
+        text = output.table_text(columns, body, footer=footer, width=width)
+    from costkit.core.safe_output import escape_controls
+
+    title = escape_controls(f"Spend by {', '.join(dims)} ({tz})" if dims else f"Spend ({tz})")
+    notes = [] if wide else [COMPACT_CAPTION]
+    unpriced = int(total[breakdown.UNPRICED_REQUESTS] or 0)
+    if unpriced:
+        notes.append(f"{unpriced:,} unpriced: requests no card in effect can price; their "
+                     "tokens are counted, their cost is not (add or correct a card with "
+                     "--prices)")
+    unreported = int(total[breakdown.SEARCH_UNREPORTED] or 0)
     if unreported:
-        text += (f"search not reported: {unreported:,} request{'s' if unreported != 1 else ''} "
-                 "enabled web search but logged no search count; their search cost is not in "
-                 "these totals\n")
-    return text
+        notes.append(f"search not reported: {_requests(unreported)} enabled web search but "
+                     "logged no search count; their search cost is not in these totals")
+    return _lines(title, width) + text + "".join(_lines(note, width) for note in notes)
 
 
-def _cell(row: dict[str, Any], column: str) -> str:
+# The compact table's value columns and their headings. "tokens in" is the store's
+# input_tokens, which holds cached and cache-write input too; "tokens out" is output plus
+# reasoning (disjoint in the store); "cost" is the priced cost (see _cost).
+COMPACT = {"requests": "requests", "tokens_in": "tokens in", "tokens_out": "tokens out",
+           "cost": "cost", "share": "share"}
+COMPACT_CAPTION = ("tokens in: all input, cached and cache write included; tokens out: output "
+                   "+ reasoning; share: of the priced cost; --wide: every component")
+
+
+def _cell(row: dict[str, Any], column: str, total: dict[str, Any], split: bool) -> str:
     """Counts with thousands separators; money to the cent ("<$0.01" when under a cent)."""
+    if column == "tokens_in":
+        return f"{row['input_tokens']:,}"
+    if column == "tokens_out":
+        return f"{row['output_tokens'] + row['reasoning_tokens']:,}"
+    if column in ("cost", "total_cost"):
+        return _cost(row, split)
+    if column == "share":
+        return _share(row, total)
     value = row[column]
     if not column.endswith("_cost"):
         return f"{value:,}"
+    return _money(value, row["currency"])
+
+
+def _cost(row: dict[str, Any], split: bool) -> str:
+    """A group's cost: its priced requests' cost, and "+ N unpriced" when some have no price
+    (on a second line when `split`); "N unpriced" when none has one. Never $0 for unpriced
+    usage, and never a priced total hidden behind it."""
+    from costkit.spend.breakdown import PRICED_TOTAL, UNPRICED_REQUESTS
+
+    unpriced, priced = row[UNPRICED_REQUESTS], row[PRICED_TOTAL]
+    if unpriced and unpriced == row["requests"]:
+        return f"{unpriced:,} unpriced"
+    # A group whose cards bill in two currencies has no one sum (spend warns of it).
+    amount = "mixed currencies" if priced is None else _money(priced, row["currency"])
+    if not unpriced:
+        return amount
+    return f"{amount}{chr(10) if split else ' '}+ {unpriced:,} unpriced"
+
+
+def _share(row: dict[str, Any], total: dict[str, Any]) -> str:
+    """The group's part of the priced cost of every group; "-" when it has none."""
+    from costkit.core.format import pct
+    from costkit.spend.breakdown import PRICED_TOTAL, UNPRICED_REQUESTS
+
+    part, whole = row[PRICED_TOTAL], total[PRICED_TOTAL]
+    if part is None or not whole or row[UNPRICED_REQUESTS] == row["requests"]:
+        return "-"
+    shown = pct(part / whole)
+    return "<0.1%" if part and shown == "0.0%" else shown  # a part, however small, is not 0
+
+
+def _money(value: Decimal | None, currency: str | None) -> str:
     if value and not value.quantize(CENT):
-        return "<" + money(CENT, row["currency"], places=2)
-    return money(value, row["currency"], places=2)
+        return "<" + money(CENT, currency, places=2)
+    return money(value, currency, places=2)
+
+
+def _requests(n: int) -> str:
+    return f"{n:,} request{'s' if n != 1 else ''}"
+
+
+def _lines(text: str, width: int) -> str:
+    """`text` wrapped at `width` (at spaces; a word longer than the width is not broken)."""
+    import textwrap
+
+    return "".join(line + "\n" for line in textwrap.wrap(
+        text, width, break_long_words=False, break_on_hyphens=False))

@@ -27,6 +27,7 @@ from decimal import Decimal
 import duckdb
 import polars as pl
 
+from costkit.core.components import COMPONENTS, TOTAL_COLUMN, Component
 from costkit.core.errors import InputError
 from costkit.core.sql import quote as literal
 from costkit.core.usage import COUNT_COLUMNS as TOKEN_COLUMNS
@@ -56,6 +57,11 @@ VALID_BY = (*DIMENSIONS, "tag:NAME")
 COST_COLUMNS = tuple(cost_expressions())
 REQUEST_COLUMNS = ("requests", *TOKEN_COLUMNS)
 SEARCH_UNREPORTED = "search_unreported"  # requests whose search count is unknown (NULL)
+# A group's cost of its priced requests alone (null only when it mixes currencies), and how
+# many of its requests have no price: a group with unpriced usage keeps total_cost null
+# (never a partial sum passed off as the whole) and still shows what is priced.
+PRICED_TOTAL = "priced_total"
+UNPRICED_REQUESTS = "unpriced_requests"
 SPEND_COLUMNS = (*REQUEST_COLUMNS, *COST_COLUMNS, "currency")
 # Token sums are HUGEINT (DECIMAL(38,0) in polars): exact for any store. Each request's count
 # is below 9e15 (the readers' bound), so 2^63 requests sum to under 10^35, inside 38 digits;
@@ -87,7 +93,9 @@ def spend(
     Columns: the group keys (named after their dimension: `day` 'YYYY-MM-DD', `week`
     'YYYY-Www', `month` 'YYYY-MM', `model`, `project`, `api_key`, `user`, `endpoint`,
     `tag:NAME`), `requests`, the token sums, the cost components and `total_cost` (Decimal;
-    null where the group holds unpriced usage), and `currency`. `since` is inclusive and
+    null where the group holds unpriced usage), `search_unreported`, `currency`, then
+    `priced_total` (the cost of the group's priced requests; null only where currencies
+    mix) and `unpriced_requests` (how many of its requests have no price). `since` is inclusive and
     `until` exclusive; a date is local midnight in `tz`, a naive datetime local time.
     A model is matched and grouped under the card model its logged name is an alias of.
     `con`: the store's connection, or an engine (costkit.spend.engine) over exported usage.
@@ -118,14 +126,15 @@ def parse_by(by: list[str] | tuple[str, ...]) -> list[str]:
 def totals(rows: pl.DataFrame) -> dict[str, int | Decimal | str | None]:
     """The sum of a breakdown's rows: token sums (Python ints, exact at any size), and each
     cost (null if any row's is null). Costs are null too when the rows are in more than one
-    currency.
+    currency. `priced_total` sums the rows' priced parts, so unpriced usage leaves it
+    standing beside `unpriced_requests`.
     """
     out: dict[str, int | Decimal | str | None] = {
         column: sum(int(v) for v in rows[column].to_list() if v is not None)
-        for column in (*REQUEST_COLUMNS, SEARCH_UNREPORTED)
+        for column in (*REQUEST_COLUMNS, SEARCH_UNREPORTED, UNPRICED_REQUESTS)
     }
     currencies = set(rows["currency"].drop_nulls().to_list())
-    for column in COST_COLUMNS:
+    for column in (*COST_COLUMNS, PRICED_TOTAL):
         values = rows[column].to_list()
         summable = len(currencies) <= 1 and all(v is not None for v in values)
         out[column] = sum(values, Decimal(0)) if summable else None
@@ -316,6 +325,16 @@ def _spend_sql(
     fine["model"] = "model"
     fine["_period"] = _index_sql(_card_bounds(book), "ts >= {}", _timestamp_literal)
     fine["_band"] = _index_sql(_tier_bounds(book), "input_tokens > {}", str)
+    # A component a card may not offer (web search) leaves a request unpriced only when the
+    # request uses it: on the models of such cards, those requests get their own aggregates,
+    # so the priced ones beside them still count in `priced_total` and `unpriced_requests`
+    # counts requests exactly. (No such card, as with the built-in one: no extra key.)
+    for component in COMPONENTS:
+        names = _names_lacking(book, component)
+        if names:
+            fine[f"_uses_{component.name}"] = (
+                f"(model IN ({', '.join(literal(n) for n in names)}) "
+                f"AND coalesce({component.quantity}, 0) > 0)")
     fine_cols = ", ".join(f"{sql} AS {name}" for name, sql in fine.items())
     token_sums = ", ".join(f"CAST(sum({c}) AS {TOKEN_SUM}) AS {c}" if c != "search_calls" else
                            f"CAST(coalesce(sum({c}), 0) AS {TOKEN_SUM}) AS {c}"
@@ -360,7 +379,11 @@ def _spend_sql(
         )
         SELECT {outer_keys}{request_sums}, {cost_sums},
                CAST(sum({SEARCH_UNREPORTED}) AS BIGINT) AS {SEARCH_UNREPORTED},
-               CASE WHEN NOT {mixed} THEN any_value(currency) END AS currency
+               CASE WHEN NOT {mixed} THEN any_value(currency) END AS currency,
+               CASE WHEN NOT {mixed} THEN coalesce(sum({TOTAL_COLUMN}), 0) END
+                   AS {PRICED_TOTAL},
+               CAST(coalesce(sum(requests) FILTER (WHERE {TOTAL_COLUMN} IS NULL), 0) AS BIGINT)
+                   AS {UNPRICED_REQUESTS}
         FROM costed
         {group}
         {order}
@@ -397,6 +420,15 @@ def _card_bounds(book: PriceBook) -> dict[str, list]:
                 if at is not None:
                     bounds.setdefault(name, set()).add(at)
     return {name: sorted(points) for name, points in bounds.items()}
+
+
+def _names_lacking(book: PriceBook, component: Component) -> list[str]:
+    """The logged names of the cards that have no rate for `component` in some tier."""
+    if component.offered_always:
+        return []
+    return sorted({name for card in book.cards
+                   if any(band.rates.of(component) is None for band in card.bands)
+                   for name in (card.model, *card.aliases)})
 
 
 def _tier_bounds(book: PriceBook) -> dict[str, list]:
