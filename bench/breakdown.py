@@ -27,6 +27,8 @@ import warnings
 from decimal import Decimal
 from pathlib import Path
 
+from figures import figure
+
 from costkit.pricing.book import load_price_book
 from costkit.spend.breakdown import concentration, cost_quantiles, requests, spend
 from costkit.store.connection import open_store
@@ -179,13 +181,13 @@ def main() -> None:
         warnings.simplefilter("ignore")  # the bench's unpriced model warns on every run
         print(f"{args.n:,} rows; baseline: the same query hand-written in DuckDB SQL "
               "(UTC day buckets by epoch arithmetic, typed-in DeepSeek V3.2 rates)")
-        print(f"{'query':<40} {'costkit s':>10} {'baseline s':>11} {'ratio':>6}  same answer")
         for name, ours, theirs, same in cases(con, book, "UTC"):
-            # alternate so a burst of load hits both sides alike
             ours_s, ours_out = best_of(args.repeat, ours)
             base_s, base_out = best_of(args.repeat, theirs)
-            print(f"{name:<40} {ours_s:>10.3f} {base_s:>11.3f} {ours_s / base_s:>5.2f}x  "
-                  f"{'yes' if same(ours_out, base_out) else 'NO'}")
+            answer = "same answer" if same(ours_out, base_out) else "ANSWERS DIFFER"
+            print(figure(f"breakdown {args.n:,} rows, {name}", ours_s, base_s,
+                         "hand-written DuckDB SQL", "s",
+                         f"x baseline time, target <= 1.3x; {answer}"))
         con.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -20,7 +20,7 @@ Measured in the same run, best of --repeat rounds each, per kind:
               BPE merges in Rust) with a pattern tiktoken tuned; what costkit can hope for
 Each line: MB/s of costkit and of the other, their ratio (costkit's speed / the other's),
 and whether costkit and Hugging Face counted the same tokens in every document. Then the
-encoding's cold load (fresh interpreter, median of --loads).
+encoding's cold load with its full table (fresh interpreter, median of --loads).
 
     python bench/tokenizer.py            # 2 MB of each kind
     python bench/tokenizer.py --mb 0.3   # quick
@@ -38,12 +38,15 @@ import sysconfig
 import time
 from pathlib import Path
 
+from figures import figure
+
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests" / "fixtures" / "tokens" / "deepseek-v3.2-tokenizer.json.xz"
 CJK = Path(sysconfig.get_paths()["stdlib"]) / "test" / "cjkencodings"
 LOAD_SNIPPET = (
     "import time; t = time.perf_counter(); "
-    "from costkit.tokens import get_encoding; get_encoding(); print(time.perf_counter() - t)"
+    "from costkit.tokens import get_encoding; get_encoding().encode_ordinary('x' * 1000); "
+    "print(time.perf_counter() - t)"
 )
 
 
@@ -92,10 +95,8 @@ def best(repeat: int, fn):
     return min(times), result
 
 
-def figure(name: str, ours: float, theirs: float, baseline: str) -> str:
-    """One figure as all.py prints it: both speeds and costkit's speed over the other's."""
-    return (f"{name}: costkit {ours:.2f} MB/s, {baseline} {theirs:.2f} MB/s, "
-            f"ratio {ours / theirs:.2f}x")
+def speed(name: str, ours: float, theirs: float, baseline: str) -> str:
+    return figure(name, ours, theirs, baseline, "MB/s", "x baseline speed")
 
 
 def run(mb: float, threads: int, repeat: int, loads: int) -> list[str]:
@@ -108,6 +109,9 @@ def run(mb: float, threads: int, repeat: int, loads: int) -> list[str]:
     hf = HF.from_str(lzma.decompress(REFERENCE.read_bytes()).decode("utf-8"))
     tok = tokenizer_for_model("deepseek-v3-2")
     cl100k = openai_encoding("cl100k_base")
+    # build every table before timing (costkit's is built on first need)
+    for warm in (lambda t: tok.count(t), lambda t: hf.encode(t), cl100k.encode_ordinary):
+        warm("warm up " * 100)
     lines = []
     for kind, found in texts().items():
         docs = repeat_to(found, mb)
@@ -124,20 +128,20 @@ def run(mb: float, threads: int, repeat: int, loads: int) -> list[str]:
         same = "same counts" if ours == ref == ours_b else "COUNTS DIFFER"
         label = f"tokenizer {kind} ({size:.1f} MB, {same})"
         lines += [
-            figure(f"{label} 1 thread", size / t_ours, size / t_hf, "HF tokenizers encode"),
-            figure(f"{label} 1 thread", size / t_ours, size / t_cl,
+            speed(f"{label} 1 thread", size / t_ours, size / t_hf, "HF tokenizers encode"),
+            speed(f"{label} 1 thread", size / t_ours, size / t_cl,
                    "tiktoken cl100k_base encode_ordinary (ceiling)"),
-            figure(f"{label} {threads} threads", size / b_ours, size / b_hf,
+            speed(f"{label} {threads} threads", size / b_ours, size / b_hf,
                    "HF tokenizers encode_batch_fast"),
-            figure(f"{label} {threads} threads", size / b_ours, size / b_cl,
+            speed(f"{label} {threads} threads", size / b_ours, size / b_cl,
                    "tiktoken cl100k_base encode_ordinary_batch (ceiling)"),
         ]
     if loads:
         cold = [float(subprocess.run([sys.executable, "-c", LOAD_SNIPPET], capture_output=True,
                                      text=True, check=True, cwd="/").stdout)
                 for _ in range(loads)]
-        lines.append(f"DeepSeek encoding cold load (import + build, fresh interpreter, median of "
-                     f"{loads}): {statistics.median(cold):.3f} s")
+        lines.append(f"DeepSeek encoding cold load (import + full table, fresh interpreter, "
+                     f"median of {loads}): {statistics.median(cold):.3f} s")
     return lines
 
 
