@@ -16,7 +16,7 @@ FIGURE = re.compile(r": costkit .*, ratio [0-9.]+x")
 def figure(name: str, ours: float, theirs: float, baseline: str, unit: str = "s",
            meaning: str = "") -> str:
     digits = 3 if unit == "s" else 2
-    if unit.endswith("/s") and min(ours, theirs) >= 1000:
+    if "/" in unit and min(ours, theirs) >= 1000:
         shown = f"{ours:,.0f} {unit}, {baseline} {theirs:,.0f} {unit}"
     else:
         shown = f"{ours:.{digits}f} {unit}, {baseline} {theirs:.{digits}f} {unit}"

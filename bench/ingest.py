@@ -191,6 +191,15 @@ def main() -> None:
               f"  peak RSS {ing['peak_rss_mb']:,.0f} MB  = {rate / base_rate:.2f} x baseline rate"
               f"  (process with start-up {ing['process_seconds']:.2f} s, CPU "
               f"{ing['cpu_seconds']:.2f} s)")
+        from figures import figure
+
+        target = "0.5" if args.n < 10_000_000 else "0.7"
+        print(figure(f"ingest {args.n:,} chat records, whole process",
+                     args.n / ing["process_seconds"], args.n / base["process_seconds"],
+                     "DuckDB read_json into a table (whole process)", "rows/s",
+                     f"x baseline rate, target >= {target}"))
+        print(figure(f"ingest {args.n:,} chat records, peak RSS", ing["peak_rss_mb"],
+                     base["peak_rss_mb"], "DuckDB read_json", "MB", "target < 1 GB"))
 
         monthly = run_child(["monthly", str(db)])
         print(f"monthly breakdown (month x model)     {monthly['first']:7.2f} s first, "
