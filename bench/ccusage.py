@@ -16,7 +16,8 @@ times each whole process, in the same run, alternating, best of --repeat:
 and checks both saw the same number of messages. Target (issue 17): faster than ccusage at
 100k, at least 5x faster at 1M. Without ccusage the bench says so and times costkit alone.
 
-    npm install --prefix /tmp/ccusage ccusage   # not part of costkit
+    npm install --prefix /tmp/ccusage ccusage@20.0.24   # not part of costkit; 20.0.26
+                                                        # had no linux-x64 native binary
     CCUSAGE=/tmp/ccusage/node_modules/.bin/ccusage python bench/ccusage.py --n 100000
 """
 
