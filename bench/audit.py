@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+from figures import figure
+
 from costkit.audit.ledger import audit_ledger, read_ledger
 from costkit.pricing.book import load_price_book
 
@@ -89,6 +91,8 @@ def main() -> None:
                           ("audit_ledger", t_audit)):
         print(f"  {name:20s} {seconds:7.2f} s  {args.n / seconds:>10,.0f} events/s")
     print(f"  audit rate = {t_base / t_audit:.0%} of the baseline parse rate")
+    print(figure(f"audit --ledger {args.n:,} events", args.n / t_audit, args.n / t_base,
+                 "json.loads of every line", "events/s", "x baseline rate"))
     assert found == planted and len(events.events) == args.n and not events.unread
 
 

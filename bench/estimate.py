@@ -33,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from figures import figure
+
 from costkit.estimator.batch import BatchEstimator, read_lines
 from costkit.estimator.estimate import prepare
 from costkit.estimator.history import HistorySource
@@ -237,6 +239,9 @@ def main() -> None:
     for name in ("estimate", "estimate*"):
         print(f"{name} / baseline: {wall['baseline'] / wall[name]:.0%} by wall time, "
               f"{cpu['baseline'] / cpu[name]:.0%} by CPU time (target >= 70%)")
+        print(figure(f"{name} --batch {args.n:,} requests (CPU)", args.n / cpu[name],
+                     args.n / cpu["baseline"], "count_tokens_batch on the rendered prompts",
+                     "req/CPU-s", "x baseline rate, target >= 0.7"))
     print(f"{tools_share:.0%} of the prompt tokens are in tools blocks "
           "(1 in 5 requests carries the same block; `estimate` counts it once per worker)")
     print(f"batch totals: high {totals.high.total_cost} USD, expected "

@@ -23,6 +23,8 @@ import warnings
 from datetime import date
 from pathlib import Path
 
+from figures import figure
+
 from costkit.pricing.book import load_price_book
 from costkit.report.monthly import build_monthly_report, write_monthly_report
 from costkit.spend import breakdown
@@ -110,6 +112,9 @@ def main() -> None:
         print(f"{'case':<52} {'best s':>8} {'median s':>9} {'x baseline':>11}")
         for name, best, median in results:
             print(f"{name:<52} {best:>8.3f} {median:>9.3f} {best / base:>11.2f}")
+        for name, best, _ in results[1:]:
+            print(figure(f"{args.n:,} rows, {name}", best, base, "spend(by=month)", "s",
+                         "x baseline time"))
         page = folder / "reports" / f"costkit-{MONTH:%Y-%m}.html"
         print(f"page: {page.stat().st_size / 1e6:.1f} MB"
               + (f" at {page}" if args.keep else ""))

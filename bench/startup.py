@@ -25,6 +25,13 @@ import sys
 import tempfile
 import time
 
+from figures import figure
+
+TARGETS = {
+    "costkit --help": "x baseline time, target <= 2x",
+    "costkit count hello": "x baseline time; target: under 0.2 s",
+    "costkit estimate --no-history hello": "x baseline time",
+}
 HEAVY = ("duckdb", "polars", "numpy", "pyarrow", "plotly", "tiktoken", "rich")
 COMMANDS = {
     "costkit --help": ["--help"],
@@ -85,11 +92,16 @@ def main() -> None:
         print(f"{'':<38} {'wall':>8} {'ratio':>7} {'CPU':>8} {'ratio':>7}  heavy modules loaded")
         baseline = 'baseline: python -c "import typer"'
         print(f"{baseline:<38} {base:7.3f}s {1:6.2f}x {base_cpu:7.3f}s {1:6.2f}x")
+        figures = []
         for label, args in COMMANDS.items():
             wall, cpu = median_time([sys.executable, "-m", "costkit", *args], env, options.runs)
             heavy = loaded(args, env) or "-"
             print(f"{label:<38} {wall:7.3f}s {wall / base:6.2f}x {cpu:7.3f}s "
                   f"{cpu / base_cpu:6.2f}x  {heavy}")
+            figures.append(figure(f"start-up {label} (CPU)", cpu, base_cpu,
+                                  'python -c "import typer"', "s", TARGETS[label]))
+        for line in figures:
+            print(line)
 
 
 if __name__ == "__main__":

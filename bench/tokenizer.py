@@ -1,22 +1,29 @@
-"""Tokenizer throughput: costkit's DeepSeek V3.2 counter vs Hugging Face `tokenizers`.
+"""Tokenizer throughput on real text: costkit's DeepSeek V3.2 counter against Hugging Face
+`tokenizers` (DeepSeek's own tokenizer.json) and against tiktoken's `cl100k_base`.
 
-Builds about --mb MB of mixed text (English, code, JSON, numbers, Chinese, Japanese,
-Korean, Arabic, emoji, combining marks, controls, whitespace, added tokens: the generators
-of tests/tokens_corpus.py, seeded) cut into documents of about --doc-kb KB, then measures
-in the same run, best of --repeat rounds each:
+Real text found on disk, nothing generated or downloaded; each kind is repeated up to
+--mb MB, in documents of a few KB:
+  code   this repository's Python source (costkit/), one file a document
+  prose  README.md and docs/*.md, cut at paragraphs
+  CJK    CPython's own test texts in Chinese, Japanese and Korean
+         (Lib/test/cjkencodings/*-utf8.txt of the running interpreter)
+  JSON   the recorded API responses and logs in tests/fixtures (*.json, *.jsonl)
 
-  baseline   Hugging Face tokenizers loading DeepSeek's own tokenizer.json (the compressed
-             copy in tests/fixtures/tokens/): `encode` per document on one thread, and
-             `encode_batch` over all documents (rayon, --threads threads)
-  costkit    `Tokenizer.count` per document on one thread, and `count_tokens_batch`'s path
-             (`Tokenizer.count_batch`, --threads threads)
+Measured in the same run, best of --repeat rounds each, per kind:
+  costkit     `Tokenizer.count` per document (1 thread); `Tokenizer.count_batch` (--threads)
+  baseline    Hugging Face tokenizers, its cheapest call that gives the same ids:
+              `encode(doc, add_special_tokens=False)` per document (1 thread) and
+              `encode_batch_fast(docs, add_special_tokens=False)` (no offsets; rayon,
+              --threads)
+  ceiling     tiktoken `cl100k_base` (costkit's offline copy) `encode_ordinary` /
+              `encode_ordinary_batch` on the same text: the same technique (a regex and
+              BPE merges in Rust) with a pattern tiktoken tuned; what costkit can hope for
+Each line: MB/s of costkit and of the other, their ratio (costkit's speed / the other's),
+and whether costkit and Hugging Face counted the same tokens in every document. Then the
+encoding's cold load with its full table (fresh interpreter, median of --loads).
 
-and prints MB/s (UTF-8) and tokens/s of each, costkit's speed-up (target: >= 4x single
-threaded), whether both counted the same tokens, and the encoding's cold load time from the
-installed package in a fresh interpreter (target: < 0.3 s), median of --loads runs.
-
-    python bench/tokenizer.py             # ~20 MB
-    python bench/tokenizer.py --mb 2      # quick
+    python bench/tokenizer.py            # 2 MB of each kind
+    python bench/tokenizer.py --mb 0.3   # quick
 """
 
 from __future__ import annotations
@@ -24,141 +31,129 @@ from __future__ import annotations
 import argparse
 import lzma
 import os
-import platform
 import statistics
 import subprocess
 import sys
+import sysconfig
 import time
-from importlib import resources
 from pathlib import Path
 
+from figures import figure
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from tokens_corpus import corpus  # noqa: E402
-
 REFERENCE = ROOT / "tests" / "fixtures" / "tokens" / "deepseek-v3.2-tokenizer.json.xz"
+CJK = Path(sysconfig.get_paths()["stdlib"]) / "test" / "cjkencodings"
 LOAD_SNIPPET = (
-    "import time; t = time.perf_counter(); c = time.process_time(); "
-    "from costkit.tokens import get_encoding; t1 = time.perf_counter(); get_encoding(); "
-    "t2 = time.perf_counter(); print(t1 - t, t2 - t1, t2 - t, time.process_time() - c)"
+    "import time; t = time.perf_counter(); "
+    "from costkit.tokens import get_encoding; get_encoding().encode_ordinary('x' * 1000); "
+    "print(time.perf_counter() - t)"
 )
 
 
-def documents(mb: float, doc_kb: float, seed: int = 1) -> list[str]:
-    target, doc_target = int(mb * 1_000_000), int(doc_kb * 1000)
-    docs, current, size, total, batch = [], [], 0, 0, 0
-    while total < target:
-        for _, text in corpus(2000, seed=seed + batch):
-            current.append(text)
-            size += len(text.encode())
-            if size >= doc_target:
-                docs.append("\n".join(current))
-                total += size
-                current, size = [], 0
-                if total >= target:
-                    break
-        batch += 1
-    return docs
+def _chunks(text: str, size: int, sep: str) -> list[str]:
+    """`text` cut at `sep` into pieces of about `size` characters."""
+    out, current = [], ""
+    for part in text.split(sep):
+        current = f"{current}{sep}{part}" if current else part
+        if len(current) >= size:
+            out.append(current)
+            current = ""
+    return out + ([current] if current else [])
+
+
+def texts() -> dict[str, list[str]]:
+    """Each kind's documents, read once."""
+    code = [p.read_text() for p in sorted((ROOT / "costkit").rglob("*.py"))]
+    prose_files = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    prose = _chunks("\n\n".join(p.read_text() for p in prose_files), 4000, "\n\n")
+    # several files hold the same sample: each distinct text once
+    cjk = sorted({p.read_text(encoding="utf-8") for p in CJK.glob("*-utf8.txt")})
+    fixtures = ROOT / "tests" / "fixtures"
+    json_docs: list[str] = []
+    for path in sorted([*fixtures.rglob("*.json"), *fixtures.rglob("*.jsonl")]):
+        json_docs += _chunks(path.read_text(encoding="utf-8", errors="replace"), 4000, "\n")
+    return {"code": code, "prose": prose, "CJK": cjk, "JSON": json_docs}
+
+
+def repeat_to(docs: list[str], mb: float) -> list[str]:
+    target, out, size = int(mb * 1e6), [], 0
+    while size < target:
+        for doc in docs:
+            out.append(doc)
+            size += len(doc.encode())
+            if size >= target:
+                break
+    return out
 
 
 def best(repeat: int, fn):
-    """(best wall seconds, CPU seconds of that round, result) over `repeat` rounds."""
-    rounds, result = [], None
+    times, result = [], None
     for _ in range(repeat):
-        start, cpu = time.perf_counter(), time.process_time()
+        start = time.perf_counter()
         result = fn()
-        rounds.append((time.perf_counter() - start, time.process_time() - cpu))
-    wall, cpu = min(rounds)
-    return wall, cpu, result
+        times.append(time.perf_counter() - start)
+    return min(times), result
 
 
-def cold_loads(runs: int) -> list[tuple[float, ...]]:
-    out = []
-    for _ in range(runs):
-        proc = subprocess.run(
-            [sys.executable, "-c", LOAD_SNIPPET],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd="/",
-        )
-        out.append(tuple(float(x) for x in proc.stdout.split()))
-    return out
+def speed(name: str, ours: float, theirs: float, baseline: str) -> str:
+    return figure(name, ours, theirs, baseline, "MB/s", "x baseline speed")
+
+
+def run(mb: float, threads: int, repeat: int, loads: int) -> list[str]:
+    os.environ.setdefault("RAYON_NUM_THREADS", str(threads))
+    from tokenizers import Tokenizer as HF
+
+    from costkit.tokens import tokenizer_for_model
+    from costkit.tokens.openai import openai_encoding
+
+    hf = HF.from_str(lzma.decompress(REFERENCE.read_bytes()).decode("utf-8"))
+    tok = tokenizer_for_model("deepseek-v3-2")
+    cl100k = openai_encoding("cl100k_base")
+    # build every table before timing (costkit's is built on first need)
+    for warm in (lambda t: tok.count(t), lambda t: hf.encode(t), cl100k.encode_ordinary):
+        warm("warm up " * 100)
+    lines = []
+    for kind, found in texts().items():
+        docs = repeat_to(found, mb)
+        size = sum(len(d.encode()) for d in docs) / 1e6
+        t_ours, ours = best(repeat, lambda docs=docs: [tok.count(d) for d in docs])
+        t_hf, ref = best(repeat, lambda docs=docs: [
+            len(hf.encode(d, add_special_tokens=False).ids) for d in docs])
+        t_cl, _ = best(repeat, lambda docs=docs: [len(cl100k.encode_ordinary(d)) for d in docs])
+        b_ours, ours_b = best(repeat, lambda docs=docs: tok.count_batch(docs, threads))
+        b_hf, _ = best(repeat, lambda docs=docs: hf.encode_batch_fast(
+            docs, add_special_tokens=False))
+        b_cl, _ = best(repeat, lambda docs=docs: cl100k.encode_ordinary_batch(
+            docs, num_threads=threads))
+        same = "same counts" if ours == ref == ours_b else "COUNTS DIFFER"
+        label = f"tokenizer {kind} ({size:.1f} MB, {same})"
+        lines += [
+            speed(f"{label} 1 thread", size / t_ours, size / t_hf, "HF tokenizers encode"),
+            speed(f"{label} 1 thread", size / t_ours, size / t_cl,
+                   "tiktoken cl100k_base encode_ordinary (ceiling)"),
+            speed(f"{label} {threads} threads", size / b_ours, size / b_hf,
+                   "HF tokenizers encode_batch_fast"),
+            speed(f"{label} {threads} threads", size / b_ours, size / b_cl,
+                   "tiktoken cl100k_base encode_ordinary_batch (ceiling)"),
+        ]
+    if loads:
+        cold = [float(subprocess.run([sys.executable, "-c", LOAD_SNIPPET], capture_output=True,
+                                     text=True, check=True, cwd="/").stdout)
+                for _ in range(loads)]
+        lines.append(f"DeepSeek encoding cold load (import + full table, fresh interpreter, "
+                     f"median of {loads}): {statistics.median(cold):.3f} s")
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mb", type=float, default=20.0, help="MB of mixed text (UTF-8)")
-    parser.add_argument("--doc-kb", type=float, default=4.0, help="document size in KB")
+    parser.add_argument("--mb", type=float, default=2.0, help="MB of each kind of text")
     parser.add_argument("--threads", type=int, default=2, help="threads of the batch runs")
-    parser.add_argument("--repeat", type=int, default=2, help="rounds per measurement")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds per measurement")
     parser.add_argument("--loads", type=int, default=5, help="cold load runs")
     args = parser.parse_args()
-    os.environ.setdefault("RAYON_NUM_THREADS", str(args.threads))
-
-    import tiktoken
-    import tokenizers
-    from tokenizers import Tokenizer
-
-    from costkit.pricing.book import load_price_book
-    from costkit.tokens import tokenizer_for_model
-
-    docs = documents(args.mb, args.doc_kb)
-    nbytes = sum(len(d.encode("utf-8", "surrogatepass")) for d in docs)
-    mb = nbytes / 1e6
-    print(
-        f"text: {mb:.1f} MB in {len(docs):,} documents of ~{args.doc_kb:g} KB; "
-        f"{os.cpu_count()} CPUs; python {platform.python_version()}, tiktoken "
-        f"{tiktoken.__version__}, tokenizers {tokenizers.__version__}"
-    )
-
-    hf = Tokenizer.from_str(lzma.decompress(REFERENCE.read_bytes()).decode("utf-8"))
-    tok = tokenizer_for_model("deepseek-v3-2", load_price_book())
-    tok.count("warm up")
-    hf.encode("warm up", add_special_tokens=False)
-
-    rows = []
-    wall, cpu, ref_counts = best(
-        args.repeat, lambda: [len(hf.encode(d, add_special_tokens=False).ids) for d in docs]
-    )
-    rows.append(("baseline  tokenizers encode, 1 thread", wall, cpu, sum(ref_counts)))
-    wall, cpu, ref_batch = best(
-        args.repeat, lambda: [len(e.ids) for e in hf.encode_batch(docs, add_special_tokens=False)]
-    )
-    rows.append(
-        (f"baseline  tokenizers encode_batch, {args.threads} threads", wall, cpu, sum(ref_batch))
-    )
-    wall, cpu, ours = best(args.repeat, lambda: [tok.count(d) for d in docs])
-    rows.append(("costkit   count, 1 thread", wall, cpu, sum(ours)))
-    wall, cpu, ours_batch = best(
-        args.repeat, lambda: tok.count_batch(docs, num_threads=args.threads)
-    )
-    rows.append((f"costkit   count_batch, {args.threads} threads", wall, cpu, sum(ours_batch)))
-
-    # CPU seconds are shown because the wall clock of a shared machine is noisy; on one
-    # thread they are the fairer comparison, on two the wall clock is the point
-    for label, wall, cpu, tokens in rows:
-        print(
-            f"{label:<44} {wall:7.2f} s wall ({cpu:6.2f} s CPU)  {mb / wall:6.2f} MB/s  "
-            f"{tokens / wall / 1e6:5.2f} M tokens/s"
-        )
-    print(
-        f"speed-up vs baseline, 1 thread: {rows[0][1] / rows[2][1]:.2f}x wall, "
-        f"{rows[0][2] / rows[2][2]:.2f}x CPU (target >= 4x); "
-        f"batch: {rows[1][1] / rows[3][1]:.2f}x wall"
-    )
-    same = ours == ref_counts == ref_batch == ours_batch
-    print(f"same token counts per document: {'yes' if same else 'NO'} ({sum(ours):,} tokens)")
-
-    loads = cold_loads(args.loads)
-    imp, build, total, cpu = (statistics.median(x[i] for x in loads) for i in range(4))
-    ranks = resources.files("costkit.tokens").joinpath("data", "deepseek-v3-2.ranks")
-    print(
-        f"encoding cold load (fresh interpreter, median of {args.loads}): {total:.3f} s wall "
-        f"= import {imp:.3f} s + build {build:.3f} s; {cpu:.3f} s CPU (target < 0.3 s); "
-        f"rank data {len(ranks.read_bytes()) / 1e6:.2f} MB compressed"
-    )
+    for line in run(args.mb, args.threads, args.repeat, args.loads):
+        print(line)
 
 
 if __name__ == "__main__":

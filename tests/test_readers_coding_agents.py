@@ -313,3 +313,26 @@ def test_an_envelope_log_that_mentions_a_session_is_no_session_file(tmp_path):
     path = write_lines(tmp_path / "env.jsonl", [
         {"project": "p", "tags": {"sessionId": "abc"}, "response": body}])
     assert document_reader(Source(0, path, str(path))) is None
+
+
+def test_session_files_are_read_in_one_statement_with_the_same_rows(tmp_path):
+    # issue 17: a folder of many session files is one query, not one per file; its staging
+    # rows are those of reading each file alone (file ids keep streams apart)
+    import duckdb
+
+    from costkit.readers import FORMATS, MANY_FILE_READERS
+    from costkit.readers.lines import expand
+
+    assert claude_code.NAME in MANY_FILE_READERS
+    sources = expand([PROJECT])
+    assert len(sources) == 2
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    together = con.execute(
+        f"SELECT * FROM ({claude_code.select_sql(con, sources, formats=FORMATS)}) "
+        "ORDER BY file_id, line").fetchall()
+    alone = [row for source in sources for row in con.execute(
+        f"SELECT * FROM ({claude_code.select_sql(con, source, formats=FORMATS)}) "
+        "ORDER BY line").fetchall()]
+    assert together == alone
+    assert {row[0] for row in together} == {0, 1}

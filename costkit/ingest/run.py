@@ -29,7 +29,13 @@ from costkit.ingest.dedupe import settle_repeats
 from costkit.ingest.rejects import write_rejects
 from costkit.ingest.summary import IngestSummary, unpriced_models
 from costkit.pricing.book import PriceBook, load_price_book
-from costkit.readers import DOCUMENT_READERS, FORMATS, document_reader, resolve_format
+from costkit.readers import (
+    DOCUMENT_READERS,
+    FORMATS,
+    MANY_FILE_READERS,
+    document_reader,
+    resolve_format,
+)
 from costkit.readers.documents import BILLED_COLUMNS, REQUEST_COUNT
 from costkit.readers.lines import (
     Expanded,
@@ -196,10 +202,15 @@ class _Run:
         documents = {s.file_id: name for s in sources
                      if (name := document_reader(s, self.forced)) is not None}
         line_sources = [s for s in sources if s.file_id not in documents]
+        by_reader: dict[str, list[Source]] = {}
         for source in sources:
             if source.file_id in documents:
-                _, select = DOCUMENT_READERS[documents[source.file_id]]
-                sql = select(con, source, self.project, self.tags, **self.reader_options)
+                by_reader.setdefault(documents[source.file_id], []).append(source)
+        for name, group in by_reader.items():
+            _, select = DOCUMENT_READERS[name]
+            parts = [group] if name in MANY_FILE_READERS else group
+            for part in parts:
+                sql = select(con, part, self.project, self.tags, **self.reader_options)
                 con.execute(f"INSERT INTO stage BY NAME {sql}")
 
         fast = self._fast_path(con, ingest_id, line_sources)

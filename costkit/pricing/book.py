@@ -44,6 +44,9 @@ class PriceBook:
         self._catalog = catalog
         self._names: Any = None
         self.matches: dict[str, Any] = {}
+        # Names `learn` found no card for: resolving one again gives the same answer (the
+        # index is built once) and costs a fuzzy search, which every spend query repeated.
+        self._unknown: set[str] = set()
 
     def _index_names(self) -> None:
         self._by_name: dict[str, list[Card]] = {}
@@ -78,11 +81,11 @@ class PriceBook:
         """Resolve each logged name now (unknown or ambiguous ones stay unpriced), so the
         store's rate table and every name lookup see them."""
         for name in names:
-            if name is not None and name not in self._by_name:
+            if name is not None and name not in self._by_name and name not in self._unknown:
                 try:
                     self._learn(name)
                 except UnknownModelError:
-                    pass
+                    self._unknown.add(name)
 
     def models(self) -> list[str]:
         return sorted({card.model for card in self.cards})

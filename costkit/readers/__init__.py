@@ -127,6 +127,10 @@ DOCUMENT_READERS: dict[str, tuple[Callable, Callable]] = {
     langfuse.NAME: (langfuse.recognises, langfuse.select_sql),
 }
 
+# Whole-file readers whose select takes every file of a run it reads at once, as a list
+# (one statement for a folder of a thousand session logs, instead of one per file).
+MANY_FILE_READERS = frozenset({claude_code.NAME})
+
 # Options of a run that whole-file readers read (passed only when given):
 # ledger_reasoning  "in-output" | "from-total" (ledger.REASONING_MODES)
 # csv_mapping       a mappings.CsvMapping

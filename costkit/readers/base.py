@@ -88,6 +88,14 @@ class RecordFormat:
 WHITESPACE = "chr(32) || chr(9) || chr(13) || chr(10) || chr(11) || chr(12)"
 
 
+def rstrip_space(sql: str) -> str:
+    """`sql` without trailing WHITESPACE, as rtrim(sql, WHITESPACE) gives it, by a regular
+    expression anchored at the end: DuckDB's rtrim with a character set costs about 4 us
+    on a 500-byte line, which made keeping every stream part's raw text the dearest step
+    of reading Claude Code sessions."""
+    return f"regexp_replace({sql}, '[ \\t\\r\\n\\v\\f]+$', '')"
+
+
 def given(sql: str) -> str:
     """A text field's value, or NULL when it is absent, empty or only white space (a blank
     id is no id, a blank model no model)."""

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -137,17 +138,19 @@ def recognises(source: Source) -> bool:
 
 def select_sql(
     con: duckdb.DuckDBPyConnection,
-    source: Source,
+    source: Source | Sequence[Source],
     project: str | None = None,
     tags: dict[str, str] | None = None,
     formats: tuple[RecordFormat, ...] = (),
     **_: object,
 ) -> str:
-    """SELECT of staging rows for the lines of a session file: message lines are stream
-    parts (stitched per message by the ingest), other session lines skipped. Lines of
-    `formats` (the registry passes its FORMATS) are read as anywhere else."""
-    table = f"costkit_claude_code_{source.file_id}"
-    load_lines(con, source, table)
+    """SELECT of staging rows for the lines of session files (one, or all of a run's at
+    once: a folder of a thousand sessions is one statement, not a thousand): message lines
+    are stream parts (stitched per file and message by the ingest), other session lines
+    skipped. Lines of `formats` (the registry passes its FORMATS) are read as anywhere else."""
+    sources = [source] if isinstance(source, Source) else list(source)
+    table = f"costkit_claude_code_{sources[0].file_id}"
+    load_lines(con, sources, table)
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_lines AS "
                 f"SELECT *, FALSE AS braced FROM {table}")
     return records_sql((*formats, FORMAT), f"{table}_lines", None, project, tags)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Sequence
 
 import duckdb
 
@@ -54,12 +55,15 @@ def is_gzip(source: Source) -> bool:
         return False
 
 
-def load_lines(con: duckdb.DuckDBPyConnection, source: Source, table: str) -> None:
-    """Every line of `source` (file_id, line, text, bad_utf8; gzip detected, blank lines
-    keep their numbers) into TEMP table `table`. An unreadable input raises InputError."""
+def load_lines(con: duckdb.DuckDBPyConnection, source: Source | Sequence[Source],
+               table: str) -> None:
+    """Every line of `source` (or of several sources: file_id, line, text, bad_utf8; gzip
+    detected, blank lines keep their numbers) into TEMP table `table`. An unreadable input
+    raises InputError."""
     errors: list[BaseException] = []
     view = f"{table}_arrow"
-    con.register(view, reader([source], None, None, errors))
+    sources = [source] if isinstance(source, Source) else list(source)
+    con.register(view, reader(sources, None, None, errors))
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {view}")
     except duckdb.Error:

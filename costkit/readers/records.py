@@ -28,6 +28,7 @@ from costkit.readers.base import (
     given,
     json_text,
     number,
+    rstrip_space,
     seconds_time,
     text_time,
 )
@@ -345,8 +346,8 @@ SELECT
          ELSE {cli_tags} END AS tags,
     coalesce({env(envelope.STATUS)}, c_status) AS status,
     reason,
-    {f"CASE WHEN reason IS NOT NULL OR stream_key IS NOT NULL THEN left(rtrim(text, "
-     f"{WHITESPACE}), {RAW_LIMIT}) END" if detailed else "NULL::VARCHAR"} AS raw
+    {f"CASE WHEN reason IS NOT NULL OR stream_key IS NOT NULL THEN "
+     f"left({rstrip_space('text')}, {RAW_LIMIT}) END" if detailed else "NULL::VARCHAR"} AS raw
 FROM (SELECT *,
         CASE WHEN line_kind = 'skip' OR is_fragment THEN 'skip'
              WHEN j IS NOT NULL THEN (CASE WHEN stream_key IS NOT NULL THEN 'part'

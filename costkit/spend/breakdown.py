@@ -363,7 +363,7 @@ def _spend_sql(
     sql = f"""
         WITH fine AS (
             SELECT {fine_cols}, sum(request_count) AS requests, {token_sums},
-                   min(ts) AS _ts, min(input_tokens) AS _in
+                   any_value(ts) AS _ts, any_value(input_tokens) AS _in
             FROM usage
             WHERE {where}
             GROUP BY ALL
@@ -456,6 +456,15 @@ def _index_sql(bounds: dict[str, list], test: str, render) -> str:
 
 def _warn_unpriced(engine: Engine, scope: Scope, result: pl.DataFrame) -> None:
     where, params = scope.where()
+    # A name with a card for all time, every input size and every component can never be
+    # unpriced: its rows are left out before the join, which then sees only the rest.
+    always = [row[0] for row in engine.rows(
+        "SELECT DISTINCT name FROM price_rates WHERE effective_from IS NULL AND "
+        "effective_to IS NULL AND above_input_tokens < 0 AND upto_input_tokens IS NULL"
+        + "".join(f" AND {c.rate_column} IS NOT NULL" for c in COMPONENTS), [])]
+    if always:
+        where += f" AND model NOT IN ({', '.join('?' for _ in always)})"
+        params = [*params, *always]
     rows = engine.rows(
         f"SELECT model, sum(request_count) FROM {costed_sql()} WHERE ({where}) AND {UNPRICED} "
         "GROUP BY model ORDER BY model",

@@ -17,6 +17,12 @@ from costkit.spend.engine import Engine, as_engine
 QUARTER_HOUR_US = 900_000_000
 DAY_US = 86_400_000_000
 MAX_OFFSET_SCAN = 20 * 366 * 96  # quarter hours: past 20 years of data, convert every row
+# IANA names of UTC itself (links to Etc/UTC or Etc/GMT): their day needs no look at the data
+UTC_NAMES = frozenset({
+    "UTC", "Etc/UTC", "UCT", "Etc/UCT", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu",
+    "GMT", "Etc/GMT", "GMT0", "Etc/GMT0", "GMT+0", "Etc/GMT+0", "GMT-0", "Etc/GMT-0",
+    "Greenwich", "Etc/Greenwich",
+})
 
 
 def local_day_sql(
@@ -25,10 +31,13 @@ def local_day_sql(
     """SQL for a request's local calendar day in `tz`, as days since 1970-01-01.
 
     From the zone's UTC offsets over the data's range: one CASE branch per offset change.
+    In UTC itself the day is the UTC time's, without reading the data first.
     Each quarter hour's offset is read at its first and last second; if an offset changes
     inside a quarter hour (or the data spans decades), or the engine does not scan the data
     first, every row's time is converted.
     """
+    if tz in UTC_NAMES:  # the default zone: no offsets to scan for
+        return _floor_div("epoch_us(ts)", DAY_US)
     engine = as_engine(con)
     zone = literal(tz)
     exact = _floor_div(f"epoch_us(timezone({zone}, ts))", DAY_US)
