@@ -16,14 +16,17 @@ from decimal import Decimal
 import pytest
 from lake_data import BOUNDARY, BOUNDARY_MONTHS, CASES, OUTPUT_RATE, make_store
 
-from costkit.spend.breakdown import spend
-from costkit.spend.spark import SparkEngine, render, session
-from costkit.store.parquet import export_parquet
-
+# The spark extra (pyspark, sqlglot) is checked before costkit.spend.spark is imported: that
+# module needs sqlglot, so a `.[dev]` install would otherwise fail at collection.
 if os.environ.get("COSTKIT_REQUIRE_SPARK") != "1":
+    pytest.importorskip("sqlglot")
     pytest.importorskip("pyspark")
     if shutil.which("java") is None:
         pytest.skip("no JVM (java) on PATH", allow_module_level=True)
+
+from costkit.spend.breakdown import spend  # noqa: E402
+from costkit.spend.spark import SparkEngine, render, session  # noqa: E402
+from costkit.store.parquet import export_parquet  # noqa: E402
 
 
 @pytest.fixture(scope="module")
