@@ -88,7 +88,10 @@ def _change_table(dim: str, rows: list[Change], cur: str | None) -> str:
     shown, rest = rows[:SHOWN], rows[SHOWN:]
     cells = []
     for c in shown:
-        why = c.sentence(cur).split(": ", 1)[1] if ": " in c.sentence(cur) else ""
+        sentence = c.sentence(cur)
+        why = sentence.split(": ", 1)[1] if ": " in sentence else ""
+        if c.dim == "component" and c.quantity:
+            why = sentence.split(", ", 1)[1]   # "60 more calls"
         if c.unpriced:
             why += (", " if why else "") + "priced usage only"
         status = f' <span class="tag">{h(c.status)}</span>' if c.status else ""

@@ -38,6 +38,9 @@
     body.setAttribute("data-charts", String(charts.length));
     body.setAttribute("data-charts-drawn", String(drawn));
     body.setAttribute("data-problems", String(problems.length));
+    // How far the page is wider than the window (0: no sideways scrolling), for the checks.
+    var root = document.documentElement;
+    body.setAttribute("data-overflow-x", String(Math.max(0, root.scrollWidth - root.clientWidth)));
     if (problems.length) {
       var banner = document.getElementById("page-problems");
       banner.textContent = "Parts of this page did not load in this browser: " +
