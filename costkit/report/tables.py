@@ -84,12 +84,12 @@ def _top_requests(report: MonthlyReport) -> str:
             f'<td class="num">{i}</td>',
             f"<td>{h(when(row['ts'], report.tz))}</td>",
             id_cell(row["request_id"]),
-            f"<td>{h(_or_none(row['project']))}<br><small>{h(row['model'])}</small></td>",
+            f"<td>{h(_or_none(row['project']))}<br><small>{h(row['model'])}</small>{more}</td>",
             f"<td>{h(_or_none(row['endpoint']))}<br><small>{h(_or_none(row['api_key']))}"
             "</small></td>",
             f'<td class="tokens">{tokens}</td>',
             f'<td class="num"{_title(exact(row["total_cost"], cur))}><strong>'
-            f"{h(money(row['total_cost'], cur))}</strong>{more}</td>",
+            f"{h(money(row['total_cost'], cur))}</strong></td>",
         ]
         cells += [f'<td class="num"{_title(exact(row[c], cur))}>{h(money(row[c], cur))}</td>'
                   for c in shown]
