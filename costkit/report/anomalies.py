@@ -2,7 +2,8 @@
 than the forecast model expected from the days before.
 
 Each day is checked one step ahead: `costkit.forecast.model` is fitted on the group's daily
-spend before that day (at most `HISTORY_DAYS`) and simulated one day on; the day is an
+spend before that day (at most `HISTORY_DAYS`) and simulated one day on (only for a day
+above every day of the four weeks before it: a cheap test that keeps the fits few); it is an
 anomaly when its spend is above the simulation's `UPPER` quantile, at least `MIN_MULTIPLE`
 times the expectation, and the excess is at least `MIN_SHARE` of the month's spend (so a
 cent-sized project doubling is not news). What drove it is the component (and, for the
@@ -31,6 +32,7 @@ N_SIMS = 1000
 SEED = 0                   # fixed: the same store gives the same page
 DRIVER_DAYS = 7            # what drove a day: its rise over the mean of the days before
 LIMIT = 10                 # anomalies listed
+RECENT_MAX_DAYS = 28       # a day is fitted only when above every day of these weeks before
 
 
 def history_start(month: date) -> date:
@@ -84,6 +86,10 @@ def _check(dim: str, key: str, part: pl.DataFrame, start: date, month: date, n_d
     for i in range(first, n_days):
         actual = exact[i]
         if actual <= 0 or actual < MIN_SHARE * month_total:
+            continue
+        if actual <= max(exact[max(0, i - RECENT_MAX_DAYS):i], default=Decimal(0)):
+            # Not above every one of the four weeks before: within what the history shows
+            # (the fitted bound resamples those days' own noise), so no fit is needed.
             continue
         day = start + timedelta(days=i)
         try:
