@@ -155,6 +155,19 @@ def test_a_partial_month_compares_the_same_days_as_the_headline(tmp_path):
     assert "the same days" in text_of(section(render_page(report), "what-changed"))
 
 
+def test_a_running_month_compares_the_days_so_far(tmp_path):
+    # on 20 October at 18:00 the store holds 1-20 October: compared with 1-20 September,
+    # search-bot's change is 20 requests x 2 more searches x $0.015 = $0.60
+    rows = [r for r in planted_rows() if r["ts"] < datetime(2026, 10, 20, 18, tzinfo=UTC)]
+    report = report_of(build_store(tmp_path / "r.duckdb", rows, rejects=False),
+                       now=datetime(2026, 10, 20, 18, tzinfo=UTC))
+    v = report.variance
+    assert report.headline.change_basis == "projected"
+    assert (v.compared_days, v.until) == (20, date(2026, 9, 21))
+    first = v.by["project"][0]
+    assert (first.key, first.change, first.quantity) == ("search-bot", Decimal("0.6"), 40)
+
+
 def test_no_previous_month_says_there_is_nothing_to_compare(tmp_path):
     rows = [r for r in planted_rows() if r["ts"] >= datetime(2026, 10, 1, tzinfo=UTC)]
     report = report_of(build_store(tmp_path / "o.duckdb", rows, rejects=False))

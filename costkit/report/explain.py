@@ -42,7 +42,7 @@ compare with.</p></section>"""
     tables = "\n".join(_change_table(dim, rows, cur) for dim, rows in v.by.items())
     return f"""<section id="what-changed">
 <h2>What changed</h2>
-<p class="lead">{h(overall)} {_same_days_note(v)}Each group's change is named with the
+<p class="lead">{h(overall)} {_same_days_note(report, v)}Each group's change is named with the
 component that moved most and how much more or less of it was used.</p>
 <ul class="largest">{largest}</ul>
 {_new_and_gone(v)}
@@ -59,11 +59,15 @@ def _before_label(report: MonthlyReport, v: Variance | None) -> str:
     return _days(before, v.compared_days)
 
 
-def _same_days_note(v: Variance) -> str:
-    if v.compared_days is None:
-        return ""
-    return (f"The month's data covers {v.compared_days} days, so both months are compared on "
-            "the same days (as the headline's change is). ")
+def _same_days_note(report: MonthlyReport, v: Variance) -> str:
+    note = "" if v.compared_days is None else (
+        f"The month's data covers {v.compared_days} days, so both months are compared on "
+        "the same days (as the headline's change is). ")
+    begins = report.headline.previous_data_from
+    if begins is not None:
+        note += (f"The store's usage begins {begins:%Y-%m-%d}, so the earlier side is short "
+                 "of days: some of what reads as new may only be unrecorded before. ")
+    return h(note)
 
 
 def _new_and_gone(v: Variance) -> str:
