@@ -299,6 +299,7 @@ def _groups(report: MonthlyReport, figures: dict) -> str:
 <p class="lead single" id="by-{dim.replace('_', '-')}-single">One {h(what)}:
 <strong>{h(key)}</strong>, {h(money(row['total_cost'], report.headline.currency))}, all of
 the month's priced spend ({count(row['requests'])} requests).</p>
+<details><summary>Table</summary>{_group_table(report, dim)}</details>
 </div>""")
             continue
         folded = frame.filter(frame["keys"] > 1)
