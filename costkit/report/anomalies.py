@@ -23,7 +23,7 @@ from costkit.core.components import COMPONENTS, Component
 from costkit.forecast.model import TooLittleHistory, fit, simulate
 from costkit.report.data import NONE_LABEL, Anomaly
 
-HISTORY_DAYS = 56          # eight weeks before a day: enough for the weekly profile
+HISTORY_DAYS = 35          # five weeks before the month: a weekly profile from its first day
 UPPER = 0.99               # the upper bound a day must pass
 MIN_MULTIPLE = Decimal(2)  # ... and be at least this many times what was expected
 MIN_SHARE = Decimal("0.005")  # ... by at least 0.5% of the month's spend

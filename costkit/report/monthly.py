@@ -116,9 +116,12 @@ def build_monthly_report(
         warnings.simplefilter("ignore", breakdown.UnpricedUsageWarning)
         # Two scans of the month feed every figure. Both split by model, so one unpriced
         # model leaves the rest of a day or a project priced instead of nulling it; the
-        # second holds each (project, key, endpoint) combination once, which real usage
-        # keeps small (keys belong to projects).
-        days = breakdown.spend(con, ["day", "model"], **span)
+        # first, by day and project too, also reads the weeks before the month, which the
+        # anomaly check fits its expectations on; the second holds each (project, key,
+        # endpoint) combination once, which real usage keeps small (keys belong to projects).
+        recent = breakdown.spend(con, ["day", "project", "model"],
+                                 since=history_start(month), until=end_day, tz=tz, book=book)
+        days = recent.filter(pl.col("day") >= f"{start_day:%Y-%m-%d}")
         if days.height == 0:
             raise InputError(_no_usage_message(con, month, tz))
         who = breakdown.spend(con, WHO, **span)
@@ -131,9 +134,6 @@ def build_monthly_report(
                                  book=book)
         previous = before if compared is None else breakdown.spend(
             con, ["model"], since=previous_month(month), until=start_day, tz=tz, book=book)
-        # One more grouped scan, of the weeks before the month too, for the anomalies.
-        recent = breakdown.spend(con, ["day", "project", "model"],
-                                 since=history_start(month), until=end_day, tz=tz, book=book)
     currency = main_currency(days)
     groups = {dim: ranked(rollup(days if dim == "model" else who, dim, currency), dim)
               for dim in GROUPINGS}
