@@ -151,6 +151,35 @@ def test_a_partial_month_draws_its_no_data_shade(browser, tmp_path):
     assert [line for line in result.stderr.splitlines() if ":CONSOLE" in line] == []
     body = re.search(r"<body([^>]*)>", dom).group(1)
     assert 'data-problems="0"' in body
-    assert f'data-charts-drawn="{len(CHARTS)}"' in body
-    daily = dom[dom.index('id="fig-daily"'):dom.index('id="fig-by-project"')]
+    # one project, model, API key and endpoint: each said in a sentence, not a one-bar chart
+    assert 'data-charts="3" data-charts-drawn="3"' in body
+    assert 'id="by-project-single"' in dom and 'id="fig-by-project"' not in dom
+    daily = dom[dom.index('id="fig-daily"'):dom.index('id="fig-cost-quantiles"')]
     assert re.search(r"<text[^>]*>no data</text>", daily)
+
+
+SECTIONS = ("headline", "what-changed", "anomalies", "daily", "groups", "distribution",
+            "top-requests", "data-quality", "price-cards")
+
+
+@pytest.mark.parametrize("width", [1400, 800])
+def test_sections_present_and_nothing_overflows_sideways(browser, page_path, tmp_path, width):
+    """At 1400 px and at 800 px every section is there, every chart drawn, and the page is
+    no wider than the window (render.js measures it into body[data-overflow-x]); a
+    screenshot of each width is left in tests/artifacts to look at."""
+    result = run_browser(browser, page_path, tmp_path / "profile", "--dump-dom",
+                         f"--window-size={width},1200")
+    assert result.returncode == 0, result.stderr[-2000:]
+    dom = result.stdout
+    body = re.search(r"<body([^>]*)>", dom).group(1)
+    assert 'data-overflow-x="0"' in body, body
+    assert f'data-charts-drawn="{len(CHARTS)}"' in body
+    for sid in SECTIONS:
+        assert re.search(f'<section[^>]*id="{sid}"', dom), sid
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / f"report-{width}.png"
+    shot.unlink(missing_ok=True)
+    taken = run_browser(browser, page_path, tmp_path / "profile-shot",
+                        f"--screenshot={shot}", f"--window-size={width},5000")
+    assert taken.returncode == 0 and shot.read_bytes()[:4] == b"\x89PNG"
+

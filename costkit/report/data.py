@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from costkit.core import components as cost_components
+from costkit.core.components import Component
+from costkit.core.format import count, signed_money
 from costkit.pricing.cards import Card
 from costkit.spend.coverage import MonthCoverage
 
@@ -62,6 +64,89 @@ class Headline:
     # The store's usage begins inside the compared part of the previous month, so that
     # part is short of days too (None: it is covered from its first day).
     previous_data_from: date | None = None
+
+
+# --- the explaining sections (report.variance, report.anomalies) ---
+
+@dataclass(frozen=True)
+class Change:
+    """One group's change between the two compared periods."""
+
+    dim: str                       # project, api_key, model, or "component"
+    key: str                       # the group (NONE_LABEL for a missing key) or component label
+    before: Decimal | None         # priced spend in the earlier period (None: none priced)
+    after: Decimal | None
+    change: Decimal | None         # after - before; None when either side is wholly unpriced
+    status: str                    # "new" (no usage before), "gone" (none after), or ""
+    requests: int                  # change in requests
+    driver: Component | None       # the component whose cost moved most
+    driver_change: Decimal | None
+    quantity: int                  # change in the driver's quantity (tokens or calls)
+    unpriced: bool = False         # some usage on either side has no price: priced part only
+
+    def sentence(self, currency: str | None) -> str:
+        """'search-bot +$10.77: web search +$9.80, 653 more calls' (new / gone said first)."""
+        head = f"{self.key} {signed_money(self.change, currency)}" if self.change is not None \
+            else f"{self.key}: unpriced"
+        if self.status:
+            head += f" ({self.status})"
+        if self.driver is None or self.driver_change is None:
+            return head + _requests_clause(self.requests)
+        if self.dim == "component":
+            return head + _quantity_clause(self.quantity, self.driver.unit)
+        return (f"{head}: {self.driver.label.lower()} "
+                f"{signed_money(self.driver_change, currency)}"
+                f"{_quantity_clause(self.quantity, self.driver.unit)}")
+
+
+@dataclass(frozen=True)
+class Variance:
+    """The month against the previous month's compared days."""
+
+    since: date                    # the earlier period [since, until)
+    until: date
+    compared_days: int | None      # None: two whole months; else days 1..N of each
+    before: Decimal | None         # priced totals of each side
+    after: Decimal | None
+    change: Decimal | None
+    by: dict[str, list[Change]]    # dimension -> changes, largest absolute change first
+
+    def largest(self) -> list[Change]:
+        """The first change of each dimension: the section's summary."""
+        return [rows[0] for rows in self.by.values() if rows]
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    day: date
+    dim: str                       # "account", "project" or "model"
+    key: str
+    actual: Decimal                # the day's priced spend (exact)
+    expected: Decimal              # the model's expectation for the day (an estimate)
+    upper: Decimal                 # the UPPER quantile of its one-day-ahead simulation
+    component: Component | None    # the component whose spend rose most
+    component_rise: Decimal | None
+    project: str | None            # for the account or a model: the project that rose most
+    project_rise: Decimal | None
+
+    @property
+    def excess(self) -> Decimal:
+        return self.actual - self.expected
+
+    @property
+    def multiple(self) -> Decimal | None:
+        return self.actual / self.expected if self.expected > 0 else None
+
+
+@dataclass(frozen=True)
+class CacheSaving:
+    """Cached input of one model: what it cost and what it would have cost uncached."""
+
+    model: str
+    cached_tokens: int
+    cost: Decimal | None             # what the cached tokens cost (None: unpriced)
+    saved: Decimal | None            # at the input rate minus `cost` (None: see `why_not`)
+    why_not: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,6 +195,15 @@ class MonthlyReport:
     forecast: PeriodForecast | None = None   # the month's projected total and its ranges
     notes: list[str] = field(default_factory=list)
     budgets: MonthBudgets | None = None      # costkit.toml's budgets (costkit.report.budgets)
+    variance: Variance | None = None         # what changed since the previous month
+    anomalies: list[Anomaly] = field(default_factory=list)
+    # Rows that stand for many requests (an OpenAI usage bucket): counted in every total,
+    # left out of the per-request sections (top requests, percentiles, concentration).
+    aggregate_rows: int = 0
+    aggregate_requests: int = 0
+    # Per model: what its cached input tokens saved against its card's input rate (only
+    # models whose card discounts cached input), or why it could not be said.
+    cache_savings: list[CacheSaving] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -126,3 +220,14 @@ def next_month(month: date) -> date:
 
 def previous_month(month: date) -> date:
     return date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+
+
+def _quantity_clause(quantity: int, unit: str) -> str:
+    if quantity == 0:
+        return ""
+    return f", {count(abs(quantity))} {'more' if quantity > 0 else 'fewer'} {unit}"
+
+
+def _requests_clause(requests: int) -> str:
+    return "" if requests == 0 else _quantity_clause(requests, "requests").replace(", ", ": ", 1)
+

@@ -6,6 +6,7 @@ carries the exact Decimal as text. Every user-controlled string goes through `pl
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -33,7 +34,8 @@ def build_figures(report: MonthlyReport) -> dict[str, go.Figure]:
     """Figure id -> figure, in page order. A chart with nothing to draw is left out."""
     figures = {"daily": daily_figure(report)}
     for dim in GROUPINGS:
-        figures[f"by-{dim.replace('_', '-')}"] = group_figure(report, dim)
+        if report.groups[dim].height > 1:  # one bar is said in a sentence, not drawn
+            figures[f"by-{dim.replace('_', '-')}"] = group_figure(report, dim)
     quantiles = quantile_figure(report)
     if quantiles is not None:
         figures["cost-quantiles"] = quantiles
@@ -220,15 +222,44 @@ def quantile_figure(report: MonthlyReport) -> go.Figure | None:
                       "<br>exact %{customdata[2]}<extra></extra>",
     )
     _style(fig, height=360)
+    values = [float(c) for c in costs]
+    lo, hi = min(values), max(values)
+    if hi < 10 * lo:
+        # Within one decade a log axis has one or two ticks: a linear one reads better.
+        yaxis = {"title": {"text": f"Cost per request ({currency or 'USD'})"},
+                 "rangemode": "tozero", "tickprefix": _prefix(currency), "tickformat": ",.4~f"}
+    else:
+        ticks = log_ticks(lo, hi)
+        yaxis = {"title": {"text": f"Cost per request ({currency or 'USD'}, log scale)"},
+                 "type": "log", "tickmode": "array", "tickvals": ticks,
+                 "ticktext": [money(Decimal(repr(t)), currency, places=_places(t))
+                              for t in ticks]}
     fig.update_layout(
         showlegend=False,
         xaxis={"title": {"text": "Requests, cheapest to most expensive (percentile)"},
                "range": [-1, 101], "ticksuffix": "%"},
-        yaxis={"title": {"text": f"Cost per request ({currency or 'USD'}, log scale)"},
-               "type": "log", "dtick": 1, "tickprefix": _prefix(currency),
-               "tickformat": "~g"},
+        yaxis=yaxis,
     )
     return fig
+
+
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """Ticks at 1, 2 and 5 times the powers of ten from `lo` to `hi` (both > 0): three or
+    more on any range of a decade or more, each labelled with its amount."""
+    ticks = []
+    power = math.floor(math.log10(lo))
+    while 10.0 ** power <= hi:
+        for step in (1, 2, 5):
+            tick = float(f"{step}e{power}")
+            if lo <= tick <= hi:
+                ticks.append(tick)
+        power += 1
+    return ticks
+
+
+def _places(tick: float) -> int:
+    """Decimal places a tick needs (0.005 -> 3), at least 2."""
+    return max(2, -math.floor(math.log10(tick)))
 
 
 def concentration_bands(report: MonthlyReport) -> list[dict]:

@@ -5,20 +5,16 @@ is compared with (the previous month, the same days of it, or the month's projec
 from __future__ import annotations
 
 import calendar
-import warnings
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-import duckdb
 import polars as pl
 
 from costkit.core.timezones import zone
-from costkit.pricing.book import PriceBook
 from costkit.report.data import Headline, previous_month
 from costkit.report.rollups import rollup
-from costkit.spend import breakdown
 from costkit.spend.coverage import MonthCoverage
 
 if TYPE_CHECKING:
@@ -74,18 +70,24 @@ def change_projected(headline: Headline, forecast: PeriodForecast) -> Headline:
                    change_basis="projected")
 
 
-def change_same_days(con: duckdb.DuckDBPyConnection, headline: Headline,
-                      coverage: MonthCoverage, tz: str, book: PriceBook,
-                      currency: str | None) -> Headline:
-    """A month whose data stops early (and has no projection) is compared with the same
-    days of the previous month: days 1..N of both, N the days the data covers (all of a
-    shorter previous month). The month's own usage ends there, so its total is those days."""
+def same_days(coverage: MonthCoverage) -> tuple[date, date, int | None]:
+    """The previous month's part a month is compared with: [since, until) and N, the days
+    1..N of both months (None: the whole previous month). A month whose data stops early
+    (or that is still running) is compared on the days its data covers (all of a shorter
+    previous month); a complete month with the whole previous month. The one definition
+    of "the same days", for the headline's change and the variance section alike."""
     before = previous_month(coverage.month)
+    if coverage.complete:
+        return before, coverage.month, None
     n = min(coverage.covered, calendar.monthrange(before.year, before.month)[1])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", breakdown.UnpricedUsageWarning)
-        rows = breakdown.spend(con, ["model"], since=before,
-                               until=before + timedelta(days=n), tz=tz, book=book)
+    return before, before + timedelta(days=n), n
+
+
+def change_same_days(headline: Headline, rows: pl.DataFrame, compared_days: int,
+                     currency: str | None) -> Headline:
+    """A month whose data stops early (and has no projection) is compared with the same
+    days of the previous month (`same_days`), whose breakdown `rows` are. The month's own
+    usage ends there, so its total is those days."""
     prev = rollup(rows, None, currency)
     prev_row = prev.row(0, named=True) if prev.height and prev["requests"][0] else None
     previous_total = prev_row["total_cost"] if prev_row else None
@@ -96,7 +98,8 @@ def change_same_days(con: duckdb.DuckDBPyConnection, headline: Headline,
     return replace(
         headline, previous_total=previous_total,
         previous_complete=bool(prev_row) and prev_row["unpriced_requests"] == 0,
-        change=change, change_pct=change_pct, change_basis="same days", compared_days=n)
+        change=change, change_pct=change_pct, change_basis="same days",
+        compared_days=compared_days)
 
 
 def previous_data_from(headline: Headline, coverage: MonthCoverage, tz: str) -> Headline:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import datetime
+from decimal import Decimal
 from importlib import resources
 
 import plotly.io as pio
@@ -26,14 +27,20 @@ from costkit.report.data import (
     COMPONENTS,
     GROUPINGS,
     PLURALS,
-    TOP_ROWS,
     MonthlyReport,
     next_month,
     previous_month,
 )
+from costkit.report.explain import anomalies, what_changed
 from costkit.report.figures import COLORS, build_figures, concentration_bands
 from costkit.report.markup import _chart, _days, _plural, _title, h, script_json
-from costkit.report.tables import _cards, _data_quality, _group_table, _top_requests
+from costkit.report.tables import (
+    _cards,
+    _data_quality,
+    _group_table,
+    _top_requests,
+    aggregate_note,
+)
 
 
 def _asset(name: str) -> str:
@@ -73,6 +80,8 @@ def render_page(report: MonthlyReport) -> str:
         _headline(report),
         _notices(report),
         budget_section(report.budgets),
+        what_changed(report),
+        anomalies(report),
         _daily(report, figures),
         _groups(report, figures),
         _concentration(report, figures),
@@ -181,13 +190,11 @@ def _headline(report: MonthlyReport) -> str:
          f"{h(compact(row['output_tokens'] + row['reasoning_tokens']))} output tokens", ""),
         ("Cost per 1,000 requests", h(money(hl.cost_per_1k, cur)),
          "over priced requests", exact(hl.cost_per_1k, cur) if hl.cost_per_1k else ""),
-        ("Cache hits", h(pct(hl.cache_hit_share)),
-         f"of input tokens ({h(compact(row['cached_input_tokens']))} of "
-         f"{h(compact(row['input_tokens']))})", ""),
         ("Reasoning", h(pct(hl.reasoning_share)), "of output spend (reasoning + answer)", ""),
         ("Web search", h(money(hl.search_cost, cur)), f"{h(count(hl.search_calls))} calls",
          exact(hl.search_cost, cur)),
     ]
+    cards += _cache_card(report)
     if report.forecast is not None:
         f = report.forecast
         cards.append(("Projected month total", h(money(f.projected_total, cur)),
@@ -199,6 +206,24 @@ def _headline(report: MonthlyReport) -> str:
         for name, value, note, tip in cards
     )
     return f'<section class="headline" id="headline">\n{items}\n</section>'
+
+
+def _cache_card(report: MonthlyReport) -> list[tuple[str, str, str, str]]:
+    """Cache savings in money, for the models whose card discounts cached input (a card
+    that bills it at the full rate saves nothing, so no cache figure is shown for it)."""
+    savings = report.cache_savings
+    if not savings:
+        return []
+    cur = report.headline.currency
+    known = [s for s in savings if s.saved is not None]
+    unknown = [s.model + " (" + s.why_not + ")" for s in savings if s.saved is None]
+    if not known:
+        return [("Cache savings", "n/a", h("not computed: " + "; ".join(unknown)), "")]
+    saved = sum((s.saved for s in known if s.saved is not None), Decimal(0))
+    tokens = sum(s.cached_tokens for s in known)
+    note = (f"{compact(tokens)} cached input tokens, against the input rate"
+            + (f"; not computed for {'; '.join(unknown)}" if unknown else ""))
+    return [("Cache savings", h(money(saved, cur)), h(note), exact(saved, cur))]
 
 
 def _coverage_notice(report: MonthlyReport) -> str:
@@ -267,8 +292,21 @@ def _groups(report: MonthlyReport, figures: dict) -> str:
         shown = int(frame["keys"].sum())
         what = PLURALS[dim] if shown != 1 else name if dim == "api_key" else name.lower()
         heading = f"By {name if dim == 'api_key' else name.lower()}"
-        note = (f" The top {TOP_ROWS[dim]}, the rest summed as “other”."
-                if frame.height > TOP_ROWS[dim] else "")
+        if frame.height == 1:
+            # One bar is not a chart: say it.
+            row = frame.row(0, named=True)
+            key = row[dim] if row[dim] is not None else "(none)"
+            parts.append(f"""<div>
+<h3>{h(heading)}</h3>
+<p class="lead single" id="by-{dim.replace('_', '-')}-single">One {h(what)}:
+<strong>{h(key)}</strong>, {h(money(row['total_cost'], report.headline.currency))}, all of
+the month's priced spend ({count(row['requests'])} requests).</p>
+<details><summary>Table</summary>{_group_table(report, dim)}</details>
+</div>""")
+            continue
+        folded = frame.filter(frame["keys"] > 1)
+        note = (f" The top {count(frame.height - 1)}, the other {count(int(folded['keys'][0]))}"
+                " summed as “other”." if folded.height else "")
         parts.append(f"""<div>
 <h3>{h(heading)}</h3>
 <p class="lead">{count(shown)} {h(what)}.{note}</p>
@@ -304,7 +342,7 @@ def _concentration(report: MonthlyReport, figures: dict) -> str:
                                        (1.0, "max")) if q in quantiles)
     return f"""<section id="distribution">
 <h2>Where the money concentrates</h2>
-<p class="lead">{summary} Cost per request: {marks}.</p>
+<p class="lead">{summary} Cost per request: {marks}.{aggregate_note(report)}</p>
 <div class="grid2">
 <div><h3>Cost per request by percentile</h3>{_chart("cost-quantiles", figures)}</div>
 <div><h3>Share of requests vs share of spend</h3>{_chart("concentration", figures)}</div>

@@ -42,10 +42,11 @@ def _chart(name: str, figures: dict) -> str:
 
 
 def _table(headers: list[str], rows: list[str], numeric_from: int | None = None,
-           first_numeric: bool = False) -> str:
+           first_numeric: bool = False, numeric_to: int | None = None) -> str:
     cells = []
     for i, name in enumerate(headers):
-        numeric = (numeric_from is not None and i >= numeric_from) or (first_numeric and i == 0)
+        numeric = (numeric_from is not None and i >= numeric_from
+                   and (numeric_to is None or i < numeric_to)) or (first_numeric and i == 0)
         cells.append(f'<th{" class=num" if numeric else ""}>{h(name)}</th>')
     return (f"<table><thead><tr>{''.join(cells)}</tr></thead><tbody>"
             + "\n".join(rows) + "</tbody></table>")

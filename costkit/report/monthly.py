@@ -30,7 +30,9 @@ from costkit.forecast.horizon import parse_horizon
 from costkit.forecast.projection import PeriodForecast, forecast_spend
 from costkit.pricing.book import PriceBook, load_price_book
 from costkit.pricing.cards import Card
+from costkit.report.anomalies import history_start, month_anomalies
 from costkit.report.budgets import month_budgets
+from costkit.report.cache import cache_savings
 from costkit.report.data import (
     GROUPINGS,
     PLURALS,
@@ -44,13 +46,18 @@ from costkit.report.headline import (
     change_same_days,
     month_headline,
     previous_data_from,
+    same_days,
 )
 from costkit.report.rejects import month_rejects
 from costkit.report.rollups import every_day, main_currency, ranked, rollup, top_with_other
+from costkit.report.single import aggregate_rows, single_requests
+from costkit.report.variance import month_variance
 from costkit.spend import breakdown
 from costkit.spend.coverage import describe_age, month_coverage, usage_span
 
 TOP_REQUESTS = 20
+# The month's second scan: every (project, key, endpoint, model) once.
+WHO = ["project", "api_key", "endpoint", "model"]
 # The cost-per-request curve: every percentile, plus the far tail where the money hides.
 QUANTILES = tuple(i / 100 for i in range(101)) + (0.995, 0.999, 0.9999)
 # Bands of the concentration chart: the most expensive 1% of requests against the rest.
@@ -113,16 +120,24 @@ def build_monthly_report(
         warnings.simplefilter("ignore", breakdown.UnpricedUsageWarning)
         # Two scans of the month feed every figure. Both split by model, so one unpriced
         # model leaves the rest of a day or a project priced instead of nulling it; the
-        # second holds each (project, key, endpoint) combination once, which real usage
-        # keeps small (keys belong to projects).
-        days = breakdown.spend(con, ["day", "model"], **span)
+        # first, by day and project too, also reads the weeks before the month, which the
+        # anomaly check fits its expectations on; the second holds each (project, key,
+        # endpoint) combination once, which real usage keeps small (keys belong to projects).
+        recent = breakdown.spend(con, ["day", "project", "model"],
+                                 since=history_start(month), until=end_day, tz=tz, book=book)
+        days = recent.filter(pl.col("day") >= f"{start_day:%Y-%m-%d}")
         if days.height == 0:
             raise InputError(_no_usage_message(con, month, tz))
-        who = breakdown.spend(con, ["project", "api_key", "endpoint", "model"], **span)
-        previous = breakdown.spend(con, ["model"], since=previous_month(month),
-                                   until=start_day, tz=tz, book=book)
-    data_start, data_end = usage_span(con)  # the month has usage, so the store has some
-    coverage = month_coverage(month, tz, now, data_start, data_end, end)
+        who = breakdown.spend(con, WHO, **span)
+        data_start, data_end = usage_span(con)  # the month has usage, so the store has some
+        coverage = month_coverage(month, tz, now, data_start, data_end, end)
+        # The previous month's compared days, split like `who` for the variance section;
+        # for a complete month they are the whole previous month, which the headline reads.
+        since_before, until_before, compared = same_days(coverage)
+        before = breakdown.spend(con, WHO, since=since_before, until=until_before, tz=tz,
+                                 book=book)
+        previous = before if compared is None else breakdown.spend(
+            con, ["model"], since=previous_month(month), until=start_day, tz=tz, book=book)
     currency = main_currency(days)
     groups = {dim: ranked(rollup(days if dim == "model" else who, dim, currency), dim)
               for dim in GROUPINGS}
@@ -142,9 +157,18 @@ def build_monthly_report(
         notes += [note] if note else []
     if forecast is not None:
         headline = change_projected(headline, forecast)
-    elif not coverage.complete:
-        headline = change_same_days(con, headline, coverage, tz, book, currency)
+    elif compared is not None:
+        headline = change_same_days(headline, before, compared, currency)
     headline = previous_data_from(headline, coverage, tz)
+    variance = month_variance(before, who, currency, since_before, until_before, compared) \
+        if previous.height else None
+    aggregates, aggregate_requests = aggregate_rows(con, start, end)
+    with single_requests(con, aggregates > 0) as one, warnings.catch_warnings():
+        warnings.simplefilter("ignore", breakdown.UnpricedUsageWarning)
+        quantiles = breakdown.cost_quantiles(one, QUANTILES, **span)
+        concentration = {f: breakdown.concentration(one, f, **span) for f in TOP_FRACTIONS}
+        top_requests = breakdown.requests(one, limit=TOP_REQUESTS, **span)
+    cards = cards_in_effect(book, days["model"].unique().to_list(), start, end)
     return MonthlyReport(
         month=month,
         tz=tz,
@@ -157,18 +181,23 @@ def build_monthly_report(
         headline=headline,
         daily=daily,
         groups=groups,
-        quantiles=breakdown.cost_quantiles(con, QUANTILES, **span),
-        concentration={f: breakdown.concentration(con, f, **span) for f in TOP_FRACTIONS},
-        top_requests=breakdown.requests(con, limit=TOP_REQUESTS, **span),
+        quantiles=quantiles,
+        concentration=concentration,
+        top_requests=top_requests,
         unpriced=breakdown.unpriced(con, **span),
         rejects=month_rejects(con, start, end),
-        cards=cards_in_effect(book, days["model"].unique().to_list(), start, end),
+        cards=cards,
         coverage=coverage,
         source=source,
         projection=projection,
         forecast=forecast,
         notes=notes,
         budgets=month_budgets(con, month, tz, book, now, budgets),
+        variance=variance,
+        anomalies=month_anomalies(recent, month, coverage.covered, headline.total),
+        aggregate_rows=aggregates,
+        aggregate_requests=aggregate_requests,
+        cache_savings=cache_savings(rollup(days, "model", currency), cards),
     )
 
 

@@ -34,23 +34,57 @@ def _group_table(report: MonthlyReport, dim: str) -> str:
                    "share", "unpriced requests"], rows, numeric_from=1)
 
 
+ID_HEAD, ID_TAIL = 8, 4   # a long id is shown as its first 8 and last 4 characters
+# Requests of one shape (same project, model, endpoint, API key and search calls) are one row.
+SHAPE = ("project", "model", "endpoint", "api_key", "search_calls")
+
+
+def short_id(request_id: str) -> str:
+    """'resp_81ac679dc56685d1dcd7e519' -> 'resp_81a…e519'; short ids unchanged."""
+    if len(request_id) <= ID_HEAD + ID_TAIL + 1:
+        return request_id
+    return request_id[:ID_HEAD] + "\u2026" + request_id[-ID_TAIL:]
+
+
+def id_cell(request_id: str) -> str:
+    """The short id, the full id on hover, and a button that copies it (render.js)."""
+    return (f'<td class="id"><code title="{h(request_id)}">{h(short_id(request_id))}</code> '
+            f'<button type="button" class="copy" data-copy="{h(request_id)}" '
+            f'aria-label="copy the full id {h(request_id)}">copy</button></td>')
+
+
+def request_shapes(frame) -> list[tuple[dict, list[dict]]]:
+    """The requests grouped by SHAPE, in order of each group's most expensive request."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in frame.iter_rows(named=True):
+        groups.setdefault(tuple(row[k] for k in SHAPE), []).append(row)
+    return [(rows[0], rows) for rows in groups.values()]
+
+
 def _top_requests(report: MonthlyReport) -> str:
     frame = report.top_requests
     cur = report.headline.currency
     shown = [c for c in COMPONENTS if c in ("input_cost", "output_cost") or any(
         v not in (None, 0) for v in frame[c].to_list())]
     rows = []
-    for i, row in enumerate(frame.iter_rows(named=True), 1):
+    shapes = request_shapes(frame)
+    for i, (row, same) in enumerate(shapes, 1):
         tokens = (f"{count(row['input_tokens'])} in ({count(row['cached_input_tokens'])} cached)"
                   f"<br>{count(row['output_tokens'])} out, "
                   f"{count(row['reasoning_tokens'] or 0)} reasoning"
                   + (f"<br>{_plural(row['search_calls'], 'search', 'searches')}"
                      if row["search_calls"] else ""))
+        costs = [r["total_cost"] for r in same if r["total_cost"] is not None]
+        more = ""
+        if len(same) > 1:
+            low = min(costs) if costs else None
+            more = (f'<br><small class="more">and {count(len(same) - 1)} more of this shape, '
+                    f"down to {h(money(low, cur))}</small>")
         cells = [
             f'<td class="num">{i}</td>',
             f"<td>{h(when(row['ts'], report.tz))}</td>",
-            f'<td class="id"><code>{h(row["request_id"])}</code></td>',
-            f"<td>{h(_or_none(row['project']))}<br><small>{h(row['model'])}</small></td>",
+            id_cell(row["request_id"]),
+            f"<td>{h(_or_none(row['project']))}<br><small>{h(row['model'])}</small>{more}</td>",
             f"<td>{h(_or_none(row['endpoint']))}<br><small>{h(_or_none(row['api_key']))}"
             "</small></td>",
             f'<td class="tokens">{tokens}</td>',
@@ -62,12 +96,26 @@ def _top_requests(report: MonthlyReport) -> str:
         rows.append("<tr>" + "".join(cells) + "</tr>")
     headers = ["#", f"time ({report.tz})", "request id", "project / model",
                "endpoint / API key", "tokens", "total", *[COMPONENTS[c].lower() for c in shown]]
+    grouped = (f" The {count(frame.height)} are grouped by shape (project, model, endpoint, "
+               f"API key and web searches) into {count(len(shapes))} rows: each row is the "
+               "most expensive of its shape." if len(shapes) < frame.height else "")
     return f"""<section id="top-requests">
 <h2>The {count(frame.height)} most expensive requests</h2>
-<p class="lead">Hover an amount for its exact value. Ids are the provider's (or a hash of the
-record when it had none), to find the call in your own logs.</p>
+<p class="lead">Hover an amount for its exact value, an id for all of it; <em>copy</em>
+copies the id. Ids are the provider's (or a hash of the record when it had none), to find
+the call in your own logs.{grouped}{aggregate_note(report)}</p>
 <div class="scroll">{_table(headers, rows, numeric_from=5, first_numeric=True)}</div>
 </section>"""
+
+
+def aggregate_note(report: MonthlyReport) -> str:
+    """Says how many aggregate rows the per-request sections leave out (see report.single)."""
+    if not report.aggregate_rows:
+        return ""
+    return (f" Left out: {_plural(report.aggregate_rows, 'usage row', 'usage rows')} that "
+            f"each stand for many requests ({count(report.aggregate_requests)} requests in "
+            "all, e.g. an OpenAI usage bucket): they are in every total, but are not single "
+            "requests.")
 
 
 def _data_quality(report: MonthlyReport) -> str:

@@ -38,6 +38,9 @@
     body.setAttribute("data-charts", String(charts.length));
     body.setAttribute("data-charts-drawn", String(drawn));
     body.setAttribute("data-problems", String(problems.length));
+    // How far the page is wider than the window (0: no sideways scrolling), for the checks.
+    var root = document.documentElement;
+    body.setAttribute("data-overflow-x", String(Math.max(0, root.scrollWidth - root.clientWidth)));
     if (problems.length) {
       var banner = document.getElementById("page-problems");
       banner.textContent = "Parts of this page did not load in this browser: " +
@@ -45,6 +48,39 @@
       banner.hidden = false;
     }
   }
+  // Copy buttons: the full request id to the clipboard (offline; the older execCommand
+  // path where the page's file:// origin has no clipboard API).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("button.copy") : null;
+    if (!button) {
+      return;
+    }
+    var text = button.getAttribute("data-copy");
+    function done(ok) {
+      button.textContent = ok ? "copied" : "not copied";
+      if (!ok) {
+        window.prompt("Copy the request id:", text);
+      }
+    }
+    function fallback() {
+      var area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.style.position = "fixed";
+      area.style.opacity = "0";
+      document.body.appendChild(area);
+      area.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (err) { ok = false; }
+      document.body.removeChild(area);
+      done(ok);
+    }
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(function () { done(true); }, fallback);
+    } else {
+      fallback();
+    }
+  });
   if (document.readyState === "complete") {
     finish();
   } else {
