@@ -265,8 +265,6 @@ FOCUS_HEADER = ("BilledCost,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,Cha
 
 
 @pytest.mark.parametrize("row, message", [
-    ("1,2026-10-01,2026-10-02,Usage,,gpu-hours,Hours,1,1,1,USD",
-     r"f\.csv:2: SkuId 'gpu-hours': cannot tell the charge"),
     ("1,2026-10-01,2026-10-02,Usage,,m-input,Hours,1,1,1,USD",
      r"f\.csv:2: PricingUnit is 'Hours'; expected tokens or calls"),
     ("1,2026-10-01,2026-10-02,Usage,,m-web-search,1000 Tokens,1,1,1,USD",

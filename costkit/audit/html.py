@@ -102,7 +102,8 @@ def render(result: AuditResult) -> str:
         if s.get("first_event"):
             scope += f", {s['first_event'][:10]} to {s['last_event'][:10]}"
     else:
-        scope = f"invoice {', '.join(s['invoices'])}; period {', '.join(s['periods'])}"
+        scope = f"invoice {', '.join(s['invoices'])}; " + (
+            f"period {', '.join(s['periods'])}" if s["periods"] else "no LLM usage lines")
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -209,6 +210,11 @@ def _notes(result: AuditResult) -> list[str]:
         for category, amount in s.get("other_charges", {}).items():
             items.append(f"{escape(category)} (not usage, not reconciled): "
                          f"{escape(decimal_text(amount))} {escape(cur)}.")
+        if "out_of_scope" in s:
+            o = s["out_of_scope"]
+            items.append(f"Out of scope (not LLM usage, not reconciled): {o['rows']:,} rows, "
+                         + escape(", ".join(f"{decimal_text(a)} {c}"
+                                            for c, a in o["billed"].items())) + ".")
         if "corrections_to_other_periods" in s:
             c = s["corrections_to_other_periods"]
             items.append(f"Corrections to periods not in this file: lines "

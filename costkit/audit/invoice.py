@@ -11,7 +11,7 @@ naming the file, the line and the field. Nothing here compares anything:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -39,8 +39,10 @@ INVOICE_COLUMNS = (
 )
 
 
-def read_invoice(path: Path, tz: ZoneInfo) -> InvoiceFile:
-    """A line-item invoice CSV or a FOCUS export (told apart by their columns)."""
+def read_invoice(path: Path, tz: ZoneInfo,
+                 known: Callable[[str], bool] | None = None) -> InvoiceFile:
+    """A line-item invoice CSV or a FOCUS export (told apart by their columns). `known`:
+    whether a text names a priced model (it tells a FOCUS export's LLM rows)."""
     rows = csv_rows(path)
     try:
         header, first_line = next(rows)
@@ -49,7 +51,7 @@ def read_invoice(path: Path, tz: ZoneInfo) -> InvoiceFile:
     names = [h.strip() for h in header]
     lower = {n.lower(): i for i, n in enumerate(names)}
     if "billedcost" in lower:
-        return InvoiceFile(str(path), "focus", tuple(read_focus(path, names, rows, tz)))
+        return InvoiceFile(str(path), "focus", tuple(read_focus(path, names, rows, tz, known)))
     if "charge" in lower and "amount" in lower:
         return InvoiceFile(str(path), "invoice", tuple(_read_line_items(path, lower, rows, tz)))
     raise InputError(

@@ -118,8 +118,10 @@ def _print_table(result: Any, stream: Any) -> None:
     title = f"Audit of {Path(result.source).name}: {KIND_NAMES[result.kind]}"
     if result.kind == "ledger":
         title += f", {s['events']:,} events ({s['requests']:,} requests)"
-    else:
+    elif s["periods"]:
         title += f" {', '.join(s['invoices'])}, period {', '.join(s['periods'])}"
+    else:
+        title += f" {', '.join(s['invoices'])}, no LLM usage lines"
     console.print(f"{title}, {cur}")
     if result.findings:
         table = Table(title=f"{len(result.findings)} finding(s)", title_justify="left")
@@ -184,6 +186,10 @@ def _notes(result) -> list[str]:
     else:
         for category, amount in s.get("other_charges", {}).items():
             notes.append(f"{category} (not usage, not reconciled): {_money(amount, cur)}")
+        if "out_of_scope" in s:
+            o = s["out_of_scope"]
+            notes.append(f"out of scope (not LLM usage, not reconciled): {o['rows']:,} rows, "
+                         + ", ".join(exact(amount, c) for c, amount in o["billed"].items()))
         if "corrections_to_other_periods" in s:
             c = s["corrections_to_other_periods"]
             notes.append(f"corrections to periods not in this file: lines "
