@@ -28,7 +28,7 @@ from costkit.pricing.cost import component_cost
 KINDS = (
     "quantity_mismatch", "unit_price_mismatch", "amount_mismatch", "unbilled_usage",
     "unlogged_charge", "out_of_period", "ledger_overcharge", "ledger_undercharge",
-    "duplicate_charge", "unreadable_event", "unsplit_charge", "unit_reading_mismatch",
+    "duplicate_charge", "unreadable_event", "unsplit_charge",
 )
 ROUNDINGS = ("line", "none")
 # The card rate(s) an invoice line of each charge may be priced at.

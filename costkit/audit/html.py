@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from costkit.audit.findings import AuditResult, decimal_text
+from costkit.audit.reconcile import reading_text
 from costkit.core import clock
 from costkit.core.output_file import ensure_dir, write_file
 from costkit.core.safe_output import html_text as escape
@@ -210,6 +211,7 @@ def _notes(result: AuditResult) -> list[str]:
         for category, amount in s.get("other_charges", {}).items():
             items.append(f"{escape(category)} (not usage, not reconciled): "
                          f"{escape(decimal_text(amount))} {escape(cur)}.")
+        items.extend(escape(reading_text(r)) + "." for r in s.get("unit_readings", []))
         if "out_of_scope" in s:
             o = s["out_of_scope"]
             items.append(f"Out of scope (not LLM usage, not reconciled): {o['rows']:,} rows, "

@@ -4,7 +4,9 @@ telling it from a FOCUS export (`costkit.audit.focus`) by its columns.
 Columns (case-insensitive, `,` `;` or tab separated): `invoice_id, period_start, period_end,
 model, charge, quantity, unit, unit_price, amount, currency`. A date-only `period_end` is the
 last day billed (inclusive); a date-time one is the exclusive end instant. Dates without a
-zone are read in the audit's time zone. Every value is exact Decimal, or an `InputError`
+zone are read in the audit's time zone. A `quantity` against a unit of many tokens (`1M
+tokens`) may be in those units or in tokens: each line is read the way its own quantity x
+unit_price = amount agrees (`read_quantity`). Every value is exact Decimal, or an `InputError`
 naming the file, the line and the field. Nothing here compares anything:
 `costkit.audit.reconcile` does that. (The gateway ledger is read by `costkit.readers.ledger`.)
 """
@@ -12,9 +14,11 @@ naming the file, the line and the field. Nothing here compares anything:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from costkit.audit.findings import amounts_match
 from costkit.audit.focus import read_focus
 from costkit.audit.statement import (
     CHARGE_ALIASES,
@@ -24,6 +28,7 @@ from costkit.audit.statement import (
     InvoiceLine,
     Period,
     Row,
+    Unit,
     charge_base,
     csv_rows,
     implied,
@@ -99,10 +104,31 @@ def _read_line_items(
                 f"{where}: unit is {get('unit')!r} but {charge} counts {charge_base(charge)}"
             )
         quantity = parse_decimal(get("quantity"), where, "quantity")
-        implied(quantity * unit.size, where, f"quantity x unit ({charge_base(charge)})")
         price_text = get("unit_price")
         unit_price = parse_decimal(price_text, where, "unit_price") if price_text else None
+        quantity, reading = read_quantity(quantity, unit, unit_price, amount)
+        implied(quantity * unit.size, where, f"quantity x unit ({charge_base(charge)})")
         if unit_price is not None:
             implied(quantity * unit_price, where, "quantity x unit_price")
         yield InvoiceLine(**base, charge=charge, quantity=quantity, unit=unit,
-                          unit_price=unit_price, amount=amount, billed=amount)
+                          unit_price=unit_price, amount=amount, billed=amount, reading=reading)
+
+
+def read_quantity(stated: Decimal, unit: Unit, unit_price: Decimal | None,
+                  amount: Decimal) -> tuple[Decimal, str | None]:
+    """The quantity in `unit`s, and how the line's stated quantity was read.
+
+    A unit of many tokens or calls (`1M tokens`, `per 1K tokens`) leaves the quantity open:
+    invoices write `2.164852` (millions) or `2164852` (tokens). The line's own arithmetic
+    decides: `units` when quantity x unit_price = amount (rounded to the places the amount
+    is written in), else `base` when quantity / unit size x unit_price = amount (the quantity
+    is then returned in units), else `neither` (read in units; the reconciliation reports
+    the amount_mismatch). None: the unit is one token or call, or there is no unit price."""
+    if unit.size == 1 or unit_price is None:
+        return stated, None
+    if amounts_match(amount, stated * unit_price, "line"):
+        return stated, "units"
+    in_units = stated / unit.size
+    if amounts_match(amount, in_units * unit_price, "line"):
+        return in_units, "base"
+    return stated, "neither"

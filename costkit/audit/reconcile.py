@@ -194,6 +194,9 @@ def reconcile_invoice(
         }
     if unpriced:
         summary["unpriced_models"] = sorted(unpriced)
+    readings = unit_readings(invoice)
+    if readings:
+        summary["unit_readings"] = readings
     if outside_rows:
         summary["out_of_scope"] = {"rows": sum(outside_rows.values()),
                                    "billed": dict(sorted(outside.items())),
@@ -233,6 +236,42 @@ def _ref(source: str, lines: Iterable[int]) -> str:
             runs.append([n, n])
     text = ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
     return f"{Path(source).name}:{text}"
+
+
+def _other_reading(line: InvoiceLine) -> str:
+    """For a line that fits neither reading of its unit: what the other reading gives."""
+    if line.reading != "neither" or line.unit is None or line.unit_price is None:
+        return ""
+    assert line.quantity is not None
+    other = line.quantity / line.unit.size * line.unit_price
+    return (f"; read in {line.unit.base} ({decimal_text(line.quantity)} {line.unit.base}) it "
+            f"would be {decimal_text(other)}: neither reading of the unit "
+            f"{line.unit.text!r} agrees")
+
+
+def unit_readings(invoice: InvoiceFile) -> list[dict[str, Any]]:
+    """How each line with a unit of many tokens or calls had its quantity read."""
+    out = []
+    for line in invoice.lines:
+        if line.reading is None or line.unit is None or line.quantity is None:
+            continue
+        stated = line.quantity * line.unit.size if line.reading == "base" else line.quantity
+        read_as = {"units": line.unit.text, "base": line.unit.base,
+                   "neither": "neither"}[line.reading]
+        out.append({"line": line.line, "unit": line.unit.text, "quantity": stated,
+                    "read_as": read_as, "base_quantity": line.base_quantity,
+                    "base": line.unit.base})
+    return out
+
+
+def reading_text(reading: Mapping[str, Any]) -> str:
+    """`line 2: quantity 1500000 with unit '1M tokens' read in tokens (1,500,000 tokens)`."""
+    text = (f"line {reading['line']}: quantity {decimal_text(reading['quantity'])} with unit "
+            f"{reading['unit']!r} ")
+    if reading["read_as"] == "neither":
+        return text + ("agrees with its amount in neither reading (the amount_mismatch); "
+                       f"taken in {reading['unit']}")
+    return text + f"read in {reading['read_as']} ({reading['base_quantity']:,} {reading['base']})"
 
 
 def _unsplit(line: InvoiceLine, model: str) -> Finding:
@@ -275,7 +314,8 @@ def _line_checks(line: InvoiceLine, model: str, book: PriceBook, rounding: str,
                 kind="amount_mismatch", **common, expected=expected, billed=line.amount,
                 difference=line.amount - expected, impact=line.amount - expected,
                 detail=f"{decimal_text(line.quantity)} x {decimal_text(line.unit_price)} = "
-                       f"{decimal_text(exact)}, stated as {decimal_text(line.amount)}",
+                       f"{decimal_text(exact)}, stated as {decimal_text(line.amount)}"
+                       + _other_reading(line),
             ))
     return out
 

@@ -186,6 +186,10 @@ def _notes(result) -> list[str]:
     else:
         for category, amount in s.get("other_charges", {}).items():
             notes.append(f"{category} (not usage, not reconciled): {_money(amount, cur)}")
+        if "unit_readings" in s:
+            from costkit.audit.reconcile import reading_text
+
+            notes.extend(reading_text(r) for r in s["unit_readings"])
         if "out_of_scope" in s:
             o = s["out_of_scope"]
             notes.append(f"out of scope (not LLM usage, not reconciled): {o['rows']:,} rows, "
