@@ -31,6 +31,9 @@ KINDS = (
     "duplicate_charge", "unreadable_event", "unsplit_charge",
 )
 ROUNDINGS = ("line", "none")
+# What `costkit audit --ledger` calls a billed source other than the gateway ledger (by the
+# reader that read it: costkit.readers.billed).
+READER_NAMES = {"litellm-spend": "LiteLLM spend log", "openrouter": "OpenRouter generations"}
 # The card rate(s) an invoice line of each charge may be priced at.
 CHARGE_RATES = {
     "input_tokens": ("input",),

@@ -13,15 +13,15 @@ from datetime import UTC
 from decimal import Decimal
 from pathlib import Path
 
-from costkit.audit.findings import AuditResult, decimal_text
-from costkit.audit.reconcile import reading_text
+from costkit.audit.findings import READER_NAMES, AuditResult, decimal_text
+from costkit.audit.invoice import reading_text
 from costkit.core import clock
 from costkit.core.output_file import ensure_dir, write_file
 from costkit.core.safe_output import html_text as escape
 from costkit.core.safe_output import masked
 
 KIND_NAMES = {"invoice": "Line-item invoice", "focus": "FOCUS cost export",
-              "ledger": "Gateway ledger"}
+              "ledger": "Gateway ledger", "costs": "OpenAI Costs API pages"}
 STYLE = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
        max-width: 1440px; color: #1d2433; padding: 0 1rem; }
@@ -96,9 +96,12 @@ def _cell(text: object) -> str:
 def render(result: AuditResult) -> str:
     result = masked(result)  # secrets in invoice or ledger text never reach the page
     s, cur = result.summary, result.currency
-    kind = KIND_NAMES[result.kind]
+    kind = READER_NAMES.get(s.get("reader", ""), KIND_NAMES[result.kind])
     source = Path(result.source).name
-    if result.kind == "ledger":
+    if result.kind == "costs":
+        scope = (f"{s['results']:,} cost results in {s['groups']:,} day-project groups, "
+                 f"{s['first_bucket'][:10]} to {s['last_bucket'][:10]}")
+    elif result.kind == "ledger":
         scope = f"{s['events']:,} events, {s['requests']:,} requests"
         if s.get("first_event"):
             scope += f", {s['first_event'][:10]} to {s['last_event'][:10]}"
@@ -189,7 +192,12 @@ def _charges(result: AuditResult) -> list[str]:
 def _notes(result: AuditResult) -> list[str]:
     s, cur = result.summary, result.currency
     items: list[str] = []
-    if result.kind == "ledger":
+    if result.kind == "costs":
+        if "unpriced" in s:
+            items.append("Not checked (usage with no price card): "
+                         f"{escape(', '.join(s['unpriced']['groups']))}.")
+        items.append(f"Rounding: {escape(s['rounding'])}.")
+    elif result.kind == "ledger":
         if s.get("discount_total"):
             items.append(f"Discounts applied: {escape(decimal_text(s['discount_total']))} "
                          f"{escape(cur)}.")
@@ -202,6 +210,9 @@ def _notes(result: AuditResult) -> list[str]:
             u = s["unpriced"]
             items.append(f"Not checked (no price card): {u['events']} events of "
                          f"{escape(', '.join(u['models']))}.")
+        if "byok" in s:
+            items.append(f"Not checked (bring-your-own-key: total_cost is OpenRouter's fee): "
+                         f"{s['byok']['events']} events.")
         if "not_read" in s:
             items.append(f"Records not read: {s['not_read']['records']} (the "
                          "unreadable_event findings; <code>costkit ingest</code> rejects them "

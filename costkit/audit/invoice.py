@@ -13,12 +13,13 @@ naming the file, the line and the field. Nothing here compares anything:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from costkit.audit.findings import amounts_match
+from costkit.audit.findings import amounts_match, decimal_text
 from costkit.audit.focus import read_focus
 from costkit.audit.statement import (
     CHARGE_ALIASES,
@@ -132,3 +133,28 @@ def read_quantity(stated: Decimal, unit: Unit, unit_price: Decimal | None,
     if amounts_match(amount, in_units * unit_price, "line"):
         return in_units, "base"
     return stated, "neither"
+
+
+def unit_readings(lines: Iterable[InvoiceLine]) -> list[dict[str, Any]]:
+    """How each line with a unit of many tokens or calls had its quantity read."""
+    out = []
+    for line in lines:
+        if line.reading is None or line.unit is None or line.quantity is None:
+            continue
+        stated = line.quantity * line.unit.size if line.reading == "base" else line.quantity
+        read_as = {"units": line.unit.text, "base": line.unit.base,
+                   "neither": "neither"}[line.reading]
+        out.append({"line": line.line, "unit": line.unit.text, "quantity": stated,
+                    "read_as": read_as, "base_quantity": line.base_quantity,
+                    "base": line.unit.base})
+    return out
+
+
+def reading_text(reading: Mapping[str, Any]) -> str:
+    """`line 2: quantity 1500000 with unit '1M tokens' read in tokens (1,500,000 tokens)`."""
+    text = (f"line {reading['line']}: quantity {decimal_text(reading['quantity'])} with unit "
+            f"{reading['unit']!r} ")
+    if reading["read_as"] == "neither":
+        return text + ("agrees with its amount in neither reading (the amount_mismatch); "
+                       f"taken in {reading['unit']}")
+    return text + f"read in {reading['read_as']} ({reading['base_quantity']:,} {reading['base']})"

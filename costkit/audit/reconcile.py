@@ -44,7 +44,7 @@ from costkit.audit.findings import (
     round_amount,
     unit_rates,
 )
-from costkit.audit.invoice import read_invoice
+from costkit.audit.invoice import read_invoice, unit_readings
 from costkit.audit.logged import FOLDS_INTO, Logged, logged_from_rows, logged_quantity
 from costkit.audit.statement import CHARGES, InvoiceFile, InvoiceLine, Period, charge_base
 from costkit.core.errors import InputError
@@ -194,7 +194,7 @@ def reconcile_invoice(
         }
     if unpriced:
         summary["unpriced_models"] = sorted(unpriced)
-    readings = unit_readings(invoice)
+    readings = unit_readings(invoice.lines)
     if readings:
         summary["unit_readings"] = readings
     if outside_rows:
@@ -247,31 +247,6 @@ def _other_reading(line: InvoiceLine) -> str:
     return (f"; read in {line.unit.base} ({decimal_text(line.quantity)} {line.unit.base}) it "
             f"would be {decimal_text(other)}: neither reading of the unit "
             f"{line.unit.text!r} agrees")
-
-
-def unit_readings(invoice: InvoiceFile) -> list[dict[str, Any]]:
-    """How each line with a unit of many tokens or calls had its quantity read."""
-    out = []
-    for line in invoice.lines:
-        if line.reading is None or line.unit is None or line.quantity is None:
-            continue
-        stated = line.quantity * line.unit.size if line.reading == "base" else line.quantity
-        read_as = {"units": line.unit.text, "base": line.unit.base,
-                   "neither": "neither"}[line.reading]
-        out.append({"line": line.line, "unit": line.unit.text, "quantity": stated,
-                    "read_as": read_as, "base_quantity": line.base_quantity,
-                    "base": line.unit.base})
-    return out
-
-
-def reading_text(reading: Mapping[str, Any]) -> str:
-    """`line 2: quantity 1500000 with unit '1M tokens' read in tokens (1,500,000 tokens)`."""
-    text = (f"line {reading['line']}: quantity {decimal_text(reading['quantity'])} with unit "
-            f"{reading['unit']!r} ")
-    if reading["read_as"] == "neither":
-        return text + ("agrees with its amount in neither reading (the amount_mismatch); "
-                       f"taken in {reading['unit']}")
-    return text + f"read in {reading['read_as']} ({reading['base_quantity']:,} {reading['base']})"
 
 
 def _unsplit(line: InvoiceLine, model: str) -> Finding:
