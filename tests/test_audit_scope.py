@@ -151,6 +151,10 @@ def test_the_finops_focus_sample_is_all_out_of_scope(cli, db):
     assert data["summary"]["out_of_scope"] == {
         "rows": 1000, "billed": {"USD": "20.52022672899"}, "rows_by_currency": {"USD": 1000}}
     assert data["findings"] == [] and data["summary"]["lines"] == 0
+    table = cli("audit", str(path), "--db", db)
+    assert "out of scope (not LLM usage, not reconciled): 1,000 rows, $20.52022672899" in \
+        table.stdout
+    assert "No LLM usage lines: nothing to reconcile." in table.stdout
     with path.open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert (len(rows), sum(Decimal(r["BilledCost"]) for r in rows)) == (

@@ -123,8 +123,9 @@ def render(result: AuditResult) -> str:
         parts.append(f'<p class="status dirty">{len(result.findings)} finding(s) beyond '
                      f'tolerance: {counts}.</p>')
     else:
-        parts.append('<p class="status clean">No findings: everything matches within '
-                     'tolerance.</p>')
+        clean = ("No LLM usage lines: nothing to reconcile." if "out_of_scope" in s
+                 and not s.get("lines") else "No findings: everything matches within tolerance.")
+        parts.append(f'<p class="status clean">{clean}</p>')
     parts.append('<div class="cards">')
     for label, value in (("Billed total", s["billed_total"]),
                          ("Expected total", s["expected_total"]),

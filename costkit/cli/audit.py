@@ -179,7 +179,13 @@ def _print_table(result: Any, stream: Any) -> None:
     for note in _notes(result):
         console.print(note, highlight=False, soft_wrap=True)
     if not result.findings:
-        console.print("No findings: everything matches within tolerance.", highlight=False)
+        console.print("No LLM usage lines: nothing to reconcile." if _nothing_to_check(s)
+                      else "No findings: everything matches within tolerance.", highlight=False)
+
+
+def _nothing_to_check(summary: dict) -> bool:
+    """A FOCUS export whose rows are all out of scope."""
+    return "out_of_scope" in summary and not summary.get("lines")
 
 
 def _notes(result) -> list[str]:
