@@ -136,7 +136,8 @@ def test_unreadable_input_names_file_line_and_field(cli, tmp_path):
     assert result.stderr == (f"costkit: error: {bad}: no usage event could be read (3 records "
                              "rejected; the first, at line 1: no time field (created_at, "
                              "created or timestamp)); is it a gateway ledger (usage_event "
-                             "JSONL or pages)?\n")
+                             "JSONL or pages), a LiteLLM spend log or OpenRouter generation "
+                             "stats?\n")
     invoice = tmp_path / "invoice.csv"
     invoice.write_text((AUDIT / "invoice-clean.csv").read_text().replace("2.164852", "2.16.4"))
     result = cli("audit", str(invoice))

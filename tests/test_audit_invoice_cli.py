@@ -6,11 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, GOLDEN, ROOT
+from goldens import check, produces
 
 from costkit.ingest.run import ingest
 from costkit.store.connection import open_store
@@ -83,11 +86,28 @@ def test_planted_documents_exit_1_with_each_kind_once(cli, db, at_root, name):
     assert data["summary"]["by_kind"] == {kind: 1 for kind in KINDS_PLANTED}
 
 
+def _fixture_store(folder: Path) -> str:
+    path = folder / "usage.duckdb"
+    ingest([AUDIT / "usage-deepseek.jsonl", AUDIT / "usage-acme.jsonl"], db=path,
+           prices=[AUDIT / "cards.toml"])
+    return str(path)
+
+
+@produces("audit_invoice_planted.txt", exit_code=1)
+def planted_invoice_table(cli, db: str | None = None) -> dict:
+    """The planted invoice's table (`python tests/goldens.py audit_invoice_planted.txt`
+    builds the fixture store in a temporary folder)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = db or _fixture_store(Path(tmp))
+        return {"audit_invoice_planted.txt": cli(
+            "audit", "tests/fixtures/audit/invoice-planted.csv", "--db", store,
+            "--prices", CARDS)}
+
+
 def test_planted_invoice_table_golden(cli, db, at_root):
-    result = cli("audit", "tests/fixtures/audit/invoice-planted.csv", "--db", db,
-                 "--prices", CARDS)
+    result = planted_invoice_table(cli, db)["audit_invoice_planted.txt"]
     assert result.exit_code == 1
-    assert result.stdout == (GOLDEN / "audit_invoice_planted.txt").read_text(encoding="utf-8")
+    check("audit_invoice_planted.txt", result.stdout)
 
 
 def test_planted_focus_json_golden(cli, db, at_root):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -120,3 +122,48 @@ def test_a_named_store_that_is_missing_is_an_error_before_any_request(tmp_path):
 def test_median_rounds_half_up(tmp_path, values, median):
     con = usage_db(tmp_path / "h.duckdb", [("m", v, 0, 0, "x") for v in values])
     assert learn(con, ["m"]).output_tokens == median
+
+
+# --- aggregate rows (issue 15): a usage bucket is many requests, not one ------------------
+
+def test_aggregate_rows_are_left_out_of_the_medians_and_counted(tmp_path):
+    path = tmp_path / "store.duckdb"
+    con = open_store(path)
+    con.execute("""
+        INSERT INTO usage (request_id, ts, model, input_tokens, output_tokens, reasoning_tokens,
+                           search_calls, source_format, endpoint, request_count)
+        VALUES ('a', now(), 'deepseek-v3-2', 10, 100, NULL, 0, 'test', 'chat.completions', 1),
+               ('b', now(), 'deepseek-v3-2', 10, 300, NULL, 0, 'test', 'chat.completions', 1),
+               ('bucket1', now(), 'deepseek-v3-2', 10, 9000, NULL, 0, 'test', 'chat.completions',
+                40),
+               ('bucket2', now(), 'deepseek-v3-2', 10, 20000, NULL, 2, 'test',
+                'chat.completions', 10)
+    """)
+    past = learn(con, ["deepseek-v3-2"])
+    # The two requests only: median of 100 and 300 is 200 (with the buckets as requests it
+    # would be the median of 100, 300, 9000, 20000 = 4650), and no request searched (the 2
+    # calls are the second bucket's).
+    assert (past.requests, past.output_tokens, past.search_calls) == (2, 200, None)
+    assert (past.aggregate_rows, past.aggregate_requests) == (2, 50)
+    assert past.learned_from() == (
+        "learned from 2 requests in the store (skipped 2 aggregate rows of 50 requests: a "
+        "bucket's tokens are a sum, not one request's)")
+    con.execute("DELETE FROM usage WHERE request_count = 1")
+    assert learn(con, ["deepseek-v3-2"]) is None  # buckets alone: the defaults apply
+
+
+def test_estimate_says_it_skipped_the_usage_buckets(cli, tmp_path):
+    db = str(tmp_path / "usage.duckdb")
+    fixtures = Path(__file__).parent / "fixtures"
+    for log in (fixtures / "estimate" / "history" / "usage.jsonl",
+                fixtures / "logs" / "openai-usage" / "completions-by-model.json"):
+        assert cli("ingest", str(log), "--db", db).exit_code == 0
+    result = cli("estimate", "Write a haiku about the ocean.", "--db", db, "--format", "json")
+    data = json.loads(result.stdout)
+    # the 7 requests of tests/test_estimate_cli.py::test_expected_learned_after_ingesting_
+    # fixture_logs; the page's deepseek-v3-2 buckets are 40 and 10 requests (its bucket of 0
+    # requests produced nothing and is not counted, like a failed request)
+    assert data["history_requests"] == 7
+    assert data["expected"]["output_tokens"] == 400
+    assert any(a.startswith("expected: learned from 7 requests in the store (skipped 2 "
+                            "aggregate rows of 50 requests") for a in data["assumptions"])

@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 from costkit.audit.statement import Period
@@ -27,9 +28,12 @@ from costkit.pricing.cost import component_cost
 KINDS = (
     "quantity_mismatch", "unit_price_mismatch", "amount_mismatch", "unbilled_usage",
     "unlogged_charge", "out_of_period", "ledger_overcharge", "ledger_undercharge",
-    "duplicate_charge", "unreadable_event",
+    "duplicate_charge", "unreadable_event", "unsplit_charge",
 )
 ROUNDINGS = ("line", "none")
+# What `costkit audit --ledger` calls a billed source other than the gateway ledger (by the
+# reader that read it: costkit.readers.billed).
+READER_NAMES = {"litellm-spend": "LiteLLM spend log", "openrouter": "OpenRouter generations"}
 # The card rate(s) an invoice line of each charge may be priced at.
 CHARGE_RATES = {
     "input_tokens": ("input",),
@@ -203,7 +207,9 @@ FINDING_COLUMNS = ("kind", "ref", "source", "lines", "invoice_id", "request_id",
 
 def findings_csv(result: AuditResult) -> str:
     """The findings as CSV, one row each (lines joined with spaces); exact decimals. Text
-    cells a spreadsheet would run as formulas are quoted (safe_output.csv_cell)."""
+    cells a spreadsheet would run as formulas are quoted (safe_output.csv_cell). A FOCUS
+    export's out-of-scope rows follow as one `out_of_scope` row per currency (not a finding:
+    `billed` is their sum, `detail` their count)."""
     out = io.StringIO()
     writer = CsvWriter(out)
     writer.writerow(FINDING_COLUMNS)
@@ -213,7 +219,16 @@ def findings_csv(result: AuditResult) -> str:
         for amount in ("expected", "billed", "difference", "impact"):  # numbers, not text
             row[amount] = getattr(finding, amount)
         writer.writerow([row[c] for c in FINDING_COLUMNS])
+    outside = result.summary.get("out_of_scope")
+    for currency, amount in (outside or {}).get("billed", {}).items():
+        cells = dict.fromkeys(FINDING_COLUMNS, "")
+        rows = outside["rows_by_currency"][currency]
+        cells.update(kind="out_of_scope", ref=Path(result.source).name, source=result.source,
+                     unit=currency, billed=amount,
+                     detail=f"{rows} rows outside the audited models' services")
+        writer.writerow([cells[c] for c in FINDING_COLUMNS])
     return out.getvalue()
+
 
 
 # --- models and cards ------------------------------------------------------------------------

@@ -13,14 +13,15 @@ from datetime import UTC
 from decimal import Decimal
 from pathlib import Path
 
-from costkit.audit.findings import AuditResult, decimal_text
+from costkit.audit.findings import READER_NAMES, AuditResult, decimal_text
+from costkit.audit.invoice import reading_text
 from costkit.core import clock
 from costkit.core.output_file import ensure_dir, write_file
 from costkit.core.safe_output import html_text as escape
 from costkit.core.safe_output import masked
 
 KIND_NAMES = {"invoice": "Line-item invoice", "focus": "FOCUS cost export",
-              "ledger": "Gateway ledger"}
+              "ledger": "Gateway ledger", "costs": "OpenAI Costs API pages"}
 STYLE = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
        max-width: 1440px; color: #1d2433; padding: 0 1rem; }
@@ -95,14 +96,18 @@ def _cell(text: object) -> str:
 def render(result: AuditResult) -> str:
     result = masked(result)  # secrets in invoice or ledger text never reach the page
     s, cur = result.summary, result.currency
-    kind = KIND_NAMES[result.kind]
+    kind = READER_NAMES.get(s.get("reader", ""), KIND_NAMES[result.kind])
     source = Path(result.source).name
-    if result.kind == "ledger":
+    if result.kind == "costs":
+        scope = (f"{s['results']:,} cost results in {s['groups']:,} day-project groups, "
+                 f"{s['first_bucket'][:10]} to {s['last_bucket'][:10]}")
+    elif result.kind == "ledger":
         scope = f"{s['events']:,} events, {s['requests']:,} requests"
         if s.get("first_event"):
             scope += f", {s['first_event'][:10]} to {s['last_event'][:10]}"
     else:
-        scope = f"invoice {', '.join(s['invoices'])}; period {', '.join(s['periods'])}"
+        scope = f"invoice {', '.join(s['invoices'])}; " + (
+            f"period {', '.join(s['periods'])}" if s["periods"] else "no LLM usage lines")
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -118,8 +123,9 @@ def render(result: AuditResult) -> str:
         parts.append(f'<p class="status dirty">{len(result.findings)} finding(s) beyond '
                      f'tolerance: {counts}.</p>')
     else:
-        parts.append('<p class="status clean">No findings: everything matches within '
-                     'tolerance.</p>')
+        clean = ("No LLM usage lines: nothing to reconcile." if "out_of_scope" in s
+                 and not s.get("lines") else "No findings: everything matches within tolerance.")
+        parts.append(f'<p class="status clean">{clean}</p>')
     parts.append('<div class="cards">')
     for label, value in (("Billed total", s["billed_total"]),
                          ("Expected total", s["expected_total"]),
@@ -187,7 +193,12 @@ def _charges(result: AuditResult) -> list[str]:
 def _notes(result: AuditResult) -> list[str]:
     s, cur = result.summary, result.currency
     items: list[str] = []
-    if result.kind == "ledger":
+    if result.kind == "costs":
+        if "unpriced" in s:
+            items.append("Not checked (usage with no price card): "
+                         f"{escape(', '.join(s['unpriced']['groups']))}.")
+        items.append(f"Rounding: {escape(s['rounding'])}.")
+    elif result.kind == "ledger":
         if s.get("discount_total"):
             items.append(f"Discounts applied: {escape(decimal_text(s['discount_total']))} "
                          f"{escape(cur)}.")
@@ -200,6 +211,9 @@ def _notes(result: AuditResult) -> list[str]:
             u = s["unpriced"]
             items.append(f"Not checked (no price card): {u['events']} events of "
                          f"{escape(', '.join(u['models']))}.")
+        if "byok" in s:
+            items.append(f"Not checked (bring-your-own-key: total_cost is OpenRouter's fee): "
+                         f"{s['byok']['events']} events.")
         if "not_read" in s:
             items.append(f"Records not read: {s['not_read']['records']} (the "
                          "unreadable_event findings; <code>costkit ingest</code> rejects them "
@@ -209,6 +223,12 @@ def _notes(result: AuditResult) -> list[str]:
         for category, amount in s.get("other_charges", {}).items():
             items.append(f"{escape(category)} (not usage, not reconciled): "
                          f"{escape(decimal_text(amount))} {escape(cur)}.")
+        items.extend(escape(reading_text(r)) + "." for r in s.get("unit_readings", []))
+        if "out_of_scope" in s:
+            o = s["out_of_scope"]
+            items.append(f"Out of scope (not LLM usage, not reconciled): {o['rows']:,} rows, "
+                         + escape(", ".join(f"{decimal_text(a)} {c}"
+                                            for c, a in o["billed"].items())) + ".")
         if "corrections_to_other_periods" in s:
             c = s["corrections_to_other_periods"]
             items.append(f"Corrections to periods not in this file: lines "

@@ -35,6 +35,7 @@ import contextlib
 import decimal
 import functools
 import gc
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,6 +59,7 @@ from costkit.ingest.dedupe import CONTENT_COLUMNS
 from costkit.pricing.book import PriceBook
 from costkit.pricing.cost import price
 from costkit.readers import ledger as reader
+from costkit.readers.billed import billed_source, read_billed
 
 # What the audit reads of each record the reader returns.
 COLUMNS = tuple(dict.fromkeys((
@@ -100,6 +102,7 @@ class LedgerEvent:
     discount_amount: Decimal | None
     places: int
     same_as: tuple
+    cache_write_tokens: int = 0  # inside input_tokens (LiteLLM's Anthropic cache writes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,11 +126,18 @@ class Ledger:
     source: str
     events: list[LedgerEvent]
     unread: list[UnreadRecord]
+    reader: str = "ledger"  # the reader that read it (costkit.readers.billed)
+    byok: tuple[int, Decimal] = (0, Decimal(0))  # OpenRouter BYOK rows: count, fees billed
 
 
 def read_ledger(path: Path | str, output_includes_reasoning: bool = True) -> Ledger:
     """The events of a ledger file, through `costkit.readers.ledger`. With
-    `output_includes_reasoning` false, the reader's `from-total` reading."""
+    `output_includes_reasoning` false, the reader's `from-total` reading. A LiteLLM spend
+    log or OpenRouter generation stats (`costkit.readers.billed`) are read by their own
+    readers: each row is one request with what was billed for it."""
+    name = billed_source(path)
+    if name is not None:
+        return _read_billed(path, name)
     source = str(path)
     mode = "in-output" if output_includes_reasoning else "from-total"
     events: list[LedgerEvent] = []
@@ -140,6 +150,48 @@ def read_ledger(path: Path | str, output_includes_reasoning: bool = True) -> Led
                 unread.append(UnreadRecord(source, row["line"], row["pos"] or 0, row["reason"],
                                            row["request_id"], row["model"], row["billed_cost"]))
     return Ledger(source, events, unread)
+
+
+# The field each per-request source states its billed amount in (for messages).
+BILLED_FIELD = {"litellm-spend": "spend", "openrouter": "total_cost"}
+
+
+def _read_billed(path: Path | str, name: str) -> Ledger:
+    """A LiteLLM spend log's or OpenRouter's requests as ledger events: `billed_cost` is the
+    debit; the token columns are the store's (input includes cached and cache-write tokens,
+    output excludes reasoning). A row the reader rejects, or one without a billed amount,
+    is an unread record (its reason is the reader's, as `costkit rejects` shows it)."""
+    source = str(path)
+    events: list[LedgerEvent] = []
+    unread: list[UnreadRecord] = []
+    byok, fees = 0, Decimal(0)
+    for row in read_billed(path, name):
+        if row["reason"] is None and row["tags"] and json.loads(row["tags"]).get("byok"):
+            # bring-your-own-key: total_cost is OpenRouter's fee, the provider bills the model
+            byok, fees = byok + 1, fees + (row["billed_cost"] or 0)
+            continue
+        reason = row["reason"]
+        if reason is None and row["billed_cost"] is None:
+            reason = f"no billed amount ({BILLED_FIELD[name]})"
+        if reason is not None:
+            unread.append(UnreadRecord(source, row["line"], 1, reason, row["request_id"],
+                                       row["model"], row["billed_cost"]))
+            continue
+        status = row["status"]
+        amount: Decimal = row["billed_cost"].normalize()
+        events.append(LedgerEvent(
+            source=source, line=row["line"], pos=1, where=f"{source}:{row['line']}",
+            event_id=row["request_id"], ts=row["ts"], model=row["model"], status=status,
+            failed=status is not None and status.lower() not in reader.SUCCESS_STATUSES,
+            input_tokens=row["input_tokens"], cached_tokens=row["cached_input_tokens"] or 0,
+            output_tokens=row["output_tokens"], reasoning_tokens=row["reasoning_tokens"] or 0,
+            search_calls=row["search_calls"] or 0, amount=amount,
+            currency=row["billed_currency"] or "USD", list_cost=None, billed_cost=None,
+            discount_amount=None, places=max(-amount.as_tuple().exponent, 0),
+            same_as=tuple(map(row.get, CONTENT_COLUMNS)),
+            cache_write_tokens=row["cache_write_tokens"] or 0,
+        ))
+    return Ledger(source, events, unread, name, (byok, fees))
 
 
 def _event(row: dict[str, Any], source: str) -> LedgerEvent:
@@ -226,8 +278,8 @@ def _reconcile(events: Sequence[LedgerEvent], book: PriceBook, rounding: str, so
             card = book.card_for(model, at=ev.ts)
             cost = price(Usage(
                 input_tokens=ev.input_tokens, cached_input_tokens=ev.cached_tokens,
-                output_tokens=ev.output_tokens, reasoning_tokens=ev.reasoning_tokens,
-                search_calls=ev.search_calls,
+                cache_write_tokens=ev.cache_write_tokens, output_tokens=ev.output_tokens,
+                reasoning_tokens=ev.reasoning_tokens, search_calls=ev.search_calls,
             ), card)
         except (UnknownModelError, NoCardInEffectError, CardError):
             unpriced.append(ev)
@@ -343,8 +395,13 @@ def audit_ledger(
         raise InputError(
             f"{path}: no usage event could be read ({many} record{'s' if many != 1 else ''} "
             f"rejected; the first, at line {first.line}: {first.reason}); is it a gateway "
-            "ledger (usage_event JSONL or pages)?")
+            "ledger (usage_event JSONL or pages), a LiteLLM spend log or OpenRouter "
+            "generation stats?")
     with _no_gc():
         result = reconcile_ledger(ledger.events, book, rounding, str(path), ledger.unread)
     result.summary["output_includes_reasoning"] = output_includes_reasoning
+    if ledger.reader != "ledger":
+        result.summary["reader"] = ledger.reader
+    if ledger.byok[0]:
+        result.summary["byok"] = {"events": ledger.byok[0], "billed": ledger.byok[1]}
     return result

@@ -44,7 +44,7 @@ from costkit.audit.findings import (
     round_amount,
     unit_rates,
 )
-from costkit.audit.invoice import read_invoice
+from costkit.audit.invoice import read_invoice, unit_readings
 from costkit.audit.logged import FOLDS_INTO, Logged, logged_from_rows, logged_quantity
 from costkit.audit.statement import CHARGES, InvoiceFile, InvoiceLine, Period, charge_base
 from costkit.core.errors import InputError
@@ -62,7 +62,8 @@ def invoice_periods(invoice: InvoiceFile, tz: ZoneInfo | None = None) -> dict[st
     (ties: the later, then the shorter: an invoice carries late lines, not early ones)."""
     by_invoice: dict[str, list[InvoiceLine]] = defaultdict(list)
     for line in invoice.lines:
-        by_invoice[line.invoice_id].append(line)
+        if line.in_scope:  # a cloud's other services say nothing of the LLM invoice's period
+            by_invoice[line.invoice_id].append(line)
     out: dict[str, Period] = {}
     for invoice_id, lines in by_invoice.items():
         stated = Counter(line.billing_period for line in lines if line.billing_period is not None)
@@ -110,7 +111,18 @@ def reconcile_invoice(
     elsewhere: list[InvoiceLine] = []
     billed_total = Decimal(0)
     list_total = Decimal(0)
+    outside: Counter = Counter()  # out-of-scope rows: billed per currency
+    outside_rows: Counter = Counter()  # and their count
     for line in invoice.lines:
+        if not line.in_scope:
+            outside_rows[(line.currency or "USD").upper()] += 1
+            outside[(line.currency or "USD").upper()] += line.billed
+            continue
+        if line.unsplit:
+            billed_total += line.billed
+            list_total += line.billed
+            findings.append(_unsplit(line, match_model(line.model, book) or line.model))
+            continue
         if not line.is_usage:
             other[line.category] += line.billed
             continue
@@ -162,7 +174,7 @@ def reconcile_invoice(
         "currency": currency,
         "invoices": sorted({line.invoice_id for line in invoice.lines}),
         "periods": [p.label for p in sorted(set(periods.values()), key=lambda p: p.start)],
-        "lines": sum(1 for line in invoice.lines if line.is_usage),
+        "lines": sum(1 for line in invoice.lines if line.is_usage or line.unsplit),
         "billed_total": billed_total,
         "expected_total": expected_total,
         "difference": billed_total - expected_total,
@@ -182,11 +194,18 @@ def reconcile_invoice(
         }
     if unpriced:
         summary["unpriced_models"] = sorted(unpriced)
+    readings = unit_readings(invoice.lines)
+    if readings:
+        summary["unit_readings"] = readings
+    if outside_rows:
+        summary["out_of_scope"] = {"rows": sum(outside_rows.values()),
+                                   "billed": dict(sorted(outside.items())),
+                                   "rows_by_currency": dict(sorted(outside_rows.items()))}
     return AuditResult(invoice.kind, invoice.source, currency, summary, findings, rows)
 
 
 def _currency(invoice: InvoiceFile, book: PriceBook) -> str:
-    stated = {line.currency.upper() for line in invoice.lines if line.currency}
+    stated = {line.currency.upper() for line in invoice.lines if line.currency and line.in_scope}
     if len(stated) > 1:
         raise InputError(
             f"{invoice.source}: lines in {', '.join(sorted(stated))}; audit one currency at a time"
@@ -219,6 +238,30 @@ def _ref(source: str, lines: Iterable[int]) -> str:
     return f"{Path(source).name}:{text}"
 
 
+def _other_reading(line: InvoiceLine) -> str:
+    """For a line that fits neither reading of its unit: what the other reading gives."""
+    if line.reading != "neither" or line.unit is None or line.unit_price is None:
+        return ""
+    assert line.quantity is not None
+    other = line.quantity / line.unit.size * line.unit_price
+    return (f"; read in {line.unit.base} ({decimal_text(line.quantity)} {line.unit.base}) it "
+            f"would be {decimal_text(other)}: neither reading of the unit "
+            f"{line.unit.text!r} agrees")
+
+
+def _unsplit(line: InvoiceLine, model: str) -> Finding:
+    """A FOCUS usage row of a model that does not say which charge it bills."""
+    tokens = "" if line.quantity is None else f" for {decimal_text(line.quantity)} tokens"
+    return Finding(
+        kind="unsplit_charge", ref=_ref(line.source, [line.line]), source=line.source,
+        lines=(line.line,), invoice_id=line.invoice_id, model=model,
+        period=line.period.label, billed=line.billed,
+        detail=f"{model} billed {decimal_text(line.billed)}{tokens} in one row that does not "
+               "say which charge it is (input, output, ...: no SkuId, SkuMeter, x_Charge or "
+               "PricingUnit names one), so no card rate can check it",
+    )
+
+
 def _line_checks(line: InvoiceLine, model: str, book: PriceBook, rounding: str,
                  currency: str) -> list[Finding]:
     """The per-line facts: the unit price is a card's, and quantity x price = amount."""
@@ -246,7 +289,8 @@ def _line_checks(line: InvoiceLine, model: str, book: PriceBook, rounding: str,
                 kind="amount_mismatch", **common, expected=expected, billed=line.amount,
                 difference=line.amount - expected, impact=line.amount - expected,
                 detail=f"{decimal_text(line.quantity)} x {decimal_text(line.unit_price)} = "
-                       f"{decimal_text(exact)}, stated as {decimal_text(line.amount)}",
+                       f"{decimal_text(exact)}, stated as {decimal_text(line.amount)}"
+                       + _other_reading(line),
             ))
     return out
 
@@ -406,8 +450,12 @@ def audit_invoice(
 
     tz = canonical(tz)
     zone = tz_zone(tz)
-    invoice = read_invoice(Path(path), zone)
-    if not any(line.is_usage for line in invoice.lines):
+    invoice = read_invoice(Path(path), zone, known=lambda text: match_model(text, book)
+                           is not None)
+    if not any(line.is_usage or line.unsplit for line in invoice.lines):
+        if any(not line.in_scope for line in invoice.lines):
+            # A cloud's export without LLM usage: only the out-of-scope summary to show.
+            return reconcile_invoice(invoice, {}, {}, book, tolerance, rounding)
         raise InputError(f"{path}: no usage lines to audit")
     periods = invoice_periods(invoice, zone)
     logged: dict[Period, dict[str, Logged]] = {}

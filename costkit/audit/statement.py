@@ -88,6 +88,11 @@ class InvoiceLine:
     quantity x price result (a FOCUS row's ListCost) and `billed` what it charges (BilledCost).
     `consumed` is the base-unit quantity when the file states it apart (ConsumedQuantity).
     `charge` is one of CHARGES for usage; other lines keep `category` (Tax, Credit, ...).
+    `in_scope` is False for a FOCUS row outside the audited models' services (a cloud's
+    compute, storage, ...): counted and summed apart, never reconciled. `service` is the
+    row's ServiceName. A FOCUS usage row of a model that does not say which charge it bills
+    has `charge` None and `unsplit` True: it is a finding, not a reconciled line.
+    `reading` says how a line-item invoice's quantity was read against its unit.
     """
 
     source: str
@@ -106,10 +111,14 @@ class InvoiceLine:
     category: str = "Usage"
     correction: bool = False
     billing_period: Period | None = None
+    in_scope: bool = True
+    service: str = ""
+    unsplit: bool = False
+    reading: str | None = None
 
     @property
     def is_usage(self) -> bool:
-        return self.category == "Usage" and self.charge is not None
+        return self.in_scope and self.category == "Usage" and self.charge is not None
 
     @property
     def base_quantity(self) -> Decimal | None:

@@ -32,7 +32,8 @@ class Rounding(StrEnum):
     none = "none"
 
 
-KIND_NAMES = {"invoice": "line-item invoice", "focus": "FOCUS export", "ledger": "gateway ledger"}
+KIND_NAMES = {"invoice": "line-item invoice", "focus": "FOCUS export", "ledger": "gateway ledger",
+              "costs": "OpenAI Costs API pages"}
 
 
 @handle_errors
@@ -42,7 +43,9 @@ def audit(
         help="Invoice CSV or FOCUS export to check against the usage in the store.")] = None,
     ledger: Annotated[Path | None, typer.Option(
         "--ledger", metavar="FILE", show_default=False,
-        help="Gateway ledger (usage events, JSONL or pages) to check against the price cards.",
+        help="Billed requests to check against the price cards: the gateway ledger (usage "
+             "events), LiteLLM spend logs or OpenRouter generation stats; or OpenAI Costs API "
+             "pages, checked per day and project against the store.",
     )] = None,
     fmt: FormatTableJsonCsv = TableJsonCsv.table,
     html: Annotated[bool, typer.Option(
@@ -77,8 +80,15 @@ def audit(
         raise fail("give an invoice FILE or --ledger FILE (one of them)")
     book = load_price_book(prices_path)
     if ledger is not None:
-        result = audit_ledger(ledger, book, rounding.value,
-                              ledger_reasoning is LedgerReasoning.in_output)
+        from costkit.readers.openai_costs import recognises
+
+        if recognises(ledger):  # billed per day and project: checked against the store
+            from costkit.audit.costs import audit_costs
+
+            result = audit_costs(ledger, db, book, rounding.value)
+        else:
+            result = audit_ledger(ledger, book, rounding.value,
+                                  ledger_reasoning is LedgerReasoning.in_output)
     else:
         result = audit_invoice(file, db, book, tz, Tolerance.parse(tolerance), rounding.value)
     result = masked(result)  # secrets in invoice, ledger or store text never printed
@@ -115,11 +125,19 @@ def _print_table(result: Any, stream: Any) -> None:
     console = output.console(stream, width=160)
     s = result.summary
     cur = result.currency
-    title = f"Audit of {Path(result.source).name}: {KIND_NAMES[result.kind]}"
+    from costkit.audit.findings import READER_NAMES
+
+    kind = READER_NAMES.get(s.get("reader", ""), KIND_NAMES[result.kind])
+    title = f"Audit of {Path(result.source).name}: {kind}"
     if result.kind == "ledger":
         title += f", {s['events']:,} events ({s['requests']:,} requests)"
-    else:
+    elif result.kind == "costs":
+        title += (f", {s['results']:,} cost results in {s['groups']:,} day-project groups, "
+                  f"{s['first_bucket'][:10]} to {s['last_bucket'][:10]}")
+    elif s["periods"]:
         title += f" {', '.join(s['invoices'])}, period {', '.join(s['periods'])}"
+    else:
+        title += f" {', '.join(s['invoices'])}, no LLM usage lines"
     console.print(f"{title}, {cur}")
     if result.findings:
         table = Table(title=f"{len(result.findings)} finding(s)", title_justify="left")
@@ -161,13 +179,24 @@ def _print_table(result: Any, stream: Any) -> None:
     for note in _notes(result):
         console.print(note, highlight=False, soft_wrap=True)
     if not result.findings:
-        console.print("No findings: everything matches within tolerance.", highlight=False)
+        console.print("No LLM usage lines: nothing to reconcile." if _nothing_to_check(s)
+                      else "No findings: everything matches within tolerance.", highlight=False)
+
+
+def _nothing_to_check(summary: dict) -> bool:
+    """A FOCUS export whose rows are all out of scope."""
+    return "out_of_scope" in summary and not summary.get("lines")
 
 
 def _notes(result) -> list[str]:
     s, cur = result.summary, result.currency
     notes = []
-    if result.kind == "ledger":
+    if result.kind == "costs":
+        if "unpriced" in s:
+            notes.append(f"not checked (usage with no card): {', '.join(s['unpriced']['groups'])}"
+                         f" ({_money(s['unpriced']['billed'], cur)})")
+        notes.append(f"rounding: {s['rounding']}")
+    elif result.kind == "ledger":
         if s.get("discount_total"):
             notes.append(f"discounts applied: {_money(s['discount_total'], cur)}")
         failed = s["failed_billed"]
@@ -178,12 +207,24 @@ def _notes(result) -> list[str]:
             u = s["unpriced"]
             notes.append(f"not checked (no card): {u['events']} events of "
                          f"{', '.join(u['models'])} ({_money(u['billed'], cur)})")
+        if "byok" in s:
+            notes.append(f"not checked (bring-your-own-key: total_cost is OpenRouter's fee, "
+                         f"the provider bills the model): {s['byok']['events']} events "
+                         f"({_money(s['byok']['billed'], cur)})")
         if "not_read" in s:
             notes.append(f"records not read: {s['not_read']['records']} (the unreadable_event "
                          "findings; `costkit ingest` rejects them alike)")
     else:
         for category, amount in s.get("other_charges", {}).items():
             notes.append(f"{category} (not usage, not reconciled): {_money(amount, cur)}")
+        if "unit_readings" in s:
+            from costkit.audit.invoice import reading_text
+
+            notes.extend(reading_text(r) for r in s["unit_readings"])
+        if "out_of_scope" in s:
+            o = s["out_of_scope"]
+            notes.append(f"out of scope (not LLM usage, not reconciled): {o['rows']:,} rows, "
+                         + ", ".join(exact(amount, c) for c, amount in o["billed"].items()))
         if "corrections_to_other_periods" in s:
             c = s["corrections_to_other_periods"]
             notes.append(f"corrections to periods not in this file: lines "

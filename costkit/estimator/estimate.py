@@ -466,7 +466,7 @@ def _expected(p: Params, past: History | None, notes: list[str]) -> tuple[int, i
         else:
             search = EXPECTED_DEFAULTS["search_calls"]
             parts.append(f"{search} search call (default: none of them searched)")
-    notes.append(f"expected: learned from {past.requests:,} requests in the store: "
+    notes.append(f"expected: {past.learned_from()}: "
                  + ", ".join(parts))
     return out, reasoning, search, "history", past.requests
 

@@ -5,6 +5,10 @@ output of past requests of the model (under any of its names), the median reason
 that reasoned, and the median search calls of those that searched. Requests that produced
 nothing (failed calls) are left out. Rows whose reasoning count is unknown (NULL: the source
 billed it inside output) give their output only when no row splits the two.
+Aggregate rows (`request_count` other than 1, e.g. an OpenAI usage bucket of 40 requests)
+are left out too: their tokens are a sum over many requests, and a median needs one request
+per row. They are counted (`aggregate_rows`, `aggregate_requests`) so the estimate can say
+what it did not learn from.
 A store without a `usage` table (or an empty one) yields None: the caller uses its defaults.
 """
 
@@ -31,21 +35,37 @@ class History:
     search_calls: int | None  # None when no past request searched
     search_requests: int
     output_includes_reasoning: bool  # True when learned from rows that do not split them
+    aggregate_rows: int = 0  # rows of many requests each, left out of the medians
+    aggregate_requests: int = 0  # the requests those rows sum over
+
+    def learned_from(self) -> str:
+        """`learned from 4 requests in the store` (and what was left out, when anything)."""
+        text = f"learned from {self.requests:,} requests in the store"
+        if self.aggregate_rows:
+            rows = "row" if self.aggregate_rows == 1 else "rows"
+            text += (f" (skipped {self.aggregate_rows:,} aggregate {rows} of "
+                     f"{self.aggregate_requests:,} requests: a bucket's tokens are a sum, "
+                     "not one request's)")
+        return text
 
 
+# `one`: the row is one request (`request_count` = 1; {single} is TRUE for a store from
+# before migration 004, where every row was one).
 _QUERY = """
 SELECT
-    count(*) AS n,
-    count(*) FILTER (WHERE reasoning_tokens IS NOT NULL) AS n_split,
-    median(output_tokens::DOUBLE) FILTER (WHERE reasoning_tokens IS NOT NULL) AS out_split,
-    median(output_tokens::DOUBLE) AS out_all,
-    count(*) FILTER (WHERE reasoning_tokens > 0) AS n_reasoning,
-    median(reasoning_tokens::DOUBLE) FILTER (WHERE reasoning_tokens > 0) AS reasoning,
-    count(*) FILTER (WHERE search_calls > 0) AS n_search,
-    median(search_calls::DOUBLE) FILTER (WHERE search_calls > 0) AS search
-FROM usage
-WHERE model IN ({placeholders})
-  AND (output_tokens > 0 OR coalesce(reasoning_tokens, 0) > 0)
+    count(*) FILTER (WHERE one) AS n,
+    count(*) FILTER (WHERE one AND reasoning_tokens IS NOT NULL) AS n_split,
+    median(output_tokens::DOUBLE) FILTER (WHERE one AND reasoning_tokens IS NOT NULL) AS out_split,
+    median(output_tokens::DOUBLE) FILTER (WHERE one) AS out_all,
+    count(*) FILTER (WHERE one AND reasoning_tokens > 0) AS n_reasoning,
+    median(reasoning_tokens::DOUBLE) FILTER (WHERE one AND reasoning_tokens > 0) AS reasoning,
+    count(*) FILTER (WHERE one AND search_calls > 0) AS n_search,
+    median(search_calls::DOUBLE) FILTER (WHERE one AND search_calls > 0) AS search,
+    count(*) FILTER (WHERE NOT one) AS n_aggregate,
+    coalesce(sum(requests) FILTER (WHERE NOT one), 0) AS aggregate_requests
+FROM (SELECT *, {single} AS one, {count} AS requests FROM usage
+      WHERE model IN ({placeholders})
+        AND (output_tokens > 0 OR coalesce(reasoning_tokens, 0) > 0))
 """
 
 
@@ -56,14 +76,24 @@ def learn(con: duckdb.DuckDBPyConnection, names: Sequence[str]) -> History | Non
     if not names:
         return None
     try:
+        counted = con.execute(
+            "SELECT count(*) FROM information_schema.columns "
+            "WHERE table_name = 'usage' AND column_name = 'request_count'"
+        ).fetchone()
+        if counted and counted[0]:
+            single, count = "coalesce(request_count, 1) = 1", "request_count"
+        else:
+            single, count = "TRUE", "1"
         row = con.execute(
-            _QUERY.format(placeholders=", ".join("?" for _ in names)), list(names)
+            _QUERY.format(placeholders=", ".join("?" for _ in names), single=single,
+                          count=count), list(names)
         ).fetchone()
     except duckdb.CatalogException:
         return None  # no usage table: nothing ingested yet
-    n, n_split, out_split, out_all, n_reasoning, reasoning, n_search, search = row
+    (n, n_split, out_split, out_all, n_reasoning, reasoning, n_search, search, n_aggregate,
+     aggregate_requests) = row
     if not n:
-        return None
+        return None  # nothing per request (at most buckets): the defaults apply
     split = bool(n_split)
     return History(
         requests=int(n_split if split else n),
@@ -73,6 +103,8 @@ def learn(con: duckdb.DuckDBPyConnection, names: Sequence[str]) -> History | Non
         search_calls=_round(search) if n_search else None,
         search_requests=int(n_search),
         output_includes_reasoning=not split,
+        aggregate_rows=int(n_aggregate),
+        aggregate_requests=int(aggregate_requests),
     )
 
 
