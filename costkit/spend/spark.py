@@ -3,7 +3,8 @@
 The SQL is the one DuckDB runs (costkit.spend.breakdown), rendered for Spark SQL by sqlglot,
 with these few spots rewritten where the two engines differ:
 - `epoch_us(timezone(zone, ts))` (local wall-clock micros) -> `unix_micros(from_utc_timestamp(ts,
-  zone))`; the session runs in UTC, so Spark shifts by the zone's own rules.
+  zone))`; the session runs in UTC, so Spark shifts by the zone's own rules. A bare
+  `epoch_us(ts)` (UTC days) -> `unix_micros(ts)`.
 - HUGEINT sums -> DECIMAL(38,0) (Spark has no 128-bit integer; both are exact to 38 digits),
   and `usage` exposes token counts as DECIMAL(38,0) so that Spark sums them without the
   64-bit overflow of its BIGINT sum.
@@ -146,6 +147,8 @@ def _spark_node(node: exp.Expression, values: Iterator[Any]) -> exp.Expression:
             (inner.args.get("zone"), inner.this)
         return exp.Anonymous(this="UNIX_MICROS", expressions=[
             exp.Anonymous(this="FROM_UTC_TIMESTAMP", expressions=[ts, zone])])
+    if name == "EPOCH_US":  # a UTC day needs no zone: the instant's own micros
+        return exp.Anonymous(this="UNIX_MICROS", expressions=[_first(node)])
     if name == "ISOYEAR":
         return exp.Extract(this=exp.var("YEAROFWEEK"), expression=_first(node))
     if name == "WEEK":
