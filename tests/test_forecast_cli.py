@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import random
+import tempfile
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, GOLDEN
+from conftest import FIXTURES
+from goldens import check, produces
 
 from costkit.core.usage import Usage
 from costkit.pricing.book import load_price_book
@@ -154,20 +156,28 @@ def fixture_spend(month_start: date, as_of: date, book, model: str | None = None
 
 # --- the forecast -----------------------------------------------------------------------------
 
-def test_month_end_table_golden(forecast):
-    result = forecast("--as-of", AS_OF)
-    assert result.exit_code == 0, result.stderr
-    golden = GOLDEN / "forecast_eom.txt"
-    assert result.stdout == golden.read_text(encoding="utf-8")
-    assert result.stderr == (
+@produces("forecast_eom.txt", "forecast_eom.json", "forecast_eom_by_project.txt")
+def forecast_goldens(cli) -> dict:
+    """The month-end forecast of the fixture store, as a table, as JSON, and by project."""
+    db = Path(tempfile.mkdtemp()) / "store.duckdb"
+    ingest(cli, db, FORECAST_FIXTURES)
+    return {
+        "forecast_eom.txt": cli("forecast", "--db", str(db), "--as-of", AS_OF),
+        "forecast_eom.json": cli("forecast", "--db", str(db), "--as-of", AS_OF,
+                                 "--format", "json"),
+        "forecast_eom_by_project.txt": cli("forecast", "--db", str(db), "--as-of", AS_OF,
+                                           "--by", "project"),
+    }
+
+
+def test_month_end_goldens(cli):
+    results = forecast_goldens(cli)
+    for name, result in results.items():
+        assert result.exit_code == 0, result.stderr
+        check(name, result.stdout)
+    assert results["forecast_eom.txt"].stderr == (
         "costkit: warning: left out of the forecast, unpriced: 4 request(s) of mystery-model "
         "(no price card); add a price card with --prices\n")
-
-
-def test_month_end_json_golden(forecast):
-    result = forecast("--as-of", AS_OF, "--format", "json")
-    assert result.exit_code == 0, result.stderr
-    assert result.stdout == (GOLDEN / "forecast_eom.json").read_text(encoding="utf-8")
 
 
 def test_json_carries_exact_actuals_decimal_strings_and_the_model(forecast):
