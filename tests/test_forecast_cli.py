@@ -283,11 +283,15 @@ def test_three_months_by_project(forecast):
     assert "total" in table.stdout
 
 
-def test_a_group_with_too_little_history_is_listed_not_forecast(forecast):
+def test_a_group_with_too_little_history_says_so_and_forecasts_its_mean_day(forecast):
     data = as_json(forecast("--as-of", "2026-09-16", "--by", "project", "--format", "json"))
     groups = {g["group"]["project"]: g for g in data["groups"]}
-    assert "forecast" in groups["alpha"]
+    assert "problem" not in groups["alpha"]
     assert "too little history" in groups["beta"]["problem"]
+    # Its mean day takes part in the reconciliation, so the groups still add up.
+    assert groups["beta"]["forecast"]["model"]["name"] == "mean day"
+    assert sum(Decimal(g["forecast"]["projected_total"]) for g in groups.values()) \
+        == Decimal(data["projected_total"])
 
 
 def test_growth_scales_the_future_only(forecast):
@@ -531,3 +535,35 @@ def test_the_issue_store_that_stops_on_the_24th(cli, tmp_path, monkeypatch):
 if __name__ == "__main__":
     write_fixtures(FORECAST_FIXTURES)
     print(f"wrote {FORECAST_FIXTURES}")
+
+
+# --- groups reconciled to the total -----------------------------------------------------------
+
+def test_groups_add_up_to_the_total_to_the_cent_in_every_month_and_day(forecast):
+    data = as_json(forecast("--as-of", AS_OF, "--horizon", "3m", "--by", "project",
+                            "--format", "json"))
+    groups = [g["forecast"] for g in data["groups"]]
+    for key in ("actual_to_date", "expected_rest", "projected_total"):
+        assert sum(Decimal(g[key]) for g in groups) == Decimal(data[key]), key
+    for i, month in enumerate(data["months"]):
+        for key in ("expected_rest", "projected_total"):
+            assert sum(Decimal(g["months"][i][key]) for g in groups) == Decimal(month[key])
+    for i, day in enumerate(data["daily"]):
+        assert sum(Decimal(g["daily"][i]["spend"]) for g in groups) == Decimal(day["spend"])
+    rec = data["reconciliation"]
+    assert Decimal(rec["groups_projected_total"]) == Decimal(rec["total_projected_total"])
+    # Each group says how far reconciliation moved it from its own forecast.
+    moved = sum(Decimal(g["forecast"]["expected_rest"]) - Decimal(g["own_expected_rest"])
+                for g in data["groups"])
+    own = sum(Decimal(g["own_expected_rest"]) for g in data["groups"])
+    assert moved == Decimal(data["expected_rest"]) - own
+
+
+def test_the_table_shows_the_groups_sum_next_to_the_total(forecast):
+    result = forecast("--as-of", AS_OF, "--by", "project")
+    assert result.exit_code == 0, result.stderr
+    data = as_json(forecast("--as-of", AS_OF, "--by", "project", "--format", "json"))
+    projected = Decimal(data["projected_total"]).quantize(Decimal("0.01"))
+    row = next(line for line in result.stdout.splitlines() if "all groups" in line)
+    assert f"${projected}" in row
+    assert "reconciled so the groups add up to the total" in result.stdout

@@ -162,20 +162,29 @@ def render(run: Any, stream: Any = None) -> None:
         console.print(table)
 
     if run.by:
-        groups = Table(title=f"By {', '.join(run.by)} (each forecast on its own history)")
+        title = (f"By {', '.join(run.by)}: each forecast on its own history, then reconciled "
+                 "so the groups add up to the total")
+        if run.workload is not None:
+            title += " less the planned workload"
+        groups = Table(title=title)
         for dim in run.by:
             groups.add_column(dim)
-        for column in ("actual to date", "projected", "80% interval", "95% interval"):
+        for column in ("actual to date", "projected", "80% interval", "95% interval",
+                       "reconciled"):
             groups.add_column(column, justify="right")
         groups.add_column("model")
         for g in run.groups:
-            if g.forecast is None:
-                groups.add_row(*g.key, "-", "-", "-", "-", g.problem or "")
-                continue
             t = g.forecast.total
             cells = _money_cells(t, places)
+            moved = t.expected_rest - g.own_rest
             groups.add_row(*g.key, cells[0], cells[2], cells[3], cells[4],
-                           _short_model(g.forecast))
+                           f"{'+' if moved >= 0 else '-'}{money(abs(moved), places=places)}",
+                           _short_model(g))
+        sums = run.reconciliation()
+        groups.add_section()
+        groups.add_row(*(["all groups"] + [""] * (len(run.by) - 1)),
+                       money(sums["groups_actual_to_date"], places=places),
+                       money(sums["groups_projected_total"], places=places), "", "", "", "")
         console.print(groups)
 
 
@@ -200,5 +209,8 @@ def _places(total: Decimal) -> int:
     return 2 if abs(total) >= 1 else 4
 
 
-def _short_model(fc: Any) -> str:
+def _short_model(group: Any) -> str:
+    fc = group.forecast
+    if group.problem:
+        return f"{fc.model} of {fc.history_days} day(s): too little history for the model"
     return f"{fc.model}, {fc.history_days} days"

@@ -267,7 +267,7 @@ def summarise(
     h = horizon.days
     point, paths, comp_paths = sim.point, sim.paths, sim.components
     day_money = list(daily_expected) if daily_expected is not None \
-        else [_money(v) for v in point]
+        else [as_money(v) for v in point]
     future_days = [as_of + timedelta(days=i) for i in range(h)]
     hist_index = {d: i for i, d in enumerate(history.days)}
 
@@ -283,12 +283,14 @@ def summarise(
         components = {}
         for c in COMPONENTS:
             c_actual = sum((history.components[c][i] for i in actual_idx), ZERO)
-            c_rest = _money(float(comp_paths[c][lo:hi].sum()))
+            c_rest = as_money(float(comp_paths[c][lo:hi].sum()))
             components[c] = {"actual": c_actual, "forecast": c_rest,
-                             "projected": c_actual.quantize(QUANTUM, ROUND_HALF_EVEN) + c_rest}
+                             "projected": c_actual + c_rest}
         expected_rest = sum(day_money[lo:hi], ZERO)
-        projected = actual.quantize(QUANTUM, ROUND_HALF_EVEN) + expected_rest
-        lows_highs = [actual.quantize(QUANTUM, ROUND_HALF_EVEN) + _money(v) for v in q]
+        # Exact actuals plus rounded forecasts, never re-rounded: groups' projections then
+        # add up to the total's exactly, as their actuals and days do.
+        projected = actual + expected_rest
+        lows_highs = [actual + as_money(v) for v in q]
         low_95, low_80, high_80, high_95 = lows_highs
         # The expected value can fall outside a skewed 80% band only by Monte Carlo noise;
         # keep the bands nested around it so the output never contradicts itself.
@@ -337,7 +339,7 @@ def _days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
-def _money(value: float) -> Decimal:
+def as_money(value: float) -> Decimal:
     """A float estimate as a Decimal rounded to QUANTUM (repr gives the shortest exact form)."""
     return Decimal(repr(float(value))).quantize(QUANTUM, ROUND_HALF_EVEN)
 
@@ -411,7 +413,7 @@ def _daily_path(horizon: Horizon, history: DailyHistory, total_hist: Sequence[De
         p = period_of[d]
         running[p] = running.get(p, ZERO) + expected
         if q is not None:
-            low_95, low_80, high_80, high_95 = (_money(q[j, i]) for j in range(4))
+            low_95, low_80, high_80, high_95 = (as_money(q[j, i]) for j in range(4))
         else:
             low_95 = low_80 = high_80 = high_95 = expected
         out.append(DayForecast(d, False, expected, min(low_80, expected), max(high_80, expected),

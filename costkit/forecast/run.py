@@ -7,6 +7,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from costkit.core import clock
@@ -15,10 +16,19 @@ from costkit.core.money import parse_budget  # the one --budget parser (estimate
 from costkit.core.timezones import canonical, local_instant
 from costkit.core.timezones import zone as tz_zone
 from costkit.forecast import model as forecast_model
-from costkit.forecast.history import load_history, logged_model_names
-from costkit.forecast.horizon import parse_horizon
-from costkit.forecast.projection import SpendForecast, forecast_spend
-from costkit.forecast.scenario import parse_what_if, scenario_book
+from costkit.forecast.history import StoreHistory, load_history, logged_model_names
+from costkit.forecast.horizon import Horizon, parse_horizon
+from costkit.forecast.projection import (
+    SpendForecast,
+    SpendSimulation,
+    apply_what_if,
+    as_money,
+    simulate_spend,
+    summarise,
+)
+from costkit.forecast.reconcile import METHOD, reconcile, short_history_simulation
+from costkit.forecast.scenario import WhatIf, parse_what_if, scenario_book
+from costkit.forecast.series import ZERO
 from costkit.forecast.workload import Workload, price_workload
 from costkit.pricing.book import load_price_book
 from costkit.spend.coverage import (
@@ -46,7 +56,8 @@ def parse_as_of(text: str | None, tz: str) -> date:
 class GroupResult:
     key: tuple[str, ...]
     forecast: SpendForecast | None
-    problem: str | None = None               # why there is no forecast (too little history)
+    problem: str | None = None               # why the model could not fit (too little history)
+    own_rest: Decimal | None = None          # the group's own expected rest, before reconciling
 
 
 @dataclass(frozen=True)
@@ -80,11 +91,28 @@ class ForecastRun:
             out["by"] = list(self.by)
             out["groups"] = [
                 {"group": dict(zip(self.by, g.key, strict=True)),
-                 **({"forecast": g.forecast.as_dict()} if g.forecast is not None
-                    else {"problem": g.problem})}
+                 **({"forecast": g.forecast.as_dict()} if g.forecast is not None else {}),
+                 **({"problem": g.problem} if g.problem else {}),
+                 **({"own_expected_rest": g.own_rest} if g.own_rest is not None else {})}
                 for g in self.groups
             ]
+            out["reconciliation"] = self.reconciliation()
         return out
+
+    def reconciliation(self) -> dict:
+        """How the groups add up: their sums next to the total they were reconciled to."""
+        fc = [g.forecast for g in self.groups if g.forecast is not None]
+        total = self.forecast.total
+        extra = self.workload.per_day_total * self.forecast.horizon.days \
+            if self.workload is not None else ZERO
+        return {
+            "method": METHOD,
+            "groups_actual_to_date": sum((f.total.actual for f in fc), ZERO),
+            "groups_expected_rest": sum((f.total.expected_rest for f in fc), ZERO),
+            "groups_projected_total": sum((f.total.projected_total for f in fc), ZERO),
+            "total_projected_total": total.projected_total,
+            "planned_workload_not_in_groups": extra if self.workload is not None else None,
+        }
 
     @property
     def over_budget(self) -> list:
@@ -152,8 +180,10 @@ def run_forecast(
     labels = tuple(scenario.describe())
     extra = planned.daily if planned is not None else None
     try:
-        total = forecast_spend(history.total, span, scenario.what_if, extra, amount, labels,
-                               n_sims=n_sims, seed=0)
+        base = simulate_spend(history.total, span, scenario.what_if, None, n_sims=n_sims,
+                              seed=0)
+        total = summarise(apply_what_if(base, WhatIf(), extra), history.total, span, amount,
+                          labels, extra, scenario.what_if, n_sims)
     except InputError as exc:
         if fresh.stale and fresh.newest is not None:
             raise InputError(f"{exc} (the newest usage is {describe_age(fresh.age)} old: is "
@@ -163,16 +193,37 @@ def run_forecast(
         notes.append("--what-if reasoning changes nothing: the history has no reasoning spend "
                      "(logs that do not split reasoning out count it as output)")
 
-    groups = []
-    for key, series in history.groups.items():
-        try:
-            fc = forecast_spend(series, span, scenario.what_if, None, None, labels,
-                                n_sims=n_sims, seed=zlib.crc32("/".join(key).encode()))
-            groups.append(GroupResult(key, fc))
-        except InputError as exc:
-            groups.append(GroupResult(key, None, str(exc)))
+    groups = _group_forecasts(history, span, scenario.what_if, base, labels, n_sims)
     return ForecastRun(total, tz, history.currency, history.dims, tuple(groups), planned,
                        tuple(notes), fresh)
+
+
+def _group_forecasts(history: StoreHistory, span: Horizon, what_if: WhatIf,
+                     base: SpendSimulation, labels: tuple[str, ...],
+                     n_sims: int) -> list[GroupResult]:
+    """Each group forecast on its own history, then reconciled to add up to `base`, the
+    total without a planned workload (which is in no group)."""
+    keys, sims, problems = [], [], []
+    for key, series in history.groups.items():
+        seed = zlib.crc32("/".join(key).encode())
+        try:
+            sim = simulate_spend(series, span, what_if, None, n_sims=n_sims, seed=seed)
+            problem = None
+        except InputError as exc:
+            sim = apply_what_if(short_history_simulation(series, span.days, n_sims, seed),
+                                what_if)
+            problem = str(exc)
+        keys.append(key)
+        sims.append(sim)
+        problems.append(problem)
+    moved, money, _ = reconcile(base, sims)
+    out = []
+    for key, own, sim, days, problem in zip(keys, sims, moved, money, problems, strict=True):
+        series = history.groups[key]
+        fc = summarise(sim, series, span, None, labels, None, what_if, n_sims, days)
+        own_rest = sum((as_money(v) for v in own.point), ZERO)
+        out.append(GroupResult(key, fc, problem, own_rest))
+    return out
 
 
 def stale_message(fresh: Freshness, tz: str) -> str:
