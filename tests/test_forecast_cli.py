@@ -567,3 +567,73 @@ def test_the_table_shows_the_groups_sum_next_to_the_total(forecast):
     row = next(line for line in result.stdout.splitlines() if "all groups" in line)
     assert f"${projected}" in row
     assert "reconciled so the groups add up to the total" in result.stdout
+
+
+# --- a price card taking effect inside the horizon --------------------------------------------
+
+STEP_CARDS = """
+[[card]]
+model = "flat-model"
+effective_to = 2026-10-20T00:00:00Z
+[card.rates]
+input = 1.0
+output = 2.0
+
+[[card]]
+model = "flat-model"
+effective_from = 2026-10-20T00:00:00Z
+[card.rates]
+input = 3.0
+output = 2.0
+"""
+
+
+@pytest.fixture
+def flat_store(cli, tmp_path):
+    """28 days (2026-09-12..2026-10-09) of one request a day: 1,000,000 input and 500,000
+    output tokens of flat-model, $1.00 + $1.00 = $2.00 a day under the first card."""
+    cards = tmp_path / "cards.toml"
+    cards.write_text(STEP_CARDS)
+    log = tmp_path / "flat.jsonl"
+    lines = []
+    for i in range(28):
+        when = datetime(2026, 9, 12, 12, tzinfo=UTC) + timedelta(days=i)
+        lines.append(json.dumps({
+            "id": f"chatcmpl-f{i:02d}", "object": "chat.completion",
+            "created": int(when.timestamp()), "model": "flat-model",
+            "usage": {"prompt_tokens": 1_000_000, "completion_tokens": 500_000,
+                      "total_tokens": 1_500_000},
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"},
+                         "finish_reason": "stop"}]}))
+    log.write_text("\n".join(lines) + "\n")
+    db = tmp_path / "flat.duckdb"
+    result = cli("ingest", str(log), "--project", "flat", "--db", str(db), "--prices", str(cards))
+    assert result.exit_code == 0, result.stderr
+    return db, cards
+
+
+def test_a_card_starting_mid_horizon_prices_the_days_from_its_date(cli, flat_store):
+    db, cards = flat_store
+    result = cli("forecast", "--db", str(db), "--prices", str(cards), "--as-of", "2026-10-10",
+                 "--by", "project", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    data = as_json(result)
+    # A constant $2.00 a day is forecast as $2.00 a day. Oct 1-9 were spent: 9 x $2 = $18.
+    # Oct 10-19 (10 days) under the old card: 10 x $2 = $20. From Oct 20 the new card prices
+    # the same 1M input at $3 and 0.5M output at $1: 12 days x $4 = $48.
+    # Rest 20 + 48 = $68; month 18 + 68 = $86.
+    assert Decimal(data["actual_to_date"]) == Decimal(18)
+    assert Decimal(data["expected_rest"]) == Decimal(68)
+    assert Decimal(data["projected_total"]) == Decimal(86)
+    # Input: 10 x $1 + 12 x $3 = $46 to come; output: 22 x $1 = $22.
+    assert Decimal(data["components"]["input"]["forecast"]) == Decimal(46)
+    assert Decimal(data["components"]["output"]["forecast"]) == Decimal(22)
+    days = {d["date"]: Decimal(d["spend"]) for d in data["daily"]}
+    assert days["2026-10-19"] == Decimal(2) and days["2026-10-20"] == Decimal(4)
+    assert data["price_changes"] == [
+        "from 2026-10-20, the flat-model card effective 2026-10-20T00:00:00Z"]
+    # The one group is repriced alike and still adds up to the total.
+    (group,) = data["groups"]
+    assert Decimal(group["forecast"]["projected_total"]) == Decimal(86)
+    table = cli("forecast", "--db", str(db), "--prices", str(cards), "--as-of", "2026-10-10")
+    assert "Prices: from 2026-10-20, the flat-model card effective" in table.stdout

@@ -117,6 +117,8 @@ def render(run: Any, stream: Any = None) -> None:
         console.print(f"Data stale: {stale_message(run.freshness, run.tz)}")
     for line in fc.scenario:
         console.print(f"What-if: {line}")
+    for line in fc.price_changes:
+        console.print(f"Prices: {line} (applied from that day)")
     if run.workload is not None:
         w = run.workload
         console.print(f"Workload: {w.path}: {w.requests:,} request(s) estimated, expected "

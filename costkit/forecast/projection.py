@@ -83,6 +83,7 @@ class SpendForecast:
     scenario: tuple[str, ...] = ()
     workload_per_day: Decimal | None = None
     sims: int = 0
+    price_changes: tuple[str, ...] = ()        # cards taking effect inside the horizon
 
     def as_dict(self) -> dict:
         """JSON-ready: money as Decimal (serialised as strings), dates ISO."""
@@ -116,6 +117,7 @@ class SpendForecast:
                 "simulations": self.sims,
             },
             "what_if": list(self.scenario),
+            "price_changes": list(self.price_changes),
             "workload_per_day": self.workload_per_day,
             "budget": _budget_dict(self.periods) if any(p.budget for p in self.periods)
             else None,
@@ -329,7 +331,8 @@ def summarise(
         total=total,
         periods=periods,
         daily=daily,
-        scenario=tuple(scenario) + tuple(what_if.describe()) + sim.notes,
+        scenario=tuple(scenario) + tuple(what_if.describe()),
+        price_changes=sim.notes,
         workload_per_day=extra_total if extra_total else None,
         sims=n_sims,
     )

@@ -16,7 +16,12 @@ from costkit.core.money import parse_budget  # the one --budget parser (estimate
 from costkit.core.timezones import canonical, local_instant
 from costkit.core.timezones import zone as tz_zone
 from costkit.forecast import model as forecast_model
-from costkit.forecast.history import StoreHistory, load_history, logged_model_names
+from costkit.forecast.history import (
+    StoreHistory,
+    load_history,
+    logged_model_names,
+    price_steps,
+)
 from costkit.forecast.horizon import Horizon, parse_horizon
 from costkit.forecast.projection import (
     SpendForecast,
@@ -27,6 +32,7 @@ from costkit.forecast.projection import (
     summarise,
 )
 from costkit.forecast.reconcile import METHOD, reconcile, short_history_simulation
+from costkit.forecast.repricing import PriceStep, apply_steps
 from costkit.forecast.scenario import WhatIf, parse_what_if, scenario_book
 from costkit.forecast.series import ZERO
 from costkit.forecast.workload import Workload, price_workload
@@ -166,10 +172,11 @@ def run_forecast(
             names = logged_model_names(con, day, tz, book) if scenario.model else []
             priced_with = scenario_book(book, scenario, names)
         history = load_history(con, day, tz, priced_with, by)
+        steps, price_notes = price_steps(con, day, span.days, tz, priced_with, history.dims)
     finally:
         con.close()
 
-    notes = list(history.warnings)
+    notes = list(history.warnings) + list(price_notes)
     if planned is not None:
         if planned.currency != history.currency:
             raise InputError(f"{planned.path}: the workload is priced in {planned.currency}, "
@@ -180,8 +187,8 @@ def run_forecast(
     labels = tuple(scenario.describe())
     extra = planned.daily if planned is not None else None
     try:
-        base = simulate_spend(history.total, span, scenario.what_if, None, n_sims=n_sims,
-                              seed=0)
+        base = apply_steps(simulate_spend(history.total, span, scenario.what_if, None,
+                                          n_sims=n_sims, seed=0), steps.get((), []))
         total = summarise(apply_what_if(base, WhatIf(), extra), history.total, span, amount,
                           labels, extra, scenario.what_if, n_sims)
     except InputError as exc:
@@ -193,14 +200,14 @@ def run_forecast(
         notes.append("--what-if reasoning changes nothing: the history has no reasoning spend "
                      "(logs that do not split reasoning out count it as output)")
 
-    groups = _group_forecasts(history, span, scenario.what_if, base, labels, n_sims)
+    groups = _group_forecasts(history, span, scenario.what_if, base, labels, n_sims, steps)
     return ForecastRun(total, tz, history.currency, history.dims, tuple(groups), planned,
                        tuple(notes), fresh)
 
 
 def _group_forecasts(history: StoreHistory, span: Horizon, what_if: WhatIf,
-                     base: SpendSimulation, labels: tuple[str, ...],
-                     n_sims: int) -> list[GroupResult]:
+                     base: SpendSimulation, labels: tuple[str, ...], n_sims: int,
+                     steps: dict[tuple[str, ...], list[PriceStep]]) -> list[GroupResult]:
     """Each group forecast on its own history, then reconciled to add up to `base`, the
     total without a planned workload (which is in no group)."""
     keys, sims, problems = [], [], []
@@ -214,7 +221,7 @@ def _group_forecasts(history: StoreHistory, span: Horizon, what_if: WhatIf,
                                 what_if)
             problem = str(exc)
         keys.append(key)
-        sims.append(sim)
+        sims.append(apply_steps(sim, steps.get(key, [])))
         problems.append(problem)
     moved, money, _ = reconcile(base, sims)
     out = []
