@@ -25,14 +25,29 @@ its own days resampled, and reconciliation gives it a share of the gap like any 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 
 import numpy as np
 
-from costkit.forecast.projection import SpendSimulation, as_money
+from costkit.core.errors import InputError
+from costkit.forecast.horizon import Horizon
+from costkit.forecast.model import N_SIMS
+from costkit.forecast.projection import (
+    SpendForecast,
+    SpendSimulation,
+    apply_what_if,
+    as_money,
+    simulate_spend,
+    summarise,
+)
+from costkit.forecast.repricing import PriceStep, apply_steps
+from costkit.forecast.scenario import WhatIf
 from costkit.forecast.series import COMPONENTS, ZERO, DailyHistory
+
+Key = tuple[str, ...]
 
 METHOD = ("top-down by variance: the total is kept, and each day's gap between it and the "
           "groups' sum is shared among the groups in proportion to their forecast variance")
@@ -127,4 +142,38 @@ def _rescale(components: dict[str, np.ndarray], before: np.ndarray, after: np.nd
                    for c in COMPONENTS}
     for c in COMPONENTS:
         out[c] = np.where(before > 0, components[c] * ratio, after * total_share[c])
+    return out
+
+
+def forecast_groups(
+    base: SpendSimulation,
+    histories: Mapping[Key, DailyHistory],
+    span: Horizon,
+    what_if: WhatIf = WhatIf(),  # noqa: B008 - frozen, so a shared default is safe
+    labels: Sequence[str] = (),
+    n_sims: int = N_SIMS,
+    steps: Mapping[Key, Sequence[PriceStep]] | None = None,
+) -> list[tuple[Key, SpendForecast, str | None, Decimal]]:
+    """Each group forecast on its own history (price steps applied), then reconciled to add
+    up to `base` (the total's simulation): (key, forecast, why the model could not fit it,
+    its own expected rest before reconciling) per group."""
+    keys, sims, problems = [], [], []
+    for key, series in histories.items():
+        seed = zlib.crc32("/".join(key).encode())
+        try:
+            sim = simulate_spend(series, span, what_if, None, n_sims=n_sims, seed=seed)
+            problem = None
+        except InputError as exc:
+            sim = apply_what_if(short_history_simulation(series, span.days, n_sims, seed),
+                                what_if)
+            problem = str(exc)
+        keys.append(key)
+        sims.append(apply_steps(sim, (steps or {}).get(key, [])))
+        problems.append(problem)
+    moved, money, _ = reconcile(base, sims)
+    out = []
+    for key, own, sim, days, problem in zip(keys, sims, moved, money, problems, strict=True):
+        fc = summarise(sim, histories[key], span, None, labels, None, what_if, n_sims, days)
+        own_rest = sum((as_money(v) for v in own.point), ZERO)
+        out.append((key, fc, problem, own_rest))
     return out

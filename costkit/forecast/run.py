@@ -3,7 +3,6 @@ workload), forecast the total and each group, and say how fresh the data is."""
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -17,22 +16,19 @@ from costkit.core.timezones import canonical, local_instant
 from costkit.core.timezones import zone as tz_zone
 from costkit.forecast import model as forecast_model
 from costkit.forecast.history import (
-    StoreHistory,
     load_history,
     logged_model_names,
     price_steps,
 )
-from costkit.forecast.horizon import Horizon, parse_horizon
+from costkit.forecast.horizon import parse_horizon
 from costkit.forecast.projection import (
     SpendForecast,
-    SpendSimulation,
     apply_what_if,
-    as_money,
     simulate_spend,
     summarise,
 )
-from costkit.forecast.reconcile import METHOD, reconcile, short_history_simulation
-from costkit.forecast.repricing import PriceStep, apply_steps
+from costkit.forecast.reconcile import METHOD, forecast_groups
+from costkit.forecast.repricing import apply_steps
 from costkit.forecast.scenario import WhatIf, parse_what_if, scenario_book
 from costkit.forecast.series import ZERO
 from costkit.forecast.workload import Workload, price_workload
@@ -200,37 +196,10 @@ def run_forecast(
         notes.append("--what-if reasoning changes nothing: the history has no reasoning spend "
                      "(logs that do not split reasoning out count it as output)")
 
-    groups = _group_forecasts(history, span, scenario.what_if, base, labels, n_sims, steps)
+    groups = [GroupResult(*g) for g in forecast_groups(
+        base, history.groups, span, scenario.what_if, labels, n_sims, steps)]
     return ForecastRun(total, tz, history.currency, history.dims, tuple(groups), planned,
                        tuple(notes), fresh)
-
-
-def _group_forecasts(history: StoreHistory, span: Horizon, what_if: WhatIf,
-                     base: SpendSimulation, labels: tuple[str, ...], n_sims: int,
-                     steps: dict[tuple[str, ...], list[PriceStep]]) -> list[GroupResult]:
-    """Each group forecast on its own history, then reconciled to add up to `base`, the
-    total without a planned workload (which is in no group)."""
-    keys, sims, problems = [], [], []
-    for key, series in history.groups.items():
-        seed = zlib.crc32("/".join(key).encode())
-        try:
-            sim = simulate_spend(series, span, what_if, None, n_sims=n_sims, seed=seed)
-            problem = None
-        except InputError as exc:
-            sim = apply_what_if(short_history_simulation(series, span.days, n_sims, seed),
-                                what_if)
-            problem = str(exc)
-        keys.append(key)
-        sims.append(apply_steps(sim, steps.get(key, [])))
-        problems.append(problem)
-    moved, money, _ = reconcile(base, sims)
-    out = []
-    for key, own, sim, days, problem in zip(keys, sims, moved, money, problems, strict=True):
-        series = history.groups[key]
-        fc = summarise(sim, series, span, None, labels, None, what_if, n_sims, days)
-        own_rest = sum((as_money(v) for v in own.point), ZERO)
-        out.append(GroupResult(key, fc, problem, own_rest))
-    return out
 
 
 def stale_message(fresh: Freshness, tz: str) -> str:
