@@ -202,6 +202,9 @@ def main() -> None:
     parser.add_argument("--source", action="append", choices=("demo", "azure"),
                         help="with --groups: only this source (repeatable)")
     parser.add_argument("--by", default="project", help="with --groups: the demo's groups")
+    parser.add_argument("--reconcile", default="mint",
+                        choices=("mint", "top-down", "bottom-up"),
+                        help="with --groups: how groups and total are reconciled")
     parser.add_argument("--every", type=int, default=3,
                         help="with --groups: days between 14-day origins")
     args = parser.parse_args()
@@ -213,9 +216,10 @@ def main() -> None:
         for name in sources:
             src = fg.demo_source(args.by) if name == "demo" else fg.azure_source()
             for target in ("month", "14d"):
-                fg.report(src, target, fg.backtest(src, target, args.every, args.sims))
+                fg.report(src, target, fg.backtest(src, target, args.every, args.sims,
+                                                   method=args.reconcile))
         print(f"{time.perf_counter() - t0:.0f} s for --groups --sims {args.sims} "
-              f"--every {args.every}")
+              f"--every {args.every} --reconcile {args.reconcile}")
         return
     result = run(args.n, args.sims, args.seed)
     report(result)

@@ -15,6 +15,7 @@ Two targets from each origin, each seeing only the days before it:
 
 Three methods, per group:
 - costkit: the group's forecast reconciled to the total's (what `--by` prints);
+- own: the group's own forecast before reconciling (expected value only);
 - ETS: statsmodels ETSModel (additive error; no trend or additive damped trend; no season or
   an additive weekly one; the lowest AIC), intervals from its simulated paths (clipped at 0);
 - run-rate: month-to-date / days elapsed x days in the month (month), the last 7 days' mean
@@ -47,7 +48,7 @@ from costkit.forecast.series import COMPONENTS, DailyHistory
 
 AZURE = Path("/work/shared/data/azure-llm-trace-2023")
 MIN_HISTORY = 28
-METHODS = ("costkit", "ETS", "run-rate")
+METHODS = ("costkit", "own", "ETS", "run-rate")
 Z80, Z95 = 1.2816, 1.96
 
 
@@ -139,7 +140,7 @@ def trimmed(start: date, y: np.ndarray, as_of: date) -> tuple[date, np.ndarray] 
     return start + timedelta(days=int(spent[0])), y[int(spent[0]):n]
 
 
-def costkit_groups(src: Source, span: Horizon, sims: int) -> dict[str, tuple]:
+def costkit_groups(src: Source, span: Horizon, sims: int, method: str) -> dict:
     """Each group's (rest of the target: expected, 80% and 95% bounds), reconciled."""
     total = simulate_spend(history(src.start, src.total, span.as_of), span, n_sims=sims)
     hists = {}
@@ -147,11 +148,14 @@ def costkit_groups(src: Source, span: Horizon, sims: int) -> dict[str, tuple]:
         cut = trimmed(src.start, y, span.as_of)
         if cut is not None:
             hists[(name,)] = history(cut[0], cut[1], span.as_of)
-    out = {}
-    for key, fc, _problem, _own in forecast_groups(total, hists, span, n_sims=sims):
+    out: dict = {}
+    moved, days, found = forecast_groups(total, hists, span, n_sims=sims, method=method)
+    out["(total)"] = (float(sum(days)),) + (np.nan,) * 4
+    for key, fc, _problem, own in found:
         t = fc.total
         out[key[0]] = tuple(float(v - t.actual) for v in
                             (t.projected_total, t.low_80, t.high_80, t.low_95, t.high_95))
+        out[("own", key[0])] = (float(own),) + (np.nan,) * 4
     return out
 
 
@@ -222,14 +226,19 @@ def origins(src: Source, target: str, every: int) -> list[tuple[date, Horizon, d
 
 
 def backtest(src: Source, target: str, every: int, sims: int,
-             methods: tuple[str, ...] = METHODS) -> dict:
+             methods: tuple[str, ...] = METHODS, method: str = "mint") -> dict:
     """(group, method) -> lists of absolute % error, absolute error, in 80%, in 95%."""
     stats: dict = defaultdict(lambda: defaultdict(list))
     rng = np.random.default_rng(20261206)
     for as_of, span, lo, hi in origins(src, target, every):
         i0, i1, i_as = ((d - src.start).days for d in (lo, hi, as_of))
-        ours = costkit_groups(src, span, sims) if "costkit" in methods else {}
-        for name, y in src.groups.items():
+        ours = costkit_groups(src, span, sims, method) if "costkit" in methods else {}
+        series = dict(src.groups)
+        if "costkit" in methods:
+            series["(total)"] = src.total
+            own_total = simulate_spend(history(src.start, src.total, as_of), span, n_sims=0)
+            ours[("own", "(total)")] = (float(own_total.point.sum()),) + (np.nan,) * 4
+        for name, y in series.items():
             actual = float(y[i0:i1 + 1].sum())
             done = float(y[i0:i_as].sum())
             cut = trimmed(src.start, y, as_of)
@@ -239,44 +248,46 @@ def backtest(src: Source, target: str, every: int, sims: int,
             forecasts: dict[str, tuple] = {}
             if "costkit" in methods:
                 forecasts["costkit"] = ours[name]
-            if "ETS" in methods:
+                forecasts["own"] = ours[("own", name)]
+            if "ETS" in methods and name != "(total)":
                 forecasts["ETS"] = ets(cut[1], h, sims, int(rng.integers(1 << 31)))
             if target == "month" and i_as > i0:
                 forecasts["run-rate"] = run_rate(y[i0:i_as], h)
             else:
                 forecasts["run-rate"] = run_rate(y[max(i_as - 7, 0):i_as], h)
-            for method, (point, l80, h80, l95, h95) in forecasts.items():
-                s = stats[(name, method)]
+            for who, (point, l80, h80, l95, h95) in forecasts.items():
+                s = stats[(name, who)]
                 err = done + point - actual
                 s["ape"].append(abs(err) / actual)
                 s["ae"].append(abs(err))
-                s["in80"].append(done + l80 <= actual <= done + h80)
-                s["in95"].append(done + l95 <= actual <= done + h95)
+                s["in80"].append(float(done + l80 <= actual <= done + h80) if l80 == l80
+                                 else np.nan)
+                s["in95"].append(float(done + l95 <= actual <= done + h95) if l95 == l95
+                                 else np.nan)
     return stats
 
 
 def report(src: Source, target: str, stats: dict, methods: tuple[str, ...] = METHODS,
            out: Callable[[str], None] = print) -> None:
-    out(f"\n{src.name}, target {target}:")
-    head = f"{'group':<20} {'n':>4}"
-    for label in ("MAPE", "MAE/run-rate", "80% cover", "95% cover"):
-        head += "  " + " ".join(f"{label[:9] + ' ' + m[:4]:>13}" for m in methods)
-    out(head)
-    groups = sorted({g for g, _ in stats})
+    out(f"\n{src.name}, target {target}")
+    out(f"{'group':<20} {'method':<9} {'n':>4} {'MAPE':>7} {'MAE/rr':>7} {'80% cov':>8} "
+        f"{'95% cov':>8}")
+    groups = sorted({g for g, _ in stats if g != "(total)"})
     pooled: dict = defaultdict(lambda: defaultdict(list))
-    for g in groups + ["(all groups)"]:
+    for g in [*groups, "(all groups)", "(total)"]:
         rows = {m: pooled[m] if g == "(all groups)" else stats[(g, m)] for m in methods}
-        n = len(rows[methods[0]]["ape"])
-        if not n:
+        if g == "(total)":
+            rows = {m: stats[(g, m)] for m in methods if stats[(g, m)]["ape"]}
+        if not rows or not rows[methods[0]]["ape"]:
             continue
-        base = np.mean(rows["run-rate"]["ae"]) if rows["run-rate"]["ae"] else np.nan
-        line = f"{g[:20]:<20} {n:>4}"
-        line += "  " + " ".join(f"{100 * np.mean(rows[m]['ape']):12.1f}%" for m in methods)
-        line += "  " + " ".join(f"{np.mean(rows[m]['ae']) / base:13.2f}" for m in methods)
-        line += "  " + " ".join(f"{100 * np.mean(rows[m]['in80']):12.0f}%" for m in methods)
-        line += "  " + " ".join(f"{100 * np.mean(rows[m]['in95']):12.0f}%" for m in methods)
-        out(line)
-        if g != "(all groups)":
+        base = np.mean(rows["run-rate"]["ae"])
+        for i, m in enumerate(rows):
+            r = rows[m]
+            cover = "       -        -" if np.all(np.isnan(r["in80"])) else \
+                f"{100 * np.nanmean(r['in80']):7.0f}% {100 * np.nanmean(r['in95']):7.0f}%"
+            out(f"{g[:20] if i == 0 else '':<20} {m:<9} {len(r['ape']):>4} "
+                f"{100 * np.mean(r['ape']):6.1f}% {np.mean(r['ae']) / base:7.2f} {cover}")
+        if g not in ("(all groups)", "(total)"):
             for m in methods:
                 for k, v in rows[m].items():
                     pooled[m][k].extend(v)

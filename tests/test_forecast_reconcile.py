@@ -32,13 +32,29 @@ def exact_variance(s: SpendSimulation, var) -> SpendSimulation:
     return SpendSimulation(None, s.point, paths, s.components)
 
 
-def test_the_gap_is_shared_in_proportion_to_variance():
-    # Total 10 a day; groups 4 (variance 1) and 5 (variance 3): the gap of 1 goes
+def test_mint_moves_the_total_and_the_groups_by_their_share_of_the_variance():
+    # Total 10 a day (variance 4); groups 4 (variance 1) and 5 (variance 3); the gap
+    # D = 10 - 9 = 1 and V = 4 + 1 + 3 = 8. The total gives up 1 x 4/8 = 0.5 (9.5), the
+    # groups take 1 x 1/8 = 0.125 (4.125) and 1 x 3/8 = 0.375 (5.375): 4.125 + 5.375 = 9.5.
+    total = exact_variance(sim([10.0]), [4.0])
+    a = exact_variance(sim([4.0]), [1.0])
+    b = exact_variance(sim([5.0]), [3.0])
+    new_total, _, money, total_money = reconcile(total, [a, b], "mint")
+    assert money == [[D("4.1250")], [D("5.3750")]]
+    assert total_money == [D("9.5000")]
+    assert np.allclose(new_total.point, [9.5])
+    # Bottom-up: the total is the groups' sum; top-down: the groups take all of the gap.
+    assert reconcile(total, [a, b], "bottom-up")[3] == [D("9.0000")]
+    assert reconcile(total, [a, b], "top-down")[2] == [[D("4.2500")], [D("5.7500")]]
+
+
+def test_top_down_shares_the_gap_in_proportion_to_variance():
+    # Total 10 a day, kept; groups 4 (variance 1) and 5 (variance 3): the gap of 1 goes
     # 1 x 1/4 = 0.25 to the first and 1 x 3/4 = 0.75 to the second: 4.25 + 5.75 = 10.
     total = sim([10.0, 10.0])
     a = exact_variance(sim([4.0, 4.0]), [1.0, 1.0])
     b = exact_variance(sim([5.0, 5.0]), [3.0, 3.0])
-    moved, money, total_money = reconcile(total, [a, b])
+    _, moved, money, total_money = reconcile(total, [a, b], "top-down")
     assert money == [[D("4.2500"), D("4.2500")], [D("5.7500"), D("5.7500")]]
     assert total_money == [D("10.0000"), D("10.0000")]
     # The simulated days move with the expected day: the spread (the interval) is kept.
@@ -53,7 +69,7 @@ def test_a_group_is_never_pushed_below_zero():
     total = sim([3.0])
     a = exact_variance(sim([0.5]), [9.0])
     b = exact_variance(sim([4.0]), [1.0])
-    _, money, _ = reconcile(total, [a, b])
+    _, _, money, _ = reconcile(total, [a, b], "top-down")
     assert money == [[D("0.0000")], [D("3.0000")]]
 
 
@@ -63,7 +79,7 @@ def test_rounding_residuals_go_to_the_largest_group_so_the_cents_add_up():
     # first of the tied ones): 0.3334 + 0.3333 + 0.3333 = 1.0000.
     total = sim([1.0])
     groups = [exact_variance(sim([0.3]), [0.01]) for _ in range(3)]
-    _, money, total_money = reconcile(total, groups)
+    _, _, money, total_money = reconcile(total, groups, "top-down")
     assert [row[0] for row in money] == [D("0.3334"), D("0.3333"), D("0.3333")]
     assert sum(row[0] for row in money) == total_money[0] == D("1.0000")
 
@@ -72,7 +88,7 @@ def test_without_any_variance_the_gap_is_shared_by_size():
     # No simulations: weights are the groups' own values, 1 and 3 of a total of 8: the gap
     # of 4 goes 1/4 and 3/4: 1 + 1 = 2 and 3 + 3 = 6.
     total = sim([8.0], n_sims=0)
-    _, money, _ = reconcile(total, [sim([1.0], n_sims=0), sim([3.0], n_sims=0)])
+    _, _, money, _ = reconcile(total, [sim([1.0], n_sims=0), sim([3.0], n_sims=0)], "top-down")
     assert money == [[D("2.0000")], [D("6.0000")]]
 
 

@@ -22,6 +22,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import numpy as np
 
 from costkit.core.errors import InputError
+from costkit.forecast import calibration
 from costkit.forecast import model as forecast_model
 from costkit.forecast.horizon import Horizon, Period
 from costkit.forecast.scenario import WhatIf
@@ -171,6 +172,7 @@ class SpendSimulation:
     model: str = ""
     description: str = ""
     notes: tuple[str, ...] = ()
+    widen: float = 1.0                   # interval calibration factor applied to paths
 
 
 def forecast_spend(
@@ -215,8 +217,14 @@ def simulate_spend(
     h = horizon.days
     result = forecast_model.forecast(y, first_weekday, h, n_sims=n_sims, seed=seed)
     comp_paths = _component_paths(history, result.point, h)
-    sim = SpendSimulation(result.fit, result.point.copy(), result.paths.copy(), comp_paths,
-                          result.fit.name(), result.fit.describe())
+    # The spread the series' own recent past says the model needs (costkit.forecast.calibration).
+    factor = calibration.interval_scale(y, first_weekday, h) if n_sims > 0 else 1.0
+    paths = calibration.widen(result.point, result.paths, factor)
+    description = result.fit.describe()
+    if factor > 1.0:
+        description += f"; intervals x{factor:.2f} wider, as its own recent past needed"
+    sim = SpendSimulation(result.fit, result.point.copy(), paths, comp_paths,
+                          result.fit.name(), description, widen=factor)
     return apply_what_if(sim, what_if, extra_per_day)
 
 

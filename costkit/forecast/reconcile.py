@@ -8,7 +8,8 @@ are reconciled top-down, weighted by variance:
   in it), `costkit forecast` without `--by` and the budgets and monthly page show it, and it
   must not change with how the user happens to slice the spend.
 - Each forecast day, the gap between the total and the groups' sum is shared among the groups
-  in proportion to the variance of their simulated day: the group whose own forecast is least
+  in proportion to the variance of their simulated day (robustly: from its 80% range, so a
+  rare spike does not make a group take every gap): the group whose own forecast is least
   certain absorbs most of it, a clockwork group barely moves. This is MinT reconciliation with
   a diagonal covariance (Wickramasuriya, Athanasopoulos and Hyndman, 2019) in the limit where
   the total's own variance is taken as nil. No group is pushed below zero: what a group
@@ -49,6 +50,7 @@ from costkit.forecast.series import COMPONENTS, ZERO, DailyHistory
 
 Key = tuple[str, ...]
 
+METHOD_NAME = "mint"
 METHOD = ("top-down by variance: the total is kept, and each day's gap between it and the "
           "groups' sum is shared among the groups in proportion to their forecast variance")
 
@@ -73,20 +75,41 @@ def short_history_simulation(history: DailyHistory, horizon_days: int, n_sims: i
                            f"mean day over the {len(days)} day(s) since its first spend")
 
 
-def reconcile(total: SpendSimulation, groups: Sequence[SpendSimulation]
-              ) -> tuple[list[SpendSimulation], list[list[Decimal]], list[Decimal]]:
-    """The groups' simulations moved so their expected days add up to the total's, with
-    each group's days in money (rounded) and the total's, which they add up to exactly."""
+def reconcile(total: SpendSimulation, groups: Sequence[SpendSimulation],
+              method: str = "mint") -> tuple[SpendSimulation, list[SpendSimulation],
+                                             list[list[Decimal]], list[Decimal]]:
+    """The total's and the groups' simulations moved so the groups' expected days add up to
+    the total's; with each group's days in money (rounded) and the total's, which they add
+    up to exactly. `method`: "mint" (the total moves too, by its share of the variance),
+    "top-down" (the total stays), "bottom-up" (the total becomes the groups' sum)."""
     h = len(total.point)
     if not groups:
-        return [], [], [as_money(v) for v in total.point]
+        return total, [], [], [as_money(v) for v in total.point]
     point = np.vstack([g.point for g in groups]).astype(np.float64)     # (groups, h)
-    variance = np.vstack([g.paths.var(axis=0) if g.paths.size else np.zeros(h)
-                          for g in groups])
+    variance = np.vstack([_spread(g.paths, h) for g in groups])
+    own_total = total.point.astype(np.float64)
+    summed = point.sum(axis=0)
+    if method == "top-down":
+        target = own_total
+    elif method == "bottom-up":
+        target = summed
+    else:
+        # Least squares weighted by 1/variance, the total included: the gap D moves the
+        # total by D x v_total / V and the groups by D x (their variance) / V in all.
+        v_total = _spread(total.paths, h)
+        whole = v_total + variance.sum(axis=0)
+        share = np.divide(v_total, whole, out=np.full(h, 0.5), where=whole > 0)
+        target = own_total - (own_total - summed) * share
+    target = np.maximum(target, 0.0)
     moved = np.empty_like(point)
     for d in range(h):
-        moved[:, d] = _share_gap(point[:, d], variance[:, d], float(total.point[d]))
-    total_money = [as_money(v) for v in total.point]
+        moved[:, d] = _share_gap(point[:, d], variance[:, d], float(target[d]))
+    total_shift = target - own_total
+    new_total = replace(total, point=target,
+                        paths=np.maximum(total.paths + total_shift[None, :], 0.0)
+                        if total.paths.size else total.paths,
+                        components=_rescale(total.components, own_total, target, total))
+    total_money = [as_money(v) for v in target]
     group_money = [[as_money(v) for v in row] for row in moved]
     for d in range(h):
         residual = total_money[d] - sum((row[d] for row in group_money), ZERO)
@@ -99,7 +122,17 @@ def reconcile(total: SpendSimulation, groups: Sequence[SpendSimulation]
         paths = np.maximum(g.paths + shift[None, :], 0.0) if g.paths.size else g.paths
         out.append(replace(g, point=moved[i], paths=paths,
                            components=_rescale(g.components, point[i], moved[i], total)))
-    return out, group_money, total_money
+    return new_total, out, group_money, total_money
+
+
+def _spread(paths: np.ndarray, h: int) -> np.ndarray:
+    """A robust variance of each simulated day: the squared width of its 80% range over
+    2 x 1.2816 (a normal's sd). Robust because a group with a rare huge spike has a huge
+    plain variance, and would take every day's gap without having caused it."""
+    if not paths.size:
+        return np.zeros(h)
+    low, high = np.quantile(paths, [0.10, 0.90], axis=0)
+    return ((high - low) / (2 * 1.2816)) ** 2
 
 
 def _share_gap(values: np.ndarray, variance: np.ndarray, target: float) -> np.ndarray:
@@ -153,10 +186,13 @@ def forecast_groups(
     labels: Sequence[str] = (),
     n_sims: int = N_SIMS,
     steps: Mapping[Key, Sequence[PriceStep]] | None = None,
-) -> list[tuple[Key, SpendForecast, str | None, Decimal]]:
-    """Each group forecast on its own history (price steps applied), then reconciled to add
-    up to `base` (the total's simulation): (key, forecast, why the model could not fit it,
-    its own expected rest before reconciling) per group."""
+    method: str = METHOD_NAME,
+) -> tuple[SpendSimulation, list[Decimal],
+           list[tuple[Key, SpendForecast, str | None, Decimal]]]:
+    """Each group forecast on its own history (price steps applied), then reconciled with
+    `base` (the total's simulation): the total's simulation and days in money as reconciled,
+    and per group (key, forecast, why the model could not fit it, its own expected rest
+    before reconciling)."""
     keys, sims, problems = [], [], []
     for key, series in histories.items():
         seed = zlib.crc32("/".join(key).encode())
@@ -170,10 +206,10 @@ def forecast_groups(
         keys.append(key)
         sims.append(apply_steps(sim, (steps or {}).get(key, [])))
         problems.append(problem)
-    moved, money, _ = reconcile(base, sims)
+    total, moved, money, total_money = reconcile(base, sims, method)
     out = []
     for key, own, sim, days, problem in zip(keys, sims, moved, money, problems, strict=True):
         fc = summarise(sim, histories[key], span, None, labels, None, what_if, n_sims, days)
         own_rest = sum((as_money(v) for v in own.point), ZERO)
         out.append((key, fc, problem, own_rest))
-    return out
+    return total, total_money, out

@@ -185,8 +185,6 @@ def run_forecast(
     try:
         base = apply_steps(simulate_spend(history.total, span, scenario.what_if, None,
                                           n_sims=n_sims, seed=0), steps.get((), []))
-        total = summarise(apply_what_if(base, WhatIf(), extra), history.total, span, amount,
-                          labels, extra, scenario.what_if, n_sims)
     except InputError as exc:
         if fresh.stale and fresh.newest is not None:
             raise InputError(f"{exc} (the newest usage is {describe_age(fresh.age)} old: is "
@@ -196,8 +194,17 @@ def run_forecast(
         notes.append("--what-if reasoning changes nothing: the history has no reasoning spend "
                      "(logs that do not split reasoning out count it as output)")
 
-    groups = [GroupResult(*g) for g in forecast_groups(
-        base, history.groups, span, scenario.what_if, labels, n_sims, steps)]
+    groups: list[GroupResult] = []
+    days = None
+    if history.dims:
+        # Groups and total reconciled (costkit.forecast.reconcile); a planned workload is in
+        # no group, so it is added to the total after.
+        base, days, found = forecast_groups(base, history.groups, span, scenario.what_if,
+                                            labels, n_sims, steps)
+        groups = [GroupResult(*g) for g in found]
+    total = summarise(apply_what_if(base, WhatIf(), extra), history.total, span, amount,
+                      labels, extra, scenario.what_if, n_sims,
+                      days if extra is None else None)
     return ForecastRun(total, tz, history.currency, history.dims, tuple(groups), planned,
                        tuple(notes), fresh)
 
