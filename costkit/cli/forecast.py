@@ -165,7 +165,7 @@ def render(run: Any, stream: Any = None) -> None:
 
     if run.by:
         title = (f"By {', '.join(run.by)}: each forecast on its own history, then reconciled "
-                 "so the groups add up to the total")
+                 "with the total (MinT) so the groups add up to it")
         if run.workload is not None:
             title += " less the planned workload"
         groups = Table(title=title)
@@ -178,16 +178,23 @@ def render(run: Any, stream: Any = None) -> None:
         for g in run.groups:
             t = g.forecast.total
             cells = _money_cells(t, places)
-            moved = t.expected_rest - g.own_rest
             groups.add_row(*g.key, cells[0], cells[2], cells[3], cells[4],
-                           f"{'+' if moved >= 0 else '-'}{money(abs(moved), places=places)}",
-                           _short_model(g))
+                           _moved(t.expected_rest, g.own_rest, places), _short_model(g))
         sums = run.reconciliation()
         groups.add_section()
         groups.add_row(*(["all groups"] + [""] * (len(run.by) - 1)),
                        money(sums["groups_actual_to_date"], places=places),
-                       money(sums["groups_projected_total"], places=places), "", "", "", "")
+                       money(sums["groups_projected_total"], places=places), "", "",
+                       _moved(fc.total.expected_rest, run.total_own_rest, places), "")
         console.print(groups)
+
+
+def _moved(rest: Decimal, own: Decimal | None, places: int) -> str:
+    """How far reconciliation moved a forecast from its own: +$0.12 / -$0.05."""
+    if own is None:
+        return ""
+    moved = rest - own
+    return f"{'+' if moved >= 0 else '-'}{money(abs(moved), places=places)}"
 
 
 def _status(over: bool, stale: bool) -> str:

@@ -31,14 +31,19 @@ Z80 = 1.2816           # standard normal 90% point: the edge of an 80% interval
 MAD_Z = 0.6745         # median |z| of a standard normal
 
 
-def past_scores(y: np.ndarray, first_weekday: int, horizon: int) -> np.ndarray:
-    """z of each past origin's actual against its forecast's 80% interval (see above)."""
+def past_scores(y: np.ndarray, first_weekday: int, horizon: int, since: int = 0
+                ) -> np.ndarray:
+    """z of each past origin's actual against its forecast's 80% interval (see above).
+
+    `since`: where the last level shift the model found starts; only origins two weeks or
+    more after it count (a forecast made before a shift it could not see missed because of
+    the shift, which the model now knows about, not because its intervals are narrow)."""
     hc = min(horizon, CAL_MAX_DAYS)
     n = len(y)
     out = []
     for k in range(CAL_ORIGINS):
         t = n - hc - CAL_STEP_DAYS * k
-        if t < CAL_MIN_DAYS:
+        if t < max(CAL_MIN_DAYS, since + 14 if since else 0):
             break
         try:
             f = forecast_model.forecast(y[:t], first_weekday, hc, n_sims=CAL_SIMS, seed=k)
@@ -54,9 +59,9 @@ def past_scores(y: np.ndarray, first_weekday: int, horizon: int) -> np.ndarray:
     return np.array(out)
 
 
-def interval_scale(y: np.ndarray, first_weekday: int, horizon: int) -> float:
+def interval_scale(y: np.ndarray, first_weekday: int, horizon: int, since: int = 0) -> float:
     """The factor the simulated futures' spread around the expected path is multiplied by."""
-    z = past_scores(np.asarray(y, dtype=np.float64), first_weekday, horizon)
+    z = past_scores(np.asarray(y, dtype=np.float64), first_weekday, horizon, since)
     if not len(z):
         return 1.0
     robust = float(np.median(np.abs(z))) / MAD_Z

@@ -218,7 +218,9 @@ def simulate_spend(
     result = forecast_model.forecast(y, first_weekday, h, n_sims=n_sims, seed=seed)
     comp_paths = _component_paths(history, result.point, h)
     # The spread the series' own recent past says the model needs (costkit.forecast.calibration).
-    factor = calibration.interval_scale(y, first_weekday, h) if n_sims > 0 else 1.0
+    fit = result.fit
+    since = fit.trimmed + fit.shift_index if fit.shift_index is not None else 0
+    factor = calibration.interval_scale(y, first_weekday, h, since) if n_sims > 0 else 1.0
     paths = calibration.widen(result.point, result.paths, factor)
     description = result.fit.describe()
     if factor > 1.0:

@@ -1,27 +1,30 @@
 """Group forecasts that add up to the total's: `costkit forecast --by project` (or key, model).
 
 Each group is forecast on its own history, and so is the total; left alone their expected
-values disagree (the demo store's projects summed to $1.09 more than its total). The groups
-are reconciled top-down, weighted by variance:
+values disagree (the demo store's projects summed to $1.09 more than its total). They are
+reconciled by weighted least squares (MinT with a diagonal covariance, Wickramasuriya,
+Athanasopoulos and Hyndman 2019), day by day:
 
-- The total stays as it is. It is the best-measured series (every group's noise averages out
-  in it), `costkit forecast` without `--by` and the budgets and monthly page show it, and it
-  must not change with how the user happens to slice the spend.
-- Each forecast day, the gap between the total and the groups' sum is shared among the groups
-  in proportion to the variance of their simulated day (robustly: from its 80% range, so a
-  rare spike does not make a group take every gap): the group whose own forecast is least
-  certain absorbs most of it, a clockwork group barely moves. This is MinT reconciliation with
-  a diagonal covariance (Wickramasuriya, Athanasopoulos and Hyndman, 2019) in the limit where
-  the total's own variance is taken as nil. No group is pushed below zero: what a group
-  cannot give up is shared among the others.
-- A group's simulated days move with its expected day, so its intervals stay around it.
+- The gap D between the total's expected day and the groups' sum is shared among the total
+  and the groups in proportion to the variance of their simulated day: the total moves by
+  D x v_total / V, each group by D x v_group / V (V the sum of them all). The least certain
+  forecast gives way most; a clockwork group barely moves. The variances are robust (from
+  each day's 80% range), so a group with a rare huge spike does not take every gap.
+- Why not keep the total and move only the groups (top-down), or add the groups up
+  (bottom-up)? Measured on the same backtest (`python bench/forecast.py --groups
+  --reconcile ...`), top-down made the groups of the Azure trace far worse (its total is
+  dominated by one heavy-tailed service) and bottom-up made the totals worse; MinT was as
+  good as the better of the two on each. So `--by` can move the total a little: the table
+  and JSON say by how much.
+- No group is pushed below zero: what a group cannot give up is shared among the others.
+- A forecast's simulated days move with its expected day, so its intervals stay around it.
 - In money, each day is rounded to $0.0001 once and the rounding residual (under $0.0001 a
   group) goes to that day's largest group, so every day, month and horizon of the groups
   adds up to the total's exactly (actual spend is exact Decimal in both).
 
 A group with too little history for the model (a project that started yesterday) still
 takes part: its expected day is its mean day since its first spend, its simulated days are
-its own days resampled, and reconciliation gives it a share of the gap like any other.
+its own days resampled, and it is reconciled like any other.
 """
 
 from __future__ import annotations
@@ -51,8 +54,8 @@ from costkit.forecast.series import COMPONENTS, ZERO, DailyHistory
 Key = tuple[str, ...]
 
 METHOD_NAME = "mint"
-METHOD = ("top-down by variance: the total is kept, and each day's gap between it and the "
-          "groups' sum is shared among the groups in proportion to their forecast variance")
+METHOD = ("MinT (diagonal): each day's gap between the total's forecast and the groups' sum is "
+          "shared among the total and the groups in proportion to their forecast variance")
 
 
 def short_history_simulation(history: DailyHistory, horizon_days: int, n_sims: int,

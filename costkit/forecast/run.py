@@ -24,6 +24,7 @@ from costkit.forecast.horizon import parse_horizon
 from costkit.forecast.projection import (
     SpendForecast,
     apply_what_if,
+    as_money,
     simulate_spend,
     summarise,
 )
@@ -74,6 +75,8 @@ class ForecastRun:
     workload: Workload | None = None
     warnings: tuple[str, ...] = field(default=())
     freshness: Freshness | None = None       # how old the newest usage is at the as-of instant
+    total_own_rest: Decimal | None = None    # with --by: the total's expected rest before
+                                             # reconciling with the groups
 
     def as_dict(self) -> dict:
         out = self.forecast.as_dict()
@@ -113,6 +116,7 @@ class ForecastRun:
             "groups_expected_rest": sum((f.total.expected_rest for f in fc), ZERO),
             "groups_projected_total": sum((f.total.projected_total for f in fc), ZERO),
             "total_projected_total": total.projected_total,
+            "total_own_expected_rest": self.total_own_rest,
             "planned_workload_not_in_groups": extra if self.workload is not None else None,
         }
 
@@ -196,7 +200,9 @@ def run_forecast(
 
     groups: list[GroupResult] = []
     days = None
+    own_rest = None
     if history.dims:
+        own_rest = sum((as_money(v) for v in base.point), ZERO)
         # Groups and total reconciled (costkit.forecast.reconcile); a planned workload is in
         # no group, so it is added to the total after.
         base, days, found = forecast_groups(base, history.groups, span, scenario.what_if,
@@ -206,7 +212,7 @@ def run_forecast(
                       labels, extra, scenario.what_if, n_sims,
                       days if extra is None else None)
     return ForecastRun(total, tz, history.currency, history.dims, tuple(groups), planned,
-                       tuple(notes), fresh)
+                       tuple(notes), fresh, own_rest)
 
 
 def stale_message(fresh: Freshness, tz: str) -> str:
