@@ -637,3 +637,18 @@ def test_a_card_starting_mid_horizon_prices_the_days_from_its_date(cli, flat_sto
     assert Decimal(group["forecast"]["projected_total"]) == Decimal(86)
     table = cli("forecast", "--db", str(db), "--prices", str(cards), "--as-of", "2026-10-10")
     assert "Prices: from 2026-10-20, the flat-model card effective" in table.stdout
+
+
+def test_a_card_ending_mid_horizon_without_a_successor_is_said(cli, flat_store, tmp_path):
+    db, _ = flat_store
+    ending = tmp_path / "ending.toml"
+    ending.write_text(STEP_CARDS.split("\n\n[[card]]")[0] + "\n")
+    result = cli("forecast", "--db", str(db), "--prices", str(ending), "--as-of", "2026-10-10",
+                 "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    data = as_json(result)
+    # Only Oct 10-19 can be priced: 10 x $2 = $20, and the rest is said to be left out.
+    assert Decimal(data["expected_rest"]) == Decimal(20)
+    assert "no price card for flat-model from 2026-10-20" in result.stderr
+    assert data["price_changes"] == [
+        "from 2026-10-20, no flat-model card after 2026-10-20T00:00:00Z"]
