@@ -35,16 +35,18 @@ def past_scores(y: np.ndarray, first_weekday: int, horizon: int, since: int = 0
                 ) -> np.ndarray:
     """z of each past origin's actual against its forecast's 80% interval (see above).
 
-    `since`: where the last level shift the model found starts; only origins two weeks or
-    more after it count (a forecast made before a shift it could not see missed because of
+    `since`: where the last level shift the model found starts; an origin whose forecast
+    days hold it, or which saw under two weeks of it, does not count (it missed because of
     the shift, which the model now knows about, not because its intervals are narrow)."""
     hc = min(horizon, CAL_MAX_DAYS)
     n = len(y)
     out = []
     for k in range(CAL_ORIGINS):
         t = n - hc - CAL_STEP_DAYS * k
-        if t < max(CAL_MIN_DAYS, since + 14 if since else 0):
+        if t < CAL_MIN_DAYS:
             break
+        if since and t - 14 < since <= t + hc:
+            continue
         try:
             f = forecast_model.forecast(y[:t], first_weekday, hc, n_sims=CAL_SIMS, seed=k)
         except forecast_model.TooLittleHistory:
