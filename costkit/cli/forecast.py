@@ -169,8 +169,10 @@ def render(run: Any, stream: Any = None) -> None:
         if run.workload is not None:
             title += " less the planned workload"
         groups = Table(title=title)
-        for dim in run.by:
-            groups.add_column(dim)
+        for i, dim in enumerate(run.by):
+            # Keys are never cut short (the model column wraps first).
+            longest = max((len(g.key[i]) for g in run.groups), default=0)
+            groups.add_column(dim, min_width=min(max(longest, len(dim), 10), 40))
         for column in ("actual to date", "projected", "80% interval", "95% interval",
                        "reconciled"):
             groups.add_column(column, justify="right")
