@@ -178,7 +178,8 @@ def _half_life(drift_var: float, noise_var: float) -> float:
     if drift_var <= 0 or noise_var <= 0:
         return HALF_LIFE_DAYS
     q = drift_var / noise_var
-    gain = (np.sqrt(q * q + 4.0 * q) - q) / 2.0
+    # (sqrt(q^2 + 4q) - q) / 2 written without the cancellation that makes it 0 for huge q
+    gain = 2.0 * q / (np.sqrt(q * q + 4.0 * q) + q)
     if gain >= 1.0:
         return MIN_HALF_LIFE_DAYS
     days = float(np.log(0.5) / np.log1p(-gain))
