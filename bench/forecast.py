@@ -12,6 +12,8 @@ shape the share of month-end actuals inside costkit's 80% and 95% intervals.
 
     python bench/forecast.py            # 12 series per shape (about half a minute on 2 cores)
     python bench/forecast.py --n 100    # tighter figures
+    python bench/forecast.py --groups   # per group on real data, beside statsmodels ETS
+                                        # (bench/forecast_groups.py; pip install -e '.[bench]')
 """
 
 from __future__ import annotations
@@ -194,8 +196,31 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=12, help="series per shape (short: 3x)")
     parser.add_argument("--sims", type=int, default=2000, help="simulated futures per forecast")
     parser.add_argument("--seed", type=int, default=20261010)
+    parser.add_argument("--groups", action="store_true",
+                        help="per-group backtest of the demo store and the Azure trace, "
+                             "beside statsmodels ETS and the run-rate")
+    parser.add_argument("--source", action="append", choices=("demo", "azure"),
+                        help="with --groups: only this source (repeatable)")
+    parser.add_argument("--by", default="project", help="with --groups: the demo's groups")
+    parser.add_argument("--reconcile", default="mint",
+                        choices=("mint", "top-down", "bottom-up"),
+                        help="with --groups: how groups and total are reconciled")
+    parser.add_argument("--every", type=int, default=3,
+                        help="with --groups: days between 14-day origins")
     args = parser.parse_args()
     t0 = time.perf_counter()
+    if args.groups:
+        import forecast_groups as fg
+
+        sources = args.source or ["demo", "azure"]
+        for name in sources:
+            src = fg.demo_source(args.by) if name == "demo" else fg.azure_source()
+            for target in ("month", "14d"):
+                fg.report(src, target, fg.backtest(src, target, args.every, args.sims,
+                                                   method=args.reconcile))
+        print(f"{time.perf_counter() - t0:.0f} s for --groups --sims {args.sims} "
+              f"--every {args.every} --reconcile {args.reconcile}")
+        return
     result = run(args.n, args.sims, args.seed)
     report(result)
     print(f"{time.perf_counter() - t0:.0f} s for --n {args.n} --sims {args.sims} "

@@ -25,7 +25,7 @@ from pathlib import Path
 GOLDEN = Path(__file__).resolve().parent / "golden"
 # The test modules whose producers make the goldens below (imported by the command).
 MODULES = ("test_cli_report", "test_cli_report_e2e", "test_cli_count", "test_report_explain",
-           "test_audit_invoice_cli")
+           "test_audit_invoice_cli", "test_forecast_cli")
 # golden file name -> producer: a function(cli) returning {name: CLI result} for its goldens
 # (and, under other keys, any other result its test needs).
 PRODUCERS: dict[str, Callable] = {}

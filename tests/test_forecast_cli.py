@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import random
+import tempfile
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, GOLDEN
+from conftest import FIXTURES
+from goldens import check, produces
 
 from costkit.core.usage import Usage
 from costkit.pricing.book import load_price_book
@@ -154,20 +156,28 @@ def fixture_spend(month_start: date, as_of: date, book, model: str | None = None
 
 # --- the forecast -----------------------------------------------------------------------------
 
-def test_month_end_table_golden(forecast):
-    result = forecast("--as-of", AS_OF)
-    assert result.exit_code == 0, result.stderr
-    golden = GOLDEN / "forecast_eom.txt"
-    assert result.stdout == golden.read_text(encoding="utf-8")
-    assert result.stderr == (
+@produces("forecast_eom.txt", "forecast_eom.json", "forecast_eom_by_project.txt")
+def forecast_goldens(cli) -> dict:
+    """The month-end forecast of the fixture store, as a table, as JSON, and by project."""
+    db = Path(tempfile.mkdtemp()) / "store.duckdb"
+    ingest(cli, db, FORECAST_FIXTURES)
+    return {
+        "forecast_eom.txt": cli("forecast", "--db", str(db), "--as-of", AS_OF),
+        "forecast_eom.json": cli("forecast", "--db", str(db), "--as-of", AS_OF,
+                                 "--format", "json"),
+        "forecast_eom_by_project.txt": cli("forecast", "--db", str(db), "--as-of", AS_OF,
+                                           "--by", "project"),
+    }
+
+
+def test_month_end_goldens(cli):
+    results = forecast_goldens(cli)
+    for name, result in results.items():
+        assert result.exit_code == 0, result.stderr
+        check(name, result.stdout)
+    assert results["forecast_eom.txt"].stderr == (
         "costkit: warning: left out of the forecast, unpriced: 4 request(s) of mystery-model "
         "(no price card); add a price card with --prices\n")
-
-
-def test_month_end_json_golden(forecast):
-    result = forecast("--as-of", AS_OF, "--format", "json")
-    assert result.exit_code == 0, result.stderr
-    assert result.stdout == (GOLDEN / "forecast_eom.json").read_text(encoding="utf-8")
 
 
 def test_json_carries_exact_actuals_decimal_strings_and_the_model(forecast):
@@ -273,11 +283,15 @@ def test_three_months_by_project(forecast):
     assert "total" in table.stdout
 
 
-def test_a_group_with_too_little_history_is_listed_not_forecast(forecast):
+def test_a_group_with_too_little_history_says_so_and_forecasts_its_mean_day(forecast):
     data = as_json(forecast("--as-of", "2026-09-16", "--by", "project", "--format", "json"))
     groups = {g["group"]["project"]: g for g in data["groups"]}
-    assert "forecast" in groups["alpha"]
+    assert "problem" not in groups["alpha"]
     assert "too little history" in groups["beta"]["problem"]
+    # Its mean day takes part in the reconciliation, so the groups still add up.
+    assert groups["beta"]["forecast"]["model"]["name"] == "mean day"
+    assert sum(Decimal(g["forecast"]["projected_total"]) for g in groups.values()) \
+        == Decimal(data["projected_total"])
 
 
 def test_growth_scales_the_future_only(forecast):
@@ -521,3 +535,120 @@ def test_the_issue_store_that_stops_on_the_24th(cli, tmp_path, monkeypatch):
 if __name__ == "__main__":
     write_fixtures(FORECAST_FIXTURES)
     print(f"wrote {FORECAST_FIXTURES}")
+
+
+# --- groups reconciled to the total -----------------------------------------------------------
+
+def test_groups_add_up_to_the_total_to_the_cent_in_every_month_and_day(forecast):
+    data = as_json(forecast("--as-of", AS_OF, "--horizon", "3m", "--by", "project",
+                            "--format", "json"))
+    groups = [g["forecast"] for g in data["groups"]]
+    for key in ("actual_to_date", "expected_rest", "projected_total"):
+        assert sum(Decimal(g[key]) for g in groups) == Decimal(data[key]), key
+    for i, month in enumerate(data["months"]):
+        for key in ("expected_rest", "projected_total"):
+            assert sum(Decimal(g["months"][i][key]) for g in groups) == Decimal(month[key])
+    for i, day in enumerate(data["daily"]):
+        assert sum(Decimal(g["daily"][i]["spend"]) for g in groups) == Decimal(day["spend"])
+    rec = data["reconciliation"]
+    assert Decimal(rec["groups_projected_total"]) == Decimal(rec["total_projected_total"])
+    # Each group says how far reconciliation moved it from its own forecast.
+    moved = sum(Decimal(g["forecast"]["expected_rest"]) - Decimal(g["own_expected_rest"])
+                for g in data["groups"])
+    own = sum(Decimal(g["own_expected_rest"]) for g in data["groups"])
+    assert moved == Decimal(data["expected_rest"]) - own
+
+
+def test_the_table_shows_the_groups_sum_next_to_the_total(forecast):
+    result = forecast("--as-of", AS_OF, "--by", "project")
+    assert result.exit_code == 0, result.stderr
+    data = as_json(forecast("--as-of", AS_OF, "--by", "project", "--format", "json"))
+    projected = Decimal(data["projected_total"]).quantize(Decimal("0.01"))
+    row = next(line for line in result.stdout.splitlines() if "all groups" in line)
+    assert f"${projected}" in row
+    assert "reconciled with the total (MinT) so the groups add up to it" in result.stdout
+
+
+# --- a price card taking effect inside the horizon --------------------------------------------
+
+STEP_CARDS = """
+[[card]]
+model = "flat-model"
+effective_to = 2026-10-20T00:00:00Z
+[card.rates]
+input = 1.0
+output = 2.0
+
+[[card]]
+model = "flat-model"
+effective_from = 2026-10-20T00:00:00Z
+[card.rates]
+input = 3.0
+output = 2.0
+"""
+
+
+@pytest.fixture
+def flat_store(cli, tmp_path):
+    """28 days (2026-09-12..2026-10-09) of one request a day: 1,000,000 input and 500,000
+    output tokens of flat-model, $1.00 + $1.00 = $2.00 a day under the first card."""
+    cards = tmp_path / "cards.toml"
+    cards.write_text(STEP_CARDS)
+    log = tmp_path / "flat.jsonl"
+    lines = []
+    for i in range(28):
+        when = datetime(2026, 9, 12, 12, tzinfo=UTC) + timedelta(days=i)
+        lines.append(json.dumps({
+            "id": f"chatcmpl-f{i:02d}", "object": "chat.completion",
+            "created": int(when.timestamp()), "model": "flat-model",
+            "usage": {"prompt_tokens": 1_000_000, "completion_tokens": 500_000,
+                      "total_tokens": 1_500_000},
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"},
+                         "finish_reason": "stop"}]}))
+    log.write_text("\n".join(lines) + "\n")
+    db = tmp_path / "flat.duckdb"
+    result = cli("ingest", str(log), "--project", "flat", "--db", str(db), "--prices", str(cards))
+    assert result.exit_code == 0, result.stderr
+    return db, cards
+
+
+def test_a_card_starting_mid_horizon_prices_the_days_from_its_date(cli, flat_store):
+    db, cards = flat_store
+    result = cli("forecast", "--db", str(db), "--prices", str(cards), "--as-of", "2026-10-10",
+                 "--by", "project", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    data = as_json(result)
+    # A constant $2.00 a day is forecast as $2.00 a day. Oct 1-9 were spent: 9 x $2 = $18.
+    # Oct 10-19 (10 days) under the old card: 10 x $2 = $20. From Oct 20 the new card prices
+    # the same 1M input at $3 and 0.5M output at $1: 12 days x $4 = $48.
+    # Rest 20 + 48 = $68; month 18 + 68 = $86.
+    assert Decimal(data["actual_to_date"]) == Decimal(18)
+    assert Decimal(data["expected_rest"]) == Decimal(68)
+    assert Decimal(data["projected_total"]) == Decimal(86)
+    # Input: 10 x $1 + 12 x $3 = $46 to come; output: 22 x $1 = $22.
+    assert Decimal(data["components"]["input"]["forecast"]) == Decimal(46)
+    assert Decimal(data["components"]["output"]["forecast"]) == Decimal(22)
+    days = {d["date"]: Decimal(d["spend"]) for d in data["daily"]}
+    assert days["2026-10-19"] == Decimal(2) and days["2026-10-20"] == Decimal(4)
+    assert data["price_changes"] == [
+        "from 2026-10-20, the flat-model card effective 2026-10-20T00:00:00Z"]
+    # The one group is repriced alike and still adds up to the total.
+    (group,) = data["groups"]
+    assert Decimal(group["forecast"]["projected_total"]) == Decimal(86)
+    table = cli("forecast", "--db", str(db), "--prices", str(cards), "--as-of", "2026-10-10")
+    assert "Prices: from 2026-10-20, the flat-model card effective" in table.stdout
+
+
+def test_a_card_ending_mid_horizon_without_a_successor_is_said(cli, flat_store, tmp_path):
+    db, _ = flat_store
+    ending = tmp_path / "ending.toml"
+    ending.write_text(STEP_CARDS.split("\n\n[[card]]")[0] + "\n")
+    result = cli("forecast", "--db", str(db), "--prices", str(ending), "--as-of", "2026-10-10",
+                 "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    data = as_json(result)
+    # Only Oct 10-19 can be priced: 10 x $2 = $20, and the rest is said to be left out.
+    assert Decimal(data["expected_rest"]) == Decimal(20)
+    assert "no price card for flat-model from 2026-10-20" in result.stderr
+    assert data["price_changes"] == [
+        "from 2026-10-20, no flat-model card after 2026-10-20T00:00:00Z"]

@@ -311,3 +311,19 @@ def test_any_series_gives_finite_non_negative_futures(y, weekday, horizon, block
     assert np.isfinite(f.point).all() and np.isfinite(f.paths).all()
     assert (f.point >= 0).all() and (f.paths >= 0).all()
     assert f.fit.describe()
+
+
+def test_the_level_half_life_follows_the_drift_to_noise_ratio():
+    from costkit.forecast.fitting import _half_life
+
+    # No drift, or one too small to register: the steady four weeks.
+    assert fm.HALF_LIFE_DAYS == 28.0
+    assert _half_life(0.0, 1.0) == 28.0
+    assert _half_life(1e-300, 1.0) == 28.0
+    # q = 0.002451: gain (sqrt(q^2 + 4q) - q) / 2 = (0.099048 - 0.002451) / 2 = 0.048299,
+    # half-life ln 0.5 / ln(1 - 0.048299) = -0.693147 / -0.049505 = 14.0 days.
+    assert _half_life(0.002451, 1.0) == pytest.approx(14.0, abs=0.01)
+    # A level that wanders as much as the days vary: never faster than a week; nor when the
+    # days barely vary at all (q = 1e17 once lost the gain to cancellation: 0, not 1).
+    assert _half_life(1.0, 1.0) == 7.0
+    assert _half_life(1.0, 1e-17) == 7.0

@@ -117,6 +117,8 @@ def render(run: Any, stream: Any = None) -> None:
         console.print(f"Data stale: {stale_message(run.freshness, run.tz)}")
     for line in fc.scenario:
         console.print(f"What-if: {line}")
+    for line in fc.price_changes:
+        console.print(f"Prices: {line} (applied from that day)")
     if run.workload is not None:
         w = run.workload
         console.print(f"Workload: {w.path}: {w.requests:,} request(s) estimated, expected "
@@ -162,21 +164,39 @@ def render(run: Any, stream: Any = None) -> None:
         console.print(table)
 
     if run.by:
-        groups = Table(title=f"By {', '.join(run.by)} (each forecast on its own history)")
-        for dim in run.by:
-            groups.add_column(dim)
-        for column in ("actual to date", "projected", "80% interval", "95% interval"):
+        title = (f"By {', '.join(run.by)}: each forecast on its own history, then reconciled "
+                 "with the total (MinT) so the groups add up to it")
+        if run.workload is not None:
+            title += " less the planned workload"
+        groups = Table(title=title)
+        for i, dim in enumerate(run.by):
+            # Keys are never cut short (the model column wraps first).
+            longest = max((len(g.key[i]) for g in run.groups), default=0)
+            groups.add_column(dim, min_width=min(max(longest, len(dim), 10), 40))
+        for column in ("actual to date", "projected", "80% interval", "95% interval",
+                       "reconciled"):
             groups.add_column(column, justify="right")
         groups.add_column("model")
         for g in run.groups:
-            if g.forecast is None:
-                groups.add_row(*g.key, "-", "-", "-", "-", g.problem or "")
-                continue
             t = g.forecast.total
             cells = _money_cells(t, places)
             groups.add_row(*g.key, cells[0], cells[2], cells[3], cells[4],
-                           _short_model(g.forecast))
+                           _moved(t.expected_rest, g.own_rest, places), _short_model(g))
+        sums = run.reconciliation()
+        groups.add_section()
+        groups.add_row(*(["all groups"] + [""] * (len(run.by) - 1)),
+                       money(sums["groups_actual_to_date"], places=places),
+                       money(sums["groups_projected_total"], places=places), "", "",
+                       _moved(fc.total.expected_rest, run.total_own_rest, places), "")
         console.print(groups)
+
+
+def _moved(rest: Decimal, own: Decimal | None, places: int) -> str:
+    """How far reconciliation moved a forecast from its own: +$0.12 / -$0.05."""
+    if own is None:
+        return ""
+    moved = rest - own
+    return f"{'+' if moved >= 0 else '-'}{money(abs(moved), places=places)}"
 
 
 def _status(over: bool, stale: bool) -> str:
@@ -200,5 +220,8 @@ def _places(total: Decimal) -> int:
     return 2 if abs(total) >= 1 else 4
 
 
-def _short_model(fc: Any) -> str:
+def _short_model(group: Any) -> str:
+    fc = group.forecast
+    if group.problem:
+        return f"{fc.model} of {fc.history_days} day(s): too little history for the model"
     return f"{fc.model}, {fc.history_days} days"

@@ -19,7 +19,8 @@ SHIFT_PRIOR_DAYS = 365.0    # before seeing the history: one level shift a year.
 SHIFT_PRIOR_SD = 0.35       # ...moving the level by about exp(+-0.35), i.e. -30%/+42%
 SPIKE_Z = 4.0               # robust z beyond which a day is a spike for the level fit
 WINDOW_DAYS = 91            # the level/trend fit uses at most the last 13 weeks
-HALF_LIFE_DAYS = 28.0       # weight of a day in the level/trend fit halves every 4 weeks
+HALF_LIFE_DAYS = 28.0       # weight of a day in the level/trend fit halves every 4 weeks...
+MIN_HALF_LIFE_DAYS = 7.0    # ...or, for a level that wanders, as fast as every week
 TREND_MIN_DAYS = 28         # no trend from less than four weeks
 TREND_T = 2.0               # growth within this many standard errors of 0 is dropped
 DAMPING = 0.995             # per-day damping of the growth
@@ -170,8 +171,23 @@ def _find_shift(z: np.ndarray) -> tuple[int, float] | None:
     return int(t[ks[i]]), float(np.exp(coef[i]))
 
 
+def _half_life(drift_var: float, noise_var: float) -> float:
+    """Days over which the level fit's weights halve: a local-level filter's steady-state
+    gain for this drift-to-noise ratio q is (sqrt(q^2 + 4q) - q) / 2; between a week and
+    HALF_LIFE_DAYS."""
+    if drift_var <= 0 or noise_var <= 0:
+        return HALF_LIFE_DAYS
+    q = drift_var / noise_var
+    # (sqrt(q^2 + 4q) - q) / 2 written without the cancellation that makes it 0 for huge q
+    gain = 2.0 * q / (np.sqrt(q * q + 4.0 * q) + q)
+    if gain >= 1.0:
+        return MIN_HALF_LIFE_DAYS
+    days = float(np.log(0.5) / np.log1p(-gain))
+    return min(max(days, MIN_HALF_LIFE_DAYS), HALF_LIFE_DAYS)
+
+
 def _level_growth(
-    z: np.ndarray, short: bool
+    z: np.ndarray, short: bool, half_life: float = 28.0
 ) -> tuple[float, float, float, float, float, float, bool, int]:
     """Level at the last day and its se; log growth per day (shrunk, raw) and its se; the
     centroid (days before the last day); whether growth is kept; degrees of freedom.
@@ -187,7 +203,7 @@ def _level_growth(
     n = len(v)
     if n == 0:
         return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, False, 1
-    w = np.ones(n) if short else 0.5 ** (-t / HALF_LIFE_DAYS)
+    w = np.ones(n) if short else 0.5 ** (-t / half_life)
     growth, growth_raw, growth_se, trend = 0.0, 0.0, 0.0, False
     pos = v > 0
     if not short and pos.sum() >= TREND_MIN_DAYS and np.ptp(t[pos]) >= TREND_MIN_DAYS - 1:

@@ -13,11 +13,20 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 
 from costkit.core.errors import InputError
+from costkit.forecast.repricing import (
+    RECENT_DAYS,
+    PriceStep,
+    change_days,
+    component_sums,
+    day_starts,
+    pinned_book,
+    step_for,
+)
 from costkit.forecast.series import DailyHistory, daily_history
 from costkit.pricing.book import PriceBook
 
@@ -88,3 +97,46 @@ def logged_model_names(con: duckdb.DuckDBPyConnection, as_of: date, tz: str,
 
     frame = unpriced(con, until=as_of, tz=tz, book=book)
     return sorted(set(frame["model"].to_list())) if frame.height else []
+
+
+def price_steps(con: duckdb.DuckDBPyConnection, as_of: date, horizon_days: int, tz: str,
+                book: PriceBook, dims: Sequence[str]
+                ) -> tuple[dict[tuple[str, ...], list[PriceStep]], tuple[str, ...]]:
+    """The price cards taking effect inside the horizon, as steps per series (key () the
+    total, else a group of `dims`), from the last RECENT_DAYS days' usage priced under the
+    cards of each side of the change (`costkit.forecast.repricing`); and warnings."""
+    from costkit.spend.breakdown import UnpricedUsageWarning, spend
+
+    starts = day_starts(as_of, horizon_days, tz)
+    changes = change_days(book, starts)
+    if not changes:
+        return {}, ()
+    since = as_of - timedelta(days=RECENT_DAYS)
+    by = ["model", *dims]
+
+    def priced(at_book: PriceBook) -> list[dict]:
+        with warnings.catch_warnings():
+            # Usage these cards do not price is told about below, not as a warning each.
+            warnings.simplefilter("ignore", UnpricedUsageWarning)
+            frame = spend(con, by=by, since=since, until=as_of, tz=tz, book=at_book)
+        return list(frame.iter_rows(named=True))
+
+    old_rows = priced(pinned_book(book, starts[0]))
+    old = component_sums(old_rows, dims)
+    old_models = {r["model"] for r in old_rows if r["total_cost"] is not None}
+    steps: dict[tuple[str, ...], list[PriceStep]] = {}
+    notes = []
+    for index, cards in changes.items():
+        new_rows = priced(pinned_book(book, starts[index]))
+        new = component_sums(new_rows, dims)
+        day = as_of + timedelta(days=index)
+        gone = sorted(old_models - {r["model"] for r in new_rows
+                                    if r["total_cost"] is not None})
+        if gone:
+            notes.append(f"no price card for {', '.join(gone)} from {day.isoformat()}: "
+                         "its usage is left out of the forecast from then; add a card with "
+                         "--prices")
+        for key in set(old) | set(new) | {()}:
+            steps.setdefault(key, []).append(step_for(index, day, cards, old.get(key),
+                                                      new.get(key)))
+    return steps, tuple(notes)

@@ -61,6 +61,7 @@ from costkit.forecast.fitting import (  # noqa: F401 (re-exported: the model's k
     _f_critical,
     _find_shift,
     _finite_mean,
+    _half_life,
     _level_growth,
     _log_slope,
     _profile_fits,
@@ -202,13 +203,14 @@ def fit(y: np.ndarray, first_weekday: int) -> ModelFit:
             zc, spikes = _clip_spikes(z, _rolling(z, 7, np.nanmedian))
             noise_from = max(noise_from, shift_index)
 
-    level, level_se, growth, growth_raw, growth_se, centroid, trend, df = _level_growth(
-        zc[window_start:], short=n < SHORT_DAYS)
+    short = n < SHORT_DAYS
+    if short:
+        level, level_se, growth, growth_raw, growth_se, centroid, trend, df = _level_growth(
+            zc[window_start:], short=True)
 
     # Relative residuals: around a centred 7-day mean of the cleaned level, or around the
     # level itself when the history is too short to know its weekly cycle (which then counts
     # as noise). Spike days keep their spike, so spikes carry into the simulated futures.
-    short = n < SHORT_DAYS
     local = np.full(n, level) if short else _rolling(zc, 7, np.nanmean)
     rel = np.full(n, np.nan)
     ok = active & (local > 0)
@@ -234,6 +236,13 @@ def fit(y: np.ndarray, first_weekday: int) -> ModelFit:
     residuals = np.maximum(uplift + (residuals - residuals.mean()) * widen, -1.0)
 
     drift_var = _drift_variance(zc[search_from:], residuals)
+    if not short:
+        # A level that wanders is followed more closely: the weights halve as fast as a
+        # local-level (Kalman) filter's would for this drift against this noise, never
+        # faster than a week (the weekly cycle) nor slower than HALF_LIFE_DAYS.
+        level, level_se, growth, growth_raw, growth_se, centroid, trend, df = _level_growth(
+            zc[window_start:], short=False,
+            half_life=_half_life(drift_var, float(np.var(residuals))))
     # Future level shifts (a project launches or ends): the history's own rate and size,
     # pooled with a prior of one shift a year of about +-40%.
     searched = n - search_from

@@ -22,6 +22,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import numpy as np
 
 from costkit.core.errors import InputError
+from costkit.forecast import calibration
 from costkit.forecast import model as forecast_model
 from costkit.forecast.horizon import Horizon, Period
 from costkit.forecast.scenario import WhatIf
@@ -83,6 +84,7 @@ class SpendForecast:
     scenario: tuple[str, ...] = ()
     workload_per_day: Decimal | None = None
     sims: int = 0
+    price_changes: tuple[str, ...] = ()        # cards taking effect inside the horizon
 
     def as_dict(self) -> dict:
         """JSON-ready: money as Decimal (serialised as strings), dates ISO."""
@@ -116,6 +118,7 @@ class SpendForecast:
                 "simulations": self.sims,
             },
             "what_if": list(self.scenario),
+            "price_changes": list(self.price_changes),
             "workload_per_day": self.workload_per_day,
             "budget": _budget_dict(self.periods) if any(p.budget for p in self.periods)
             else None,
@@ -153,6 +156,25 @@ def _budget_dict(periods: Sequence[PeriodForecast]) -> list[dict]:
 
 # --- the forecast ----------------------------------------------------------------------------
 
+@dataclass
+class SpendSimulation:
+    """The float futures of one history before they become money: the expected daily path,
+    simulated paths and each component's expected path (which add up to the expected one).
+
+    Kept apart from the money so a run can change the futures first: a price card taking
+    effect inside the horizon (`costkit.forecast.repricing`), or reconciling a group's
+    forecast with the total's (`costkit.forecast.reconcile`)."""
+
+    fit: forecast_model.ModelFit | None
+    point: np.ndarray                    # (horizon,)
+    paths: np.ndarray                    # (n_sims, horizon)
+    components: dict[str, np.ndarray]    # component -> (horizon,)
+    model: str = ""
+    description: str = ""
+    notes: tuple[str, ...] = ()
+    widen: float = 1.0                   # interval calibration factor applied to paths
+
+
 def forecast_spend(
     history: DailyHistory,
     horizon: Horizon,
@@ -169,26 +191,50 @@ def forecast_spend(
     `budget` is checked against each period. Raises InputError with fewer than three days
     with spend before as_of.
     """
+    sim = simulate_spend(history, horizon, what_if, extra_per_day, n_sims, seed)
+    return summarise(sim, history, horizon, budget, scenario, extra_per_day, what_if, n_sims)
+
+
+def simulate_spend(
+    history: DailyHistory,
+    horizon: Horizon,
+    what_if: WhatIf = WhatIf(),  # noqa: B008 - frozen, so a shared default is safe
+    extra_per_day: Mapping[str, Decimal] | None = None,
+    n_sims: int = forecast_model.N_SIMS,
+    seed: int = 0,
+) -> SpendSimulation:
+    """The model's futures of `history` over `horizon`, scenario changes applied."""
     as_of = horizon.as_of
     if history.days and history.days[-1] != as_of - timedelta(days=1):
         raise ValueError("the history must end the day before as_of")
-    total_hist = history.total
     if history.spend_days < forecast_model.MIN_DAYS:
         raise InputError(
             f"too little history to forecast: {history.spend_days} day(s) with priced spend "
             f"before {as_of.isoformat()}; need at least {forecast_model.MIN_DAYS}"
         )
     first_weekday = history.days[0].weekday()
-    y = np.array([float(v) for v in total_hist])
+    y = np.array([float(v) for v in history.total])
     h = horizon.days
     result = forecast_model.forecast(y, first_weekday, h, n_sims=n_sims, seed=seed)
-    fit = result.fit
-
     comp_paths = _component_paths(history, result.point, h)
-    point = result.point.copy()
-    paths = result.paths.copy()
+    # The spread the series' own recent past says the model needs (costkit.forecast.calibration).
+    fit = result.fit
+    since = fit.trimmed + fit.shift_index if fit.shift_index is not None else 0
+    factor = calibration.interval_scale(y, first_weekday, h, since) if n_sims > 0 else 1.0
+    paths = calibration.widen(result.point, result.paths, factor)
+    description = result.fit.describe()
+    if factor > 1.0:
+        description += f"; intervals x{factor:.2f} wider, as its own recent past needed"
+    sim = SpendSimulation(result.fit, result.point.copy(), paths, comp_paths,
+                          result.fit.name(), description, widen=factor)
+    return apply_what_if(sim, what_if, extra_per_day)
 
-    # Scenario changes act on the future only; each is a multiplier per day.
+
+def apply_what_if(sim: SpendSimulation, what_if: WhatIf,
+                  extra_per_day: Mapping[str, Decimal] | None = None) -> SpendSimulation:
+    """Scenario changes act on the future only; each is a multiplier per day."""
+    h = len(sim.point)
+    point, paths, comp_paths = sim.point, sim.paths, dict(sim.components)
     scale = np.ones(h)
     if what_if.reasoning:
         share = np.divide(comp_paths["reasoning"], point, out=np.zeros(h), where=point > 0)
@@ -207,7 +253,33 @@ def forecast_spend(
         paths = paths + extra_total
         for c in COMPONENTS:
             comp_paths[c] = comp_paths[c] + extra[c]
+    return replace(sim, point=point, paths=paths, components=comp_paths)
 
+
+def summarise(
+    sim: SpendSimulation,
+    history: DailyHistory,
+    horizon: Horizon,
+    budget: Decimal | None = None,
+    scenario: Sequence[str] = (),
+    extra_per_day: Mapping[str, Decimal] | None = None,
+    what_if: WhatIf = WhatIf(),  # noqa: B008 - frozen, so a shared default is safe
+    n_sims: int = forecast_model.N_SIMS,
+    daily_expected: Sequence[Decimal] | None = None,
+) -> SpendForecast:
+    """The money of a simulation: actuals (exact), expected rest, intervals, per period.
+
+    Each forecast day's expected spend is rounded to QUANTUM once, and a period's expected
+    rest is the sum of those days, so days, months and the horizon add up exactly.
+    `daily_expected` gives those rounded days outright (reconciled groups,
+    `costkit.forecast.reconcile`, whose days must add up to the total's to the cent).
+    """
+    as_of = horizon.as_of
+    total_hist = history.total
+    h = horizon.days
+    point, paths, comp_paths = sim.point, sim.paths, sim.components
+    day_money = list(daily_expected) if daily_expected is not None \
+        else [as_money(v) for v in point]
     future_days = [as_of + timedelta(days=i) for i in range(h)]
     hist_index = {d: i for i, d in enumerate(history.days)}
 
@@ -223,12 +295,14 @@ def forecast_spend(
         components = {}
         for c in COMPONENTS:
             c_actual = sum((history.components[c][i] for i in actual_idx), ZERO)
-            c_rest = _money(float(comp_paths[c][lo:hi].sum()))
+            c_rest = as_money(float(comp_paths[c][lo:hi].sum()))
             components[c] = {"actual": c_actual, "forecast": c_rest,
-                             "projected": c_actual.quantize(QUANTUM, ROUND_HALF_EVEN) + c_rest}
-        expected_rest = _money(rest)
-        projected = actual.quantize(QUANTUM, ROUND_HALF_EVEN) + expected_rest
-        lows_highs = [actual.quantize(QUANTUM, ROUND_HALF_EVEN) + _money(v) for v in q]
+                             "projected": c_actual + c_rest}
+        expected_rest = sum(day_money[lo:hi], ZERO)
+        # Exact actuals plus rounded forecasts, never re-rounded: groups' projections then
+        # add up to the total's exactly, as their actuals and days do.
+        projected = actual + expected_rest
+        lows_highs = [actual + as_money(v) for v in q]
         low_95, low_80, high_80, high_95 = lows_highs
         # The expected value can fall outside a skewed 80% band only by Monte Carlo noise;
         # keep the bands nested around it so the output never contradicts itself.
@@ -252,20 +326,24 @@ def forecast_spend(
     if len(periods) > 1 and total.budget is not None:
         total = replace(total, budget=None)
 
-    daily = _daily_path(horizon, history, total_hist, point, paths, future_days)
-    start = fit.trimmed
+    daily = _daily_path(horizon, history, total_hist, day_money, paths, future_days)
+    fit = sim.fit
+    start = fit.trimmed if fit is not None else 0
+    window = fit.window_start if fit is not None else 0
+    extra_total = sum((extra_per_day or {}).values(), ZERO)
     return SpendForecast(
         horizon=horizon,
-        model=fit.name(),
-        description=fit.describe(),
+        model=sim.model,
+        description=sim.description,
         history_from=history.days[start],
-        history_days=fit.history_days,
-        fitted_from=history.days[start + fit.window_start],
+        history_days=fit.history_days if fit is not None else len(history.days),
+        fitted_from=history.days[start + window],
         total=total,
         periods=periods,
         daily=daily,
         scenario=tuple(scenario) + tuple(what_if.describe()),
-        workload_per_day=sum((extra_per_day or {}).values(), ZERO) if extra_total else None,
+        price_changes=sim.notes,
+        workload_per_day=extra_total if extra_total else None,
         sims=n_sims,
     )
 
@@ -274,7 +352,7 @@ def _days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
-def _money(value: float) -> Decimal:
+def as_money(value: float) -> Decimal:
     """A float estimate as a Decimal rounded to QUANTUM (repr gives the shortest exact form)."""
     return Decimal(repr(float(value))).quantize(QUANTUM, ROUND_HALF_EVEN)
 
@@ -327,7 +405,7 @@ def _crossing(period: Period, actual_idx: list[int], history: DailyHistory,
 
 
 def _daily_path(horizon: Horizon, history: DailyHistory, total_hist: Sequence[Decimal],
-                point: np.ndarray, paths: np.ndarray,
+                day_money: Sequence[Decimal], paths: np.ndarray,
                 future_days: Sequence[date]) -> tuple[DayForecast, ...]:
     """Actual days of the first period, then every forecast day; cumulative per period."""
     out: list[DayForecast] = []
@@ -344,11 +422,11 @@ def _daily_path(horizon: Horizon, history: DailyHistory, total_hist: Sequence[De
         out.append(DayForecast(d, True, value, None, None, None, None, running[p]))
     q = np.quantile(paths, QUANTILES, axis=0) if paths.size else None
     for i, d in enumerate(future_days):
-        expected = _money(point[i])
+        expected = day_money[i]
         p = period_of[d]
         running[p] = running.get(p, ZERO) + expected
         if q is not None:
-            low_95, low_80, high_80, high_95 = (_money(q[j, i]) for j in range(4))
+            low_95, low_80, high_80, high_95 = (as_money(q[j, i]) for j in range(4))
         else:
             low_95 = low_80 = high_80 = high_95 = expected
         out.append(DayForecast(d, False, expected, min(low_80, expected), max(high_80, expected),

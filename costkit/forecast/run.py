@@ -3,10 +3,10 @@ workload), forecast the total and each group, and say how fresh the data is."""
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from costkit.core import clock
@@ -15,10 +15,23 @@ from costkit.core.money import parse_budget  # the one --budget parser (estimate
 from costkit.core.timezones import canonical, local_instant
 from costkit.core.timezones import zone as tz_zone
 from costkit.forecast import model as forecast_model
-from costkit.forecast.history import load_history, logged_model_names
+from costkit.forecast.history import (
+    load_history,
+    logged_model_names,
+    price_steps,
+)
 from costkit.forecast.horizon import parse_horizon
-from costkit.forecast.projection import SpendForecast, forecast_spend
-from costkit.forecast.scenario import parse_what_if, scenario_book
+from costkit.forecast.projection import (
+    SpendForecast,
+    apply_what_if,
+    as_money,
+    simulate_spend,
+    summarise,
+)
+from costkit.forecast.reconcile import METHOD, forecast_groups
+from costkit.forecast.repricing import apply_steps
+from costkit.forecast.scenario import WhatIf, parse_what_if, scenario_book
+from costkit.forecast.series import ZERO
 from costkit.forecast.workload import Workload, price_workload
 from costkit.pricing.book import load_price_book
 from costkit.spend.coverage import (
@@ -46,7 +59,8 @@ def parse_as_of(text: str | None, tz: str) -> date:
 class GroupResult:
     key: tuple[str, ...]
     forecast: SpendForecast | None
-    problem: str | None = None               # why there is no forecast (too little history)
+    problem: str | None = None               # why the model could not fit (too little history)
+    own_rest: Decimal | None = None          # the group's own expected rest, before reconciling
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,8 @@ class ForecastRun:
     workload: Workload | None = None
     warnings: tuple[str, ...] = field(default=())
     freshness: Freshness | None = None       # how old the newest usage is at the as-of instant
+    total_own_rest: Decimal | None = None    # with --by: the total's expected rest before
+                                             # reconciling with the groups
 
     def as_dict(self) -> dict:
         out = self.forecast.as_dict()
@@ -80,11 +96,29 @@ class ForecastRun:
             out["by"] = list(self.by)
             out["groups"] = [
                 {"group": dict(zip(self.by, g.key, strict=True)),
-                 **({"forecast": g.forecast.as_dict()} if g.forecast is not None
-                    else {"problem": g.problem})}
+                 **({"forecast": g.forecast.as_dict()} if g.forecast is not None else {}),
+                 **({"problem": g.problem} if g.problem else {}),
+                 **({"own_expected_rest": g.own_rest} if g.own_rest is not None else {})}
                 for g in self.groups
             ]
+            out["reconciliation"] = self.reconciliation()
         return out
+
+    def reconciliation(self) -> dict:
+        """How the groups add up: their sums next to the total they were reconciled to."""
+        fc = [g.forecast for g in self.groups if g.forecast is not None]
+        total = self.forecast.total
+        extra = self.workload.per_day_total * self.forecast.horizon.days \
+            if self.workload is not None else ZERO
+        return {
+            "method": METHOD,
+            "groups_actual_to_date": sum((f.total.actual for f in fc), ZERO),
+            "groups_expected_rest": sum((f.total.expected_rest for f in fc), ZERO),
+            "groups_projected_total": sum((f.total.projected_total for f in fc), ZERO),
+            "total_projected_total": total.projected_total,
+            "total_own_expected_rest": self.total_own_rest,
+            "planned_workload_not_in_groups": extra if self.workload is not None else None,
+        }
 
     @property
     def over_budget(self) -> list:
@@ -138,10 +172,11 @@ def run_forecast(
             names = logged_model_names(con, day, tz, book) if scenario.model else []
             priced_with = scenario_book(book, scenario, names)
         history = load_history(con, day, tz, priced_with, by)
+        steps, price_notes = price_steps(con, day, span.days, tz, priced_with, history.dims)
     finally:
         con.close()
 
-    notes = list(history.warnings)
+    notes = list(history.warnings) + list(price_notes)
     if planned is not None:
         if planned.currency != history.currency:
             raise InputError(f"{planned.path}: the workload is priced in {planned.currency}, "
@@ -152,8 +187,8 @@ def run_forecast(
     labels = tuple(scenario.describe())
     extra = planned.daily if planned is not None else None
     try:
-        total = forecast_spend(history.total, span, scenario.what_if, extra, amount, labels,
-                               n_sims=n_sims, seed=0)
+        base = apply_steps(simulate_spend(history.total, span, scenario.what_if, None,
+                                          n_sims=n_sims, seed=0), steps.get((), []))
     except InputError as exc:
         if fresh.stale and fresh.newest is not None:
             raise InputError(f"{exc} (the newest usage is {describe_age(fresh.age)} old: is "
@@ -163,16 +198,21 @@ def run_forecast(
         notes.append("--what-if reasoning changes nothing: the history has no reasoning spend "
                      "(logs that do not split reasoning out count it as output)")
 
-    groups = []
-    for key, series in history.groups.items():
-        try:
-            fc = forecast_spend(series, span, scenario.what_if, None, None, labels,
-                                n_sims=n_sims, seed=zlib.crc32("/".join(key).encode()))
-            groups.append(GroupResult(key, fc))
-        except InputError as exc:
-            groups.append(GroupResult(key, None, str(exc)))
+    groups: list[GroupResult] = []
+    days = None
+    own_rest = None
+    if history.dims:
+        own_rest = sum((as_money(v) for v in base.point), ZERO)
+        # Groups and total reconciled (costkit.forecast.reconcile); a planned workload is in
+        # no group, so it is added to the total after.
+        base, days, found = forecast_groups(base, history.groups, span, scenario.what_if,
+                                            labels, n_sims, steps)
+        groups = [GroupResult(*g) for g in found]
+    total = summarise(apply_what_if(base, WhatIf(), extra), history.total, span, amount,
+                      labels, extra, scenario.what_if, n_sims,
+                      days if extra is None else None)
     return ForecastRun(total, tz, history.currency, history.dims, tuple(groups), planned,
-                       tuple(notes), fresh)
+                       tuple(notes), fresh, own_rest)
 
 
 def stale_message(fresh: Freshness, tz: str) -> str:
