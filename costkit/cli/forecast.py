@@ -164,31 +164,34 @@ def render(run: Any, stream: Any = None) -> None:
         console.print(table)
 
     if run.by:
-        title = (f"By {', '.join(run.by)}: each forecast on its own history, then reconciled "
-                 "with the total (MinT) so the groups add up to it")
+        title = f"By {', '.join(run.by)}, reconciled with the total (MinT): they add up to it"
         if run.workload is not None:
             title += " less the planned workload"
         groups = Table(title=title)
         for i, dim in enumerate(run.by):
-            # Keys are never cut short (the model column wraps first).
+            # Keys are never cut short (the models are listed under the table, not beside it).
             longest = max((len(g.key[i]) for g in run.groups), default=0)
             groups.add_column(dim, min_width=min(max(longest, len(dim), 10), 40))
         for column in ("actual to date", "projected", "80% interval", "95% interval",
                        "reconciled"):
             groups.add_column(column, justify="right")
-        groups.add_column("model")
         for g in run.groups:
             t = g.forecast.total
             cells = _money_cells(t, places)
             groups.add_row(*g.key, cells[0], cells[2], cells[3], cells[4],
-                           _moved(t.expected_rest, g.own_rest, places), _short_model(g))
+                           _moved(t.expected_rest, g.own_rest, places))
         sums = run.reconciliation()
         groups.add_section()
         groups.add_row(*(["all groups"] + [""] * (len(run.by) - 1)),
                        money(sums["groups_actual_to_date"], places=places),
                        money(sums["groups_projected_total"], places=places), "", "",
-                       _moved(fc.total.expected_rest, run.total_own_rest, places), "")
+                       _moved(fc.total.expected_rest, run.total_own_rest, places))
         console.print(groups)
+        # One line per group under the table: a column of them wrapped every row at 100
+        # columns.
+        console.print("Each group's own model (before reconciliation):")
+        for g in run.groups:
+            console.print(f"  {' / '.join(g.key)}: {_short_model(g)}")
 
 
 def _moved(rest: Decimal, own: Decimal | None, places: int) -> str:
