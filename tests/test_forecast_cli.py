@@ -566,7 +566,7 @@ def test_the_table_shows_the_groups_sum_next_to_the_total(forecast):
     projected = Decimal(data["projected_total"]).quantize(Decimal("0.01"))
     row = next(line for line in result.stdout.splitlines() if "all groups" in line)
     assert f"${projected}" in row
-    assert "reconciled with the total (MinT) so the groups add up to it" in result.stdout
+    assert "reconciled with the total (MinT): they add up to it" in result.stdout
 
 
 # --- a price card taking effect inside the horizon --------------------------------------------
