@@ -4,9 +4,11 @@ one model that has no price card."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -122,4 +124,8 @@ def test_forecast_fits_the_width_without_cutting_a_number(cli, monkeypatch, demo
     assert result.exit_code == 0, result.stderr
     assert max(len(line) for line in result.stdout.splitlines()) <= columns
     assert not re.search(r"[\d$.,]…", result.stdout)
-    assert "$114.09" in result.stdout  # the projected month, as at full width
+    # the projected month, whole, as the JSON gives it (rounded to the cent as the table shows it)
+    data = json.loads(cli("forecast", "--db", str(demo_store), "--as-of", "2026-10-15",
+                          "--format", "json").stdout)
+    projected = Decimal(str(data["projected_total"])).quantize(Decimal("0.01"))
+    assert f"${projected:,}" in result.stdout
