@@ -126,6 +126,6 @@ def test_forecast_fits_the_width_without_cutting_a_number(cli, monkeypatch, demo
     assert not re.search(r"[\d$.,]…", result.stdout)
     # the projected month, whole, as the JSON gives it (rounded to the cent as the table shows it)
     data = json.loads(cli("forecast", "--db", str(demo_store), "--as-of", "2026-10-15",
-                          "--format", "json").stdout)
+                          "--by", "project", "--format", "json").stdout)
     projected = Decimal(str(data["projected_total"])).quantize(Decimal("0.01"))
     assert f"${projected:,}" in result.stdout
