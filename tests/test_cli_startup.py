@@ -17,8 +17,8 @@ from conftest import ROOT
 
 HEAVY = ("duckdb", "polars", "numpy", "pyarrow")
 # The console script's path, in a fresh interpreter: run the command, then report on stderr
-# (last line) whether it read the built-in catalog (2,562 cards: read only for a name the
-# built-in cards lack) and which heavy modules it loaded.
+# (last line) whether it read the built-in catalog (its index, or all 2,562 cards: read only
+# for a name the built-in cards lack) and which heavy modules it loaded.
 PROBE = (
     "import sys\n"
     "from costkit.cli import main\n"
@@ -27,7 +27,8 @@ PROBE = (
     "except SystemExit as exc:\n    code = exc.code\n"
     "else:\n    code = 0\n"
     "catalog = sys.modules.get('costkit.pricing.catalog')\n"
-    "read = bool(catalog and catalog.catalog_cards.cache_info().currsize)\n"
+    "read = bool(catalog and (catalog.catalog_cards.cache_info().currsize\n"
+    "                         or catalog.catalog_entries.cache_info().currsize))\n"
     f"print('LOADED', code, read, *sorted(m for m in {HEAVY!r} if m in sys.modules),\n"
     "      file=sys.stderr)\n"
 )

@@ -11,6 +11,7 @@ import pytest
 
 from costkit.core.errors import NoCardInEffectError, UnknownModelError
 from costkit.pricing.book import load_price_book
+from costkit.pricing.catalog import expand
 from costkit.pricing.names import AmbiguousModelError, NameIndex, key
 
 
@@ -165,7 +166,8 @@ def test_deepseek_chat_is_the_model_deepseek_served_under_that_name_then(book):
     def card_at(text):
         return book.card_for("deepseek-chat", datetime.fromisoformat(text).replace(tzinfo=UTC))
 
-    exp, v32 = book.card_for("deepseek-v3.2-exp"), book._names.by_model["deepseek/deepseek-v3.2"]
+    exp = book.card_for("deepseek-v3.2-exp")
+    v32 = expand(book._names.by_model["deepseek/deepseek-v3.2"])  # the catalog's own cards
     assert card_at("2025-10-15T00:00:00").rates == exp.rates
     assert card_at("2025-12-15T00:00:00").rates == v32[0].rates
     assert "served as DeepSeek V3.2" in card_at("2025-12-15T00:00:00").display_name

@@ -113,6 +113,27 @@ def test_row_without_request_id_gets_a_hash_of_its_cells(tmp_path):
     assert same[0]["request_id"] != same[1]["request_id"]
 
 
+def test_id_less_ids_are_the_sha256_of_the_cells_and_the_copy(tmp_path):
+    """The ids a store already holds stay the ids of the same rows: worked out here with
+    hashlib, apart from the SQL. Cells joined by U+001F; the first copy is its digest's first
+    32 hex digits, copy k the same of sha256(digest + '#k')."""
+    import hashlib
+
+    def sha(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    same, other = "2026-10-01 00:00:00,m,1,1\n", "2026-10-01 00:00:01,m,2,1\n"
+    rows = stage(write(tmp_path, "ts,model,input_tokens,output_tokens\n"
+                                 + same + other + same + same))
+    digest = sha("2026-10-01 00:00:00\x1fm\x1f1\x1f1")
+    assert [r["request_id"] for r in rows] == [
+        "sha256:" + digest[:32],
+        "sha256:" + sha("2026-10-01 00:00:01\x1fm\x1f2\x1f1")[:32],
+        "sha256:" + sha(digest + "#2")[:32],
+        "sha256:" + sha(digest + "#3")[:32],
+    ]
+
+
 def test_id_less_identity_does_not_depend_on_the_line(tmp_path):
     """An overlapping export (rows 4-9 after rows 0-5) or the same rows re-sorted names
     each request as the first export did; two identical rows stay two."""

@@ -5,7 +5,8 @@
 
 Reads the package's bundled snapshot (`genai_prices.data.providers`), converts every model
 costkit can price exactly into cards, and writes costkit/pricing/catalog/: one PROVIDER.toml
-per provider, manifest.json (package, version, licence, providers, what was left out and
+per provider, index.json (each file's models and their names, so a run parses only the file
+of a name it prices), manifest.json (package, version, licence, providers, what was left out and
 why) and the package's licence. Nothing is fetched at run time: costkit reads these files.
 
 Conversion, per model (`convert_model`):
@@ -47,7 +48,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from costkit.pricing.cards import RATE_PLACES, Card, Rates, Tier  # noqa: E402
-from costkit.pricing.catalog import CATALOG_DIR, MANIFEST, load_catalog_dir  # noqa: E402
+from costkit.pricing.catalog import (  # noqa: E402
+    CATALOG_DIR,
+    INDEX,
+    MANIFEST,
+    index_of,
+    load_catalog_dir,
+)
 from costkit.pricing.catalog_diff import diff_cards, format_diff  # noqa: E402
 from costkit.tokens.openai import encoding_of_model  # noqa: E402
 
@@ -432,7 +439,16 @@ def build(out: Path, effective: date | None, dry_run: bool = False) -> str:
         "alias_gaps": gaps,
     }
     write_catalog(out, merged, manifest, licence)
+    write_index(out)
     return report
+
+
+def write_index(out: Path) -> None:
+    """index.json: each file's models and the names matching reads, from the TOML files just
+    written (so it cannot say other than they do; tests/test_catalog_index.py checks)."""
+    index = index_of(load_catalog_dir(out))
+    (out / INDEX).write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":"))
+                             + "\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -441,7 +457,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--effective", type=date.fromisoformat, default=None,
                         help="the day the new prices start (required once a catalog exists)")
     parser.add_argument("--dry-run", action="store_true", help="print the changes only")
+    parser.add_argument("--index-only", action="store_true",
+                        help="rewrite index.json from the TOML files in --out, nothing else")
     args = parser.parse_args(argv)
+    if args.index_only:
+        write_index(args.out)
+        return 0
     report = build(args.out, args.effective, args.dry_run)
     if report:
         print(report)

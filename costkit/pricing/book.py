@@ -67,7 +67,11 @@ class PriceBook:
         mine = [c for c in self.cards if c.model == match.model]
         # A catalog card joins with the names it was asked by, not all the catalog's aliases
         # (those stay with the resolver, where they cannot shadow another card's name).
-        chosen = mine or [replace(c, aliases=()) for c in self._names.by_model[match.model]]
+        if not mine:  # a catalog model: only now are its cards parsed (its file only)
+            from costkit.pricing.catalog import expand
+
+            mine = [replace(c, aliases=()) for c in expand(self._names.by_model[match.model])]
+        chosen = mine
         others = [c for c in self.cards if c.model != match.model]
         added = [c if name in c.aliases else replace(c, aliases=(*c.aliases, name))
                  for c in chosen]
@@ -136,8 +140,9 @@ class PriceBook:
 
 def load_price_book(paths: Iterable[str | os.PathLike[str]] | None = None) -> PriceBook:
     """Built-in cards plus the user's (`paths`, else `COSTKIT_PRICES`, os.pathsep-separated),
-    over the catalog (costkit.pricing.catalog) as the lowest authority."""
-    from costkit.pricing.catalog import catalog_cards
+    over the catalog (costkit.pricing.catalog) as the lowest authority: its index of names,
+    a file's cards parsed only when a name matches one of them."""
+    from costkit.pricing.catalog import catalog_entries
 
     builtin = builtin_cards()
     if paths is None:
@@ -147,4 +152,4 @@ def load_price_book(paths: Iterable[str | os.PathLike[str]] | None = None) -> Pr
     for path in paths:
         user.extend(load_cards_path(Path(path)))
     named = {card.model for card in user}
-    return PriceBook([c for c in builtin if c.model not in named] + user, catalog=catalog_cards)
+    return PriceBook([c for c in builtin if c.model not in named] + user, catalog=catalog_entries)

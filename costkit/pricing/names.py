@@ -29,7 +29,11 @@ from datetime import date
 
 from costkit.core.errors import CostkitError, UnknownModelError
 from costkit.pricing.cards import Card
-from costkit.pricing.catalog import describe, is_catalog, left_out, manifest
+from costkit.pricing.catalog import Entry, describe, is_catalog, left_out, manifest
+
+# A card, or a catalog model not parsed yet (catalog.Entry): matching reads only their
+# model, aliases, provider, gateway, origin and builtin.
+Named = Card | Entry
 
 AUTHORITY = {2: "your cards", 1: "built-in card", 0: "catalog"}
 # How logs prefix a provider, as the catalog's provider ids.
@@ -53,7 +57,7 @@ def key(name: str) -> str:
     return name.strip().lower().translate(_SPELLING)
 
 
-def authority(card: Card) -> int:
+def authority(card: Named) -> int:
     if is_catalog(card):
         return 0
     return 1 if card.builtin else 2
@@ -110,7 +114,7 @@ class NoSuchModelError(UnknownModelError):
 
 @dataclass(frozen=True)
 class _Hit:
-    card: Card
+    card: Named
     rank: int  # which rule: lower is stronger
     how: str
     length: int = 0  # of the pattern that matched: the longer, the more specific
@@ -119,11 +123,11 @@ class _Hit:
 class NameIndex:
     """Every card's names by spelling key, and its `*` patterns, for `resolve`."""
 
-    def __init__(self, cards: Iterable[Card]):
-        self.by_model: dict[str, list[Card]] = {}
-        self.exact: dict[str, list[tuple[Card, str]]] = {}
-        self.by_key: dict[str, list[tuple[Card, str]]] = {}
-        self.patterns: list[tuple[str, str, Card]] = []  # (lower-cased, as written, card)
+    def __init__(self, cards: Iterable[Named]):
+        self.by_model: dict[str, list[Named]] = {}
+        self.exact: dict[str, list[tuple[Named, str]]] = {}
+        self.by_key: dict[str, list[tuple[Named, str]]] = {}
+        self.patterns: list[tuple[str, str, Named]] = []  # (lower-cased, as written, card)
         self.providers: set[str] = set()
         for card in cards:
             first = card.model not in self.by_model
@@ -236,8 +240,8 @@ def _is_date(year: str, month: str, day: str) -> bool:
     return True
 
 
-def build_index(cards: Iterable[Card], catalog: Callable[[], Iterable[Card]] | Iterable[Card]
-                ) -> NameIndex:
+def build_index(cards: Iterable[Card],
+                catalog: Callable[[], Iterable[Named]] | Iterable[Named]) -> NameIndex:
     """The index over a book's own cards and its catalog (called only when first needed)."""
     extra = catalog() if callable(catalog) else catalog
     return NameIndex([*cards, *extra])

@@ -302,7 +302,8 @@ def _sql(file_id: int, rows: str, bad: str, has_bad: bool, header: list[str],
     # A record's identity is its cells and which copy of those cells it is in its file,
     # never where it stands: an overlapping or re-sorted export of the same rows gives the
     # same ids, while two identical rows in one file stay two requests.
-    digest = f"sha256(concat_ws(chr(31), {', '.join(every)}))"
+    cells_text = f"concat_ws(chr(31), {', '.join(every)})"
+    digest = f"sha256({cells_text})"
     hashed = ("'sha256:' || left(CASE WHEN k_copy = 1 THEN k_digest "
               "ELSE sha256(k_digest || '#' || k_copy) END, 32)")
     raw = f"left(concat_ws({quote(delimiter)}, {', '.join(every)}), {RAW_LIMIT})"
@@ -342,16 +343,16 @@ def _sql(file_id: int, rows: str, bad: str, has_bad: bool, header: list[str],
         "raw": f"CASE WHEN k_bad THEN {raw} END",
     }
     if lines is not None:
-        numbered = f"SELECT l.k_line, r.* EXCLUDE (k_n) FROM {rows} r JOIN {lines} l USING (k_n)"
+        numbered = f"SELECT l.k_line, r.* FROM {rows} r JOIN {lines} l USING (k_n)"
     elif has_bad:
         # Each row DuckDB could not split moved the rows after it down by one line.
         numbered = f"""
-            SELECT r.* EXCLUDE (k_n), r.k_n + 1 + coalesce(b.i, 0) AS k_line
+            SELECT r.*, r.k_n + 1 + coalesce(b.i, 0) AS k_line
             FROM {rows} r
             ASOF LEFT JOIN (SELECT line - 1 - i AS before, i FROM {bad}) b ON r.k_n > b.before
         """
     else:
-        numbered = f"SELECT k_n + 1 AS k_line, * EXCLUDE (k_n) FROM {rows}"
+        numbered = f"SELECT k_n + 1 AS k_line, * FROM {rows}"
     bad_row = {
         "file_id": str(int(file_id)), "line": "line", "kind": "'record'",
         "format": quote(NAME),
@@ -370,8 +371,19 @@ parsed AS (
     FROM cells
 ),
 judged AS (SELECT *, ({any_problem}) AS k_bad, {digest} AS k_digest FROM parsed),
+-- Copies are numbered only among rows whose cells hash alike (64 bits, found by grouping:
+-- nearly always none), by their digest, in file order (k_n's order is the lines' order);
+-- every other row is the first copy of its cells. A window over every row would hold all
+-- of their columns to sort them.
+repeated AS (
+    SELECT hash({cells_text}) AS k_hash FROM {rows} GROUP BY 1 HAVING count(*) > 1
+),
+copied AS (
+    SELECT k_n, row_number() OVER (PARTITION BY {digest} ORDER BY k_n) AS k_copy
+    FROM {rows} WHERE hash({cells_text}) IN (SELECT k_hash FROM repeated)
+),
 copies AS (
-    SELECT *, row_number() OVER (PARTITION BY k_digest ORDER BY k_line) AS k_copy FROM judged
+    SELECT j.*, coalesce(c.k_copy, 1) AS k_copy FROM judged j LEFT JOIN copied c USING (k_n)
 )
 SELECT {stage_select(values)}
 FROM copies

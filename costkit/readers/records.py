@@ -25,6 +25,7 @@ from costkit.readers.base import (
     RecordFormat,
     count_invalid,
     count_text,
+    count_value,
     given,
     json_text,
     number,
@@ -118,7 +119,7 @@ class _Formats:
         then the envelope's, see records_sql)."""
         default = "NULL"
         return self.case(
-            lambda f: f"CAST({f.columns[column]} AS {CANONICAL[column]})"
+            lambda f: f"CAST({typed(f, f.columns[column])} AS {CANONICAL[column]})"
             if column in f.columns else None,
             default=f"CAST({default} AS {CANONICAL[column]})",
         )
@@ -126,6 +127,18 @@ class _Formats:
     def label_of(self, column: str, fallback: str) -> str:
         return self.case(lambda f: quote(f.labels[column]) if column in f.labels else None,
                          default=quote(fallback))
+
+
+def typed(f: RecordFormat, sql: str) -> str:
+    """`sql` (a format's column or check) with each `count_value(count k)` read from the
+    slot `v{k}`, which holds that count parsed once: a chat record names its prompt count
+    about ten times across its columns and checks, and parsing JSON text to DOUBLE each
+    time was most of the statement. Exact: inside the CASE branch of format `f` (the only
+    place this SQL runs), slot k is `f.counts[k]`, and `v{k}` is `count_value` of it."""
+    # longest first, so a count whose SQL extends another's is replaced whole
+    for k, c in sorted(enumerate(f.counts), key=lambda kc: -len(kc[1].sql)):
+        sql = sql.replace(count_value(c.sql), f"v{k}")
+    return sql
 
 
 def _problems(fs: _Formats) -> list[tuple[str, str]]:
@@ -147,8 +160,10 @@ def _problems(fs: _Formats) -> list[tuple[str, str]]:
                      f"{quote('; ' + COUNT_RULE)}"))
     checks = [f for f in fs.formats if f.checks]
     for i in range(max((len(f.checks) for f in checks), default=0)):
-        out.append((fs.case(lambda f, i=i: f.checks[i][0] if i < len(f.checks) else None, "FALSE"),
-                    fs.case(lambda f, i=i: f.checks[i][1] if i < len(f.checks) else None)))
+        out.append((fs.case(lambda f, i=i: typed(f, f.checks[i][0])
+                            if i < len(f.checks) else None, "FALSE"),
+                    fs.case(lambda f, i=i: typed(f, f.checks[i][1])
+                            if i < len(f.checks) else None)))
     cached = "c_cached_input_tokens + c_cache_write_tokens"
     out.append((
         f"{cached} > c_input_tokens",
@@ -224,8 +239,9 @@ def records_sql(
     if forced in by_name:
         detect = f"WHEN TRUE THEN {quote(forced)}"
     must_wrap = "NOT is_env" if forced == envelope.NAME else "FALSE"
-    slots = ",\n        ".join(f"{fs.count(k)} AS g{k}, {number(f'g{k}')} AS n{k}"
-                               for k in range(fs.slots))
+    slots = ",\n        ".join(f"{fs.count(k)} AS g{k}" for k in range(fs.slots))
+    numbers = ",\n        ".join(f"{number(f'g{k}')} AS n{k}" for k in range(fs.slots))
+    values = ",\n        ".join(f"TRY_CAST(n{k} AS BIGINT) AS v{k}" for k in range(fs.slots))
     def column_sql(c: str) -> str:
         if c == "model":  # a blank model is no model
             return f"coalesce({given(fs.column(c))}, {given('env_model')})"
@@ -292,14 +308,17 @@ WITH bodies AS (
         {env(envelope.MODEL)} AS env_model,
         CASE WHEN is_env AND {envelope.TIME} IS NOT NULL THEN {envelope.TIME} END AS env_time
     FROM typed
+), slotted AS (
+    -- each count of the detected format once: its JSON text (g), DOUBLE (n), BIGINT (v);
+    -- columns and checks below read the slots (see `typed`)
+    SELECT *, {values} FROM (SELECT *, {numbers} FROM (SELECT *, {slots} FROM detected))
 ), extracted AS (
     SELECT *,
-        {slots},
         {columns},
         {own_time} AS t_own,
         {fs.case(lambda f: f.stream_key)} AS stream_key,
         {fs.case(lambda f: f.has_usage)} AS has_usage
-    FROM detected
+    FROM slotted
 ), judged AS (
     SELECT *,
         -- nearly every record is cleared by this first, flat test (fmt is NULL for lines
