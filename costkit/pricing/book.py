@@ -46,7 +46,7 @@ class PriceBook:
         self.matches: dict[str, Any] = {}
         # Names `learn` found no card for: resolving one again gives the same answer (the
         # index is built once) and costs a fuzzy search, which every spend query repeated.
-        self._unknown: set[str] = set()
+        self._unknown: dict[str, UnknownModelError] = {}
 
     def _index_names(self) -> None:
         self._by_name: dict[str, list[Card]] = {}
@@ -59,10 +59,17 @@ class PriceBook:
         of the cards it resolves to, which join `cards` if they came from the catalog."""
         from costkit.pricing import names
 
+        missed = self._unknown.get(name)
+        if missed is not None:  # the same answer as before, without the fuzzy search again
+            raise missed.with_traceback(None)
         if self._names is None:
             self._names = names.build_index(self.cards, self._catalog)
         own = sorted({c.model for c in self.cards if names.authority(c) > 0})
-        match = self._names.resolve(name, own)
+        try:
+            match = self._names.resolve(name, own)
+        except UnknownModelError as error:
+            self._unknown[name] = error
+            raise
         self.matches[name] = match
         mine = [c for c in self.cards if c.model == match.model]
         # A catalog card joins with the names it was asked by, not all the catalog's aliases
@@ -89,7 +96,7 @@ class PriceBook:
                 try:
                     self._learn(name)
                 except UnknownModelError:
-                    self._unknown.add(name)
+                    pass  # remembered in _unknown by _learn
 
     def models(self) -> list[str]:
         return sorted({card.model for card in self.cards})

@@ -96,20 +96,32 @@ class AmbiguousModelError(UnknownModelError):
 
 
 class NoSuchModelError(UnknownModelError):
-    """No card of any authority answers to a name."""
+    """No card of any authority answers to a name.
 
-    def __init__(self, name: str, known: Sequence[str], closest: Sequence[str]):
-        message = (f"unknown model {name!r}: no price card for it; known models: "
-                   f"{', '.join(sorted(known)) or 'none'}; the catalog ({describe()}) has no "
-                   "card of that name either")
-        dropped = left_out(name)
-        if dropped:
-            message += f" (it leaves {dropped[0]['model']} out: {dropped[0]['reason']})"
-        elif closest:
-            message += f" (closest: {', '.join(closest)})"
-        CostkitError.__init__(self, message)
+    The message (with the closest names, a fuzzy search over the whole catalog) is written
+    only when it is read: most misses are never shown (an audit asks whether each of a FOCUS
+    export's SKU and resource fields names a model, and thousands do not)."""
+
+    def __init__(self, name: str, known: Sequence[str],
+                 closest: Callable[[], Sequence[str]]):
+        CostkitError.__init__(self, name)
         self.model = name
         self.known = sorted(known)
+        self._closest = closest
+        self._message: str | None = None
+
+    def __str__(self) -> str:
+        if self._message is None:
+            message = (f"unknown model {self.model!r}: no price card for it; known models: "
+                       f"{', '.join(self.known) or 'none'}; the catalog ({describe()}) has no "
+                       "card of that name either")
+            dropped = left_out(self.model)
+            if dropped:
+                message += f" (it leaves {dropped[0]['model']} out: {dropped[0]['reason']})"
+            elif closest := self._closest():
+                message += f" (closest: {', '.join(closest)})"
+            self._message = message
+        return self._message
 
 
 @dataclass(frozen=True)
@@ -148,7 +160,7 @@ class NameIndex:
         """The model `name` prices as. NoSuchModelError / AmbiguousModelError otherwise."""
         hits = self._hits(name.strip(), None, 0)
         if not hits:
-            raise NoSuchModelError(name, known, self.closest(name))
+            raise NoSuchModelError(name, known, lambda: self.closest(name))
         best = max(hits, key=_strength)
         top = {h.card.model for h in hits if _strength(h) == _strength(best)}
         if len(top) > 1:
