@@ -22,6 +22,11 @@ def iid(rng: np.random.Generator) -> np.ndarray:
     return 100 * np.exp(rng.normal(-0.25 ** 2 / 2, 0.25, N + H))
 
 
+def bursty(rng: np.random.Generator) -> np.ndarray:
+    """Spend on 40% of days only, heavy-tailed when it comes (lognormal, sigma 1, mean 100)."""
+    return np.where(rng.random(N + H) < 0.4, 100 * np.exp(rng.normal(-0.5, 1.0, N + H)), 0.0)
+
+
 def walk(rng: np.random.Generator) -> np.ndarray:
     """A level that wanders: a log random walk of 0.04 a day under day noise of 0.1."""
     return 100 * np.exp(np.cumsum(rng.normal(0, 0.04, N + H)) + rng.normal(0, 0.1, N + H))
@@ -48,25 +53,66 @@ def test_80_percent_intervals_cover_about_80_percent(make):
     assert c95 >= 0.88, c95
 
 
+def test_heavy_tailed_bursty_days_are_calibrated_too():
+    # Days that are mostly quiet with heavy-tailed bursts: the model's own 80% intervals of a
+    # 14-day sum, widened by the median-based scale used before, covered 62.5% of 80 series
+    # (outside 70%..92%); the misses' own 80th percentile, and paths widened so a quiet day
+    # clipped at 0 cannot push a low sum back up, bring it inside.
+    c80, c95 = coverage(bursty)
+    assert 0.70 <= c80 <= 0.92, c80
+    assert c95 >= 0.85, c95
+
+
 def test_a_wandering_level_widens_the_intervals_and_steady_noise_barely():
-    wandering = [calibration.interval_scale(walk(np.random.default_rng(s))[:N], 0, H)
+    wandering = [calibration.interval_scale(walk(np.random.default_rng(s))[:N], 0, H).f80
                  for s in range(10)]
-    steady = [calibration.interval_scale(iid(np.random.default_rng(s))[:N], 0, H)
+    steady = [calibration.interval_scale(iid(np.random.default_rng(s))[:N], 0, H).f80
               for s in range(10)]
-    # Never narrower; on series the model describes exactly, mostly left alone.
-    assert min(steady) >= 1.0 and np.median(steady) < 1.05
+    # Never narrower; on series the model describes exactly, mostly left alone. (Below 1.05
+    # under the median-based scale used before; with 8 origins the conformal rank is their
+    # largest miss, which costs steady series a little: the median is now 1.05.)
+    assert min(steady) >= 1.0 and np.median(steady) < 1.1
     assert np.median(wandering) > 1.1
 
 
 def test_a_short_history_is_not_calibrated():
     # 30 days and a 14-day horizon leave no origin with 21 days before it: factor 1.
     y = iid(np.random.default_rng(0))[:30]
-    assert calibration.interval_scale(y, 0, 14) == 1.0
+    assert calibration.interval_scale(y, 0, 14) == calibration.Widening(1.0, 1.0)
+
+
+def test_the_conformal_rank_of_the_misses():
+    ratios = np.arange(10, 0, -1) / 10          # 1.0, 0.9, ..., 0.1
+    # n = 10: the ceil(11 x 0.8) = 9th smallest is 0.9; ceil(11 x 0.95) = 11 > 10: the largest.
+    assert calibration.conformal(ratios, 0.80) == 0.9
+    assert calibration.conformal(ratios, 0.95) == 1.0
 
 
 def test_widening_keeps_the_expected_path_and_never_goes_below_zero():
     point = np.array([10.0, 10.0])
     paths = np.array([[8.0, 2.0], [12.0, 18.0]])
-    wide = calibration.widen(point, paths, 2.0)
-    # 10 + 2 x (8 - 10) = 6; 10 + 2 x (2 - 10) = -6 -> 0; 14; 26.
-    assert np.allclose(wide, [[6.0, 0.0], [14.0, 26.0]])
+    wide = calibration.widen(point, paths, calibration.Widening(2.0, 2.0))
+    # Sums 10 and 30 around 20 -> 0 and 40. Row 1: 10 + 2 x 2 = 14, 10 + 2 x 8 = 26 (sum 40).
+    # Row 0: 6 and -6 -> 0 would sum to 6, not 0, so it is multiplied through to 0.
+    assert np.allclose(wide, [[0.0, 0.0], [14.0, 26.0]])
+
+
+def test_a_day_clipped_at_zero_does_not_push_the_sum_back_up():
+    point = np.array([10.0, 10.0])
+    paths = np.array([[12.0, 4.0], [8.0, 16.0]])
+    wide = calibration.widen(point, paths, calibration.Widening(2.0, 2.0))
+    # Sums 16 and 24 around 20 -> 12 and 28. Row 0: 10 + 2 x 2 = 14, 10 - 2 x 6 = -2 -> 0
+    # sums to 14; x 12/14 -> 12 and 0. Row 1: 10 - 2 x 2 = 6, 10 + 2 x 6 = 22 (sum 28).
+    assert np.allclose(wide, [[12.0, 0.0], [6.0, 22.0]])
+
+
+def test_the_80_and_95_percent_edges_widen_by_their_own_factors():
+    rng = np.random.default_rng(7)
+    point = np.full(14, 100.0)
+    paths = point + rng.normal(0, 5, (20000, 14))      # never near 0: no clipping
+    before = np.quantile(paths.sum(axis=1) - 1400, [0.025, 0.10, 0.90, 0.975])
+    wide = calibration.widen(point, paths, calibration.Widening(1.5, 2.5))
+    after = np.quantile(wide.sum(axis=1) - 1400, [0.025, 0.10, 0.90, 0.975])
+    # The map of the sums is monotone, so their quantiles move with it: x2.5 at the 95% edges,
+    # x1.5 at the 80% ones (to within the interpolation between neighbouring sums).
+    assert np.allclose(after, before * [2.5, 1.5, 1.5, 2.5], rtol=0.01)

@@ -2,38 +2,57 @@
 
 The model's intervals come from what it assumes about a series (noise, drift, shifts, spikes);
 on a series that breaks an assumption (a level that wanders more than it shows within a few
-weeks, say) they are too narrow, and the series' own history can tell. Before forecasting,
-the model is refitted at up to CAL_ORIGINS past origins, a week apart, each seeing only the
-days before it, and forecasts the next `hc` days (the horizon, at most CAL_MAX_DAYS). Each
-origin's actual sum is put on a common scale, z = 1.2816 at the edge of that forecast's 80%
-interval (below or above, whichever side the actual fell), so z is standard normal when the
-intervals are right.
+weeks, heavier tails than it fits) they are too narrow, and the series' own history can tell.
+Before forecasting, the model is refitted at up to CAL_ORIGINS past origins, CAL_STEP_DAYS
+apart, each seeing only the days before it, and forecasts the next `hc` days (the horizon, at
+most CAL_MAX_DAYS). Each origin's miss |actual - expected| of the sum is divided by the
+half-width of that forecast's 80% interval, and separately of its 95% interval, on the side
+the actual fell: a ratio above 1 is an actual outside that interval.
 
-The spread of the simulated futures is then multiplied by the robust scale of those z (their
-median absolute value over its standard-normal value 0.6745, so one freak day cannot set it),
-shrunk towards 1 as if CAL_PRIOR more origins had been exactly right, and never below 1: a
-handful of overlapping windows is evidence enough to widen intervals, not to narrow them.
+Each level gets its own factor, split-conformal style: the ceil((n + 1) p)-th smallest of the
+n ratios (p = 0.8 or 0.95), which covers at least p of a next exchangeable origin; with too few
+origins for that rank at 95%, the largest ratio. A median or MAD-like scale would not do: it
+reads the middle of the misses, and heavy-tailed misses are wrong at the edges. Factors never
+go below 1: overlapping windows of one series are evidence enough to widen, not to narrow.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from costkit.forecast import model as forecast_model
 
 CAL_ORIGINS = 8        # past origins at most...
-CAL_STEP_DAYS = 7      # ...a week apart
+CAL_STEP_DAYS = 7      # ...this far apart
 CAL_MAX_DAYS = 28      # the horizon they forecast: the real one, at most four weeks
 CAL_MIN_DAYS = 21      # days of history an origin needs
 CAL_SIMS = 500
-CAL_PRIOR = 2.0        # pseudo-origins at which the intervals were right
-Z80 = 1.2816           # standard normal 90% point: the edge of an 80% interval
-MAD_Z = 0.6745         # median |z| of a standard normal
+LEVELS = (0.80, 0.95)
 
 
-def past_scores(y: np.ndarray, first_weekday: int, horizon: int, since: int = 0
+@dataclass(frozen=True)
+class Widening:
+    """How much farther from the expected path the 80% and 95% edges of the futures go."""
+
+    f80: float = 1.0
+    f95: float = 1.0
+
+    @property
+    def none(self) -> bool:
+        return self.f80 == 1.0 and self.f95 == 1.0
+
+    def describe(self) -> str:
+        if self.f80 == self.f95:
+            return f"intervals x{self.f80:.2f} wider"
+        return f"80% intervals x{self.f80:.2f} and 95% x{self.f95:.2f} wider"
+
+
+def past_ratios(y: np.ndarray, first_weekday: int, horizon: int, since: int = 0
                 ) -> np.ndarray:
-    """z of each past origin's actual against its forecast's 80% interval (see above).
+    """(origins, 2): each past origin's miss over its 80% and 95% half-widths (see above).
 
     `since`: where the last level shift the model found starts; an origin whose forecast
     days hold it, or which saw under two weeks of it, does not count (it missed because of
@@ -53,25 +72,64 @@ def past_scores(y: np.ndarray, first_weekday: int, horizon: int, since: int = 0
             break
         sums = f.paths.sum(axis=1)
         expected = float(f.point.sum())
-        low, high = np.quantile(sums, [0.10, 0.90])
+        lo95, lo80, hi80, hi95 = np.quantile(sums, [0.025, 0.10, 0.90, 0.975])
         actual = float(y[t:t + hc].sum())
-        half = (high - expected) if actual >= expected else (expected - low)
-        scale = max(float(half), 1e-6 * max(abs(expected), forecast_model.TINY))
-        out.append(Z80 * (actual - expected) / scale)
-    return np.array(out)
+        above = actual >= expected
+        half80 = float(hi80 - expected if above else expected - lo80)
+        half95 = float(hi95 - expected if above else expected - lo95)
+        if half80 <= 1e-6 * max(abs(expected), forecast_model.TINY):
+            continue    # no spread on that side to scale (a series of zeros): nothing to learn
+        miss = abs(actual - expected)
+        out.append([miss / half80, miss / max(half95, half80)])
+    return np.array(out).reshape(-1, 2)
 
 
-def interval_scale(y: np.ndarray, first_weekday: int, horizon: int, since: int = 0) -> float:
-    """The factor the simulated futures' spread around the expected path is multiplied by."""
-    z = past_scores(np.asarray(y, dtype=np.float64), first_weekday, horizon, since)
-    if not len(z):
-        return 1.0
-    robust = float(np.median(np.abs(z))) / MAD_Z
-    return max(1.0, (len(z) * robust + CAL_PRIOR) / (len(z) + CAL_PRIOR))
+def conformal(ratios: np.ndarray, level: float) -> float:
+    """The ceil((n + 1) level)-th smallest ratio (the largest when n is too small for it)."""
+    r = np.sort(ratios)
+    k = math.ceil((len(r) + 1) * level)
+    return float(r[min(k, len(r)) - 1])
 
 
-def widen(point: np.ndarray, paths: np.ndarray, factor: float) -> np.ndarray:
-    """`paths` spread `factor` times as far from `point` (never below nothing)."""
-    if factor == 1.0 or not paths.size:
+def interval_scale(y: np.ndarray, first_weekday: int, horizon: int, since: int = 0
+                   ) -> Widening:
+    """The factors the simulated futures' 80% and 95% spreads are multiplied by."""
+    r = past_ratios(np.asarray(y, dtype=np.float64), first_weekday, horizon, since)
+    if not len(r):
+        return Widening()
+    f80 = max(1.0, conformal(r[:, 0], LEVELS[0]))
+    f95 = max(1.0, conformal(r[:, 1], LEVELS[1]))
+    # Tails at least as heavy as the 80% edge says: a 95% interval is never widened less.
+    f95 = max(f95, f80)
+    return Widening(f80, f95)
+
+
+def widen(point: np.ndarray, paths: np.ndarray, w: Widening) -> np.ndarray:
+    """`paths` whose sums are spread farther from the expected sum: f80 times up to the 80%
+    edge of the horizon sums, f95 times at and beyond the 95% edge, linearly in between (on
+    each side); no day below 0.
+
+    Each path's days move away from the expected days by the path's factor. On a spiky series
+    of mostly quiet days that alone would clip the quiet days at 0 and keep the amplified
+    spikes, pushing a low path's sum up instead of down (its interval would not widen where
+    it missed); so a clipped path is then multiplied through to land on its widened sum."""
+    if w.none or not paths.size:
         return paths
-    return np.maximum(point[None, :] + factor * (paths - point[None, :]), 0.0)
+    sums = paths.sum(axis=1)
+    expected = float(point.sum())
+    dev = sums - expected
+    lo95, lo80, hi80, hi95 = np.quantile(dev, [0.025, 0.10, 0.90, 0.975])
+    moved = np.empty_like(dev)
+    for side, h80, h95 in ((dev >= 0, hi80, hi95), (dev < 0, -lo80, -lo95)):
+        a = np.abs(dev[side])
+        h80 = max(float(h80), 1e-12)
+        h95 = max(float(h95), h80 * (1 + 1e-9))
+        # The 95% edge is kept beyond the 80% one, so the order of the paths is kept.
+        f95 = max(w.f95, w.f80 * h80 / h95)
+        moved[side] = np.sign(dev[side]) * np.where(
+            a >= h95, f95 * a, np.interp(a, [0.0, h80, h95], [0.0, w.f80 * h80, f95 * h95]))
+    scale = np.divide(moved, dev, out=np.full_like(dev, w.f80), where=dev != 0)
+    wide = np.maximum(point[None, :] + scale[:, None] * (paths - point[None, :]), 0.0)
+    target = np.maximum(expected + moved, 0.0)
+    got = wide.sum(axis=1)
+    return wide * np.divide(target, got, out=np.ones_like(got), where=got > 0)[:, None]

@@ -172,7 +172,7 @@ class SpendSimulation:
     model: str = ""
     description: str = ""
     notes: tuple[str, ...] = ()
-    widen: float = 1.0                   # interval calibration factor applied to paths
+    widen: calibration.Widening = calibration.Widening()  # interval calibration applied to paths
 
 
 def forecast_spend(
@@ -220,11 +220,12 @@ def simulate_spend(
     # The spread the series' own recent past says the model needs (costkit.forecast.calibration).
     fit = result.fit
     since = fit.trimmed + fit.shift_index if fit.shift_index is not None else 0
-    factor = calibration.interval_scale(y, first_weekday, h, since) if n_sims > 0 else 1.0
+    factor = calibration.interval_scale(y, first_weekday, h, since) if n_sims > 0 \
+        else calibration.Widening()
     paths = calibration.widen(result.point, result.paths, factor)
     description = result.fit.describe()
-    if factor > 1.0:
-        description += f"; intervals x{factor:.2f} wider, as its own recent past needed"
+    if not factor.none:
+        description += f"; {factor.describe()}, as its own recent past needed"
     sim = SpendSimulation(result.fit, result.point.copy(), paths, comp_paths,
                           result.fit.name(), description, widen=factor)
     return apply_what_if(sim, what_if, extra_per_day)
