@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from costkit.audit.findings import MAX_PLACES, ROUNDINGS, AuditResult, Finding, decimal_text
+from costkit.audit.logged import require_usage
 from costkit.core.errors import InputError
 from costkit.pricing.book import PriceBook
 from costkit.readers.openai_costs import CostLine, read_costs
-from costkit.store.connection import file_of, held_requests, open_store
+from costkit.store.connection import open_store
 
 Bucket = tuple[datetime, datetime]
 
@@ -58,10 +59,7 @@ def _logged(db: Path | str | None, book: PriceBook, buckets: list[Bucket],
 
     con = open_store(db, read_only=True)
     try:
-        if not held_requests(con):
-            raise InputError(f"{file_of(con)}: the store holds no usage, so there is nothing "
-                             f"to check {path} against; ingest the logs of its period first "
-                             "(costkit ingest PATH)")
+        require_usage(con, path)
         out: dict[Bucket, dict[str | None, Decimal | None]] = {}
         for start, end in buckets:
             with warnings.catch_warnings():  # unpriced usage is in the summary instead

@@ -87,3 +87,15 @@ def logged_quantity(
             if cost is not None:
                 cost += getattr(c, COST_OF[folded])
     return total, cost
+
+
+def require_usage(con: Any, path: object) -> None:
+    """InputError when the store holds no usage: every charge of `path` would then read as
+    unlogged, and the store, not the document, is what is wrong."""
+    from costkit.core.errors import InputError
+    from costkit.store.connection import file_of, held_requests
+
+    if not held_requests(con):
+        raise InputError(f"{file_of(con)}: the store holds no usage, so there is nothing "
+                         f"to check {path} against; ingest the logs of its period first "
+                         "(costkit ingest PATH)")

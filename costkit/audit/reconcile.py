@@ -45,14 +45,20 @@ from costkit.audit.findings import (
     unit_rates,
 )
 from costkit.audit.invoice import read_invoice, unit_readings
-from costkit.audit.logged import FOLDS_INTO, Logged, logged_from_rows, logged_quantity
+from costkit.audit.logged import (
+    FOLDS_INTO,
+    Logged,
+    logged_from_rows,
+    logged_quantity,
+    require_usage,
+)
 from costkit.audit.statement import CHARGES, InvoiceFile, InvoiceLine, Period, charge_base
 from costkit.core.errors import InputError
 from costkit.core.timezones import canonical
 from costkit.core.timezones import zone as tz_zone
 from costkit.core.usage import Usage
 from costkit.pricing.book import PriceBook
-from costkit.store.connection import file_of, held_requests, open_store
+from costkit.store.connection import open_store
 
 # --- invoice periods ---------------------------------------------------------------------------
 
@@ -461,11 +467,7 @@ def audit_invoice(
     logged: dict[Period, dict[str, Logged]] = {}
     con = open_store(db, read_only=True)
     try:
-        if not held_requests(con):
-            # Every charge would be an unlogged_charge: the store, not the invoice, is wrong.
-            raise InputError(f"{file_of(con)}: the store holds no usage, so there is nothing "
-                             f"to check {path} against; ingest the logs of its period first "
-                             "(costkit ingest PATH)")
+        require_usage(con, path)
         for period in set(periods.values()):
             # Aware instants: the period is exactly what the invoice states, in any zone.
             with warnings.catch_warnings():
