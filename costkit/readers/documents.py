@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import duckdb
 
+from costkit.core.errors import InputError
 from costkit.core.sql import quote
 from costkit.readers.lines import GZIP_MAGIC, Source, reader
 from costkit.readers.records import COUNT_RULE, RAW_LIMIT, STAGE_COLUMNS
@@ -313,3 +316,32 @@ def tags_sql(tags: dict[str, str] | None) -> str:
 
 def text_or_null(value: str | None) -> str:
     return quote(value) if value is not None else "NULL::VARCHAR"
+
+
+def readable(path: Path | str) -> Source:
+    """The file at `path` as a Source, after checking it opens: InputError (in the words
+    `readers.lines` uses) before any work otherwise."""
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return Source(0, Path(path), str(path))
+
+
+def staged_rows(path: Path | str, select: Callable[[duckdb.DuckDBPyConnection, Source], str],
+                columns: str = "*", where: str = "TRUE",
+                order: str = "line") -> list[dict[str, Any]]:
+    """The rows a reader's SELECT (`select(con, source)`, the statement `costkit ingest`
+    stages with) makes of the file at `path`, as dicts in `order`: read in a DuckDB of its
+    own, in memory, so nothing is stored (what `costkit audit` reads billed sources with)."""
+    source = readable(path)
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")  # as the ingest's: naive ISO times are UTC
+        sql = select(con, source)
+        cursor = con.execute(f"SELECT {columns} FROM ({sql}) WHERE {where} ORDER BY {order}")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        con.close()

@@ -59,6 +59,7 @@ from costkit.readers.documents import (
     peek,
     raw_text,
     stage_select,
+    staged_rows,
     tags_sql,
     text_or_null,
     time_of,
@@ -182,22 +183,11 @@ def read_events(path: Path | str, ledger_reasoning: str | None = None,
     in file order (line, then position in its page): `columns` of them (default all; fewer
     convert faster). Read in a DuckDB of its own, in memory; nothing is stored. An
     unreadable file raises InputError."""
-    source = Source(0, Path(path), str(path))
-    try:
-        with open(path, "rb"):
-            pass
-    except OSError as exc:  # before any work, in the words `readers.lines` uses
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    con = duckdb.connect()
-    try:
-        con.execute("SET TimeZone = 'UTC'")  # as the ingest's: naive ISO times are UTC
-        sql = select_sql(con, source, ledger_reasoning=ledger_reasoning, audit=True)
-        wanted = "*" if columns is None else ", ".join(f'"{c}"' for c in columns)
-        cursor = con.execute(f"SELECT {wanted} FROM ({sql}) ORDER BY line, pos NULLS FIRST")
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    finally:
-        con.close()
+    def select(con: duckdb.DuckDBPyConnection, source: Source) -> str:
+        return select_sql(con, source, ledger_reasoning=ledger_reasoning, audit=True)
+
+    wanted = "*" if columns is None else ", ".join(f'"{c}"' for c in columns)
+    return staged_rows(path, select, columns=wanted, order="line, pos NULLS FIRST")
 
 
 def _places(text: str) -> str:
