@@ -10,13 +10,10 @@ import typer
 from costkit.cli import output
 from costkit.cli.errors import fail, handle_errors, warn
 from costkit.cli.options import ConfigFile, Db, FormatTableJson, OutFile, Prices, TableJson, Tz
+from costkit.core.errors import BudgetExceeded, StaleData
 from costkit.core.money import money
 
 HELP = "Monthly budgets from costkit.toml against spend (`budget check`)."
-# As `costkit forecast --budget`: data too old to say "under" is neither a pass (0) nor an
-# overrun (3).
-EXIT_OVER = 3
-EXIT_STALE = 4
 
 
 @handle_errors
@@ -86,13 +83,13 @@ def check(
         age = describe_age(fresh.age) if fresh.age is not None else "none at all"
         verdict = (f"over or projected over even so: {', '.join(r.budget.name for r in over)}"
                    if over else "'ok' cannot be trusted")
-        raise fail(f"budgets not checked: data stale (newest usage {age} old, over "
-                   f"--stale-after {duration_spec(fresh.stale_after)}); {verdict}", EXIT_STALE)
+        raise StaleData(f"budgets not checked: data stale (newest usage {age} old, over "
+                        f"--stale-after {duration_spec(fresh.stale_after)}); {verdict}")
     if over:
         listed = "; ".join(f"{r.budget.name} {r.status} ({_money(r.spent, r)} spent, "
                            f"{_money(r.projected, r)} projected of {_money(r.budget.monthly, r)})"
                            for r in over)
-        raise fail(f"over or projected over: {listed}", EXIT_OVER)
+        raise BudgetExceeded(f"over or projected over: {listed}")
 
 
 def render(result: Any, stream: Any = None) -> None:

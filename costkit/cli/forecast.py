@@ -9,13 +9,9 @@ from typing import Annotated, Any
 import typer
 
 from costkit.cli import output
-from costkit.cli.errors import fail, handle_errors, warn
+from costkit.cli.errors import handle_errors, warn
 from costkit.cli.options import Db, FormatTableJson, MonthlyBudget, Prices, TableJson, Tz
 from costkit.core.money import money
-
-# --budget's own exit status when the newest usage is older than --stale-after: a forecast
-# that reads missing days as no spend must not pass a budget check (0) nor fail it (3).
-EXIT_STALE = 4
 
 
 @handle_errors
@@ -62,7 +58,7 @@ def forecast(
     before the as-of date; 80% and 95% intervals come from simulated futures. Money that is
     already spent is exact; forecast money is rounded to $0.0001.
     """
-    from costkit.core.errors import BudgetExceeded
+    from costkit.core.errors import BudgetExceeded, StaleData
     from costkit.core.safe_output import masked
     from costkit.forecast.run import run_forecast, stale_message
     from costkit.spend.coverage import describe_age, duration_spec
@@ -85,8 +81,8 @@ def forecast(
         age = describe_age(f.age) if f.age is not None else "missing"
         verdict = (f"projected over it even so ({money(over[0].projected_total, places=2)} for "
                    f"{over[0].period.label})" if over else "'under' cannot be trusted")
-        raise fail(f"budget not checked: data stale (newest usage {age} old, over "
-                   f"--stale-after {duration_spec(f.stale_after)}); {verdict}", EXIT_STALE)
+        raise StaleData(f"budget not checked: data stale (newest usage {age} old, over "
+                        f"--stale-after {duration_spec(f.stale_after)}); {verdict}")
     if over:
         p = over[0]
         crossing = p.budget.crossing_date.isoformat() if p.budget.crossing_date else "-"

@@ -46,3 +46,10 @@ class BudgetExceeded(CostkitError):
     """A projected or estimated cost is over the user's budget."""
 
     exit_code = 3
+
+
+class StaleData(CostkitError):
+    """A budget cannot be checked: the newest usage is older than --stale-after, and days
+    read as no spend must not pass a budget check (0) nor fail it (3)."""
+
+    exit_code = 4
