@@ -38,6 +38,17 @@ COMMANDS = {
     "costkit count hello": ["count", "hello"],
     "costkit estimate --no-history hello": ["estimate", "--no-history", "hello"],
 }
+# A Typer app whose one command echoes its one str argument: the least any Typer command
+# with a parameter costs (typer 0.29 builds a pydantic TypeAdapter to coerce it).
+TYPER_ONE_ARGUMENT = (
+    "import sys, typer\n"
+    "app = typer.Typer(add_completion=False)\n"
+    "@app.command()\n"
+    "def echo(text: str) -> None:\n    print(text)\n"
+    "@app.command()\n"
+    "def other() -> None:\n    pass\n"
+    "app(sys.argv[1:2] and ['echo', sys.argv[1]])\n"
+)
 # Runs a command in-process (as the console script does) and prints the heavy modules it loaded.
 PROBE = (
     "import sys\n"
@@ -84,6 +95,11 @@ def main() -> None:
         # hide a PYTHONPATH checkout behind the one the bench is run from.
         env = {**os.environ, "COSTKIT_DB": os.path.join(home, "none.duckdb"),
                "COSTKIT_PRICES": "", "HOME": home}
+        # `pip install` compiles every module to bytecode; a checkout run with
+        # PYTHONDONTWRITEBYTECODE (as CI shells and some sandboxes set) would instead compile
+        # costkit's ~40 start-up modules from source on every run while the baseline's typer
+        # comes from site-packages' bytecode. Let the warm-up run write it, as installed.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         base, base_cpu = median_time([sys.executable, "-c", "import typer"], env,
                                      options.runs)
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
@@ -92,6 +108,12 @@ def main() -> None:
         print(f"{'':<38} {'wall':>8} {'ratio':>7} {'CPU':>8} {'ratio':>7}  heavy modules loaded")
         baseline = 'baseline: python -c "import typer"'
         print(f"{baseline:<38} {base:7.3f}s {1:6.2f}x {base_cpu:7.3f}s {1:6.2f}x")
+        # The floor of a Typer command that takes a value: typer 0.29 coerces every non-flag
+        # parameter through pydantic, which `import typer` alone never loads.
+        floor, floor_cpu = median_time([sys.executable, "-c", TYPER_ONE_ARGUMENT, "hello"], env,
+                                       options.runs)
+        print(f"{'floor: a one-argument Typer command':<38} {floor:7.3f}s {floor / base:6.2f}x "
+              f"{floor_cpu:7.3f}s {floor_cpu / base_cpu:6.2f}x")
         figures = []
         for label, args in COMMANDS.items():
             wall, cpu = median_time([sys.executable, "-m", "costkit", *args], env, options.runs)
@@ -100,6 +122,10 @@ def main() -> None:
                   f"{cpu / base_cpu:6.2f}x  {heavy}")
             figures.append(figure(f"start-up {label} (CPU)", cpu, base_cpu,
                                   'python -c "import typer"', "s", TARGETS[label]))
+            if label == "costkit count hello":
+                figures.append(figure(f"start-up {label} (CPU)", cpu, floor_cpu,
+                                      "a one-argument Typer command", "s",
+                                      "x baseline time: what costkit adds to Typer's floor"))
         for line in figures:
             print(line)
 
