@@ -8,7 +8,18 @@ MEANING says which way is better (a time: lower; a rate: higher) and the target 
 
 from __future__ import annotations
 
+import os
 import re
+import sys
+
+# Every bench imports this module first. `pip install` compiles costkit to bytecode; a
+# checkout run under PYTHONDONTWRITEBYTECODE (CI shells and some sandboxes set it) would
+# instead compile costkit's modules from source in every timed process (~25 ms CPU at
+# start-up, more for ingest), while the baselines' packages come from site-packages'
+# bytecode. So the benches and the processes they start write and read bytecode, as an
+# installed copy does; the first run of each command writes it.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 FIGURE = re.compile(r": costkit .*, ratio [0-9.]+x")
 

@@ -4,10 +4,10 @@ Typer command) measured in the same run.
 
 Each command runs --runs times in a fresh interpreter (`python -m costkit ...`, so the result
 does not depend on which `costkit` is first on PATH), after one warm-up run that fills the OS
-file cache and writes bytecode; the median wall time and the median CPU time (user + system)
-are printed, each with its ratio to the baseline, and the heavy modules the command loaded
-(none of duckdb, polars, numpy, pyarrow is the aim for all three). Targets (issue 17): --help
-within 2x of the baseline; count under 0.2 s.
+file cache and writes bytecode (see figures.py); the median wall time and the median CPU time
+(user + system) are printed, each with its ratio to the baseline, and the heavy modules the
+command loaded (none of duckdb, polars, numpy, pyarrow is the aim for all three). Targets
+(issue 17): --help within 2x of the baseline; count under 0.2 s.
 
     python bench/startup.py
     python bench/startup.py --runs 31
@@ -95,11 +95,6 @@ def main() -> None:
         # hide a PYTHONPATH checkout behind the one the bench is run from.
         env = {**os.environ, "COSTKIT_DB": os.path.join(home, "none.duckdb"),
                "COSTKIT_PRICES": "", "HOME": home}
-        # `pip install` compiles every module to bytecode; a checkout run with
-        # PYTHONDONTWRITEBYTECODE (as CI shells and some sandboxes set) would instead compile
-        # costkit's ~40 start-up modules from source on every run while the baseline's typer
-        # comes from site-packages' bytecode. Let the warm-up run write it, as installed.
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
         base, base_cpu = median_time([sys.executable, "-c", "import typer"], env,
                                      options.runs)
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
