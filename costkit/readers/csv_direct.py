@@ -82,8 +82,11 @@ def insert_direct(
         raise InputError(f"{source.name}: cannot read as CSV: "
                          f"{str(exc).splitlines()[0]}") from None
     finally:
-        for name, value in kept.items():
-            con.execute(f"SET {name} = {quote(str(value))}")
+        try:
+            for name, value in kept.items():
+                con.execute(f"SET {name} = {quote(str(value))}")
+        except duckdb.TransactionException:
+            pass  # the read failed and aborted the transaction: the InputError is the news
     mine = "ingest_id = ? AND source_file = ?"
     if inserted == lines - 1:
         # Hashed ids that came out twice are identical rows (or a 64-bit hash collision,

@@ -202,7 +202,10 @@ def select_sql(
         raise InputError(f"{source.name}: cannot read as CSV: "
                          f"{str(exc).splitlines()[0]}") from None
     finally:
-        con.execute(f"SET preserve_insertion_order = {str(bool(kept)).lower()}")
+        try:
+            con.execute(f"SET preserve_insertion_order = {str(bool(kept)).lower()}")
+        except duckdb.TransactionException:
+            pass  # the read failed and aborted the transaction: the InputError is the news
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE costkit_csv_bad_{n} AS
         SELECT line, row_number() OVER (ORDER BY line) AS i, any_value(error_type) AS error_type,
