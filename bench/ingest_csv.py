@@ -3,8 +3,10 @@
 Generates N rows deterministically (DuckDB range(), no randomness): a request trace like
 the Azure LLM trace (naive times with 7 fractional digits) plus model, project (some quoted,
 with the delimiter inside), cached and reasoning counts (some empty); no request id unless
---ids, so every row's id is the stable hash of its cells and line (the costlier path).
-Then, in the same run:
+--ids, so every row's id is the stable hash of its cells (the costlier case). Every row is
+good, so the file takes the direct path (one INSERT from read_csv into `usage`); --bad K
+makes every K-th row's ContextTokens -1 (a reject), which sends the file through the
+staging path instead. Then, in the same run:
   baseline  CREATE TABLE t AS SELECT * FROM read_csv(file)   (auto-detected, typed; no
             validation, no ids, no dedupe) into a fresh DuckDB file
   costkit   costkit ingest FILE --map ... --model ... --format json   (a subprocess: the
@@ -37,9 +39,12 @@ MAP = ["ts=TIMESTAMP", "input_tokens=ContextTokens", "output_tokens=GeneratedTok
        "project=Project"]
 
 
-def generate(path: Path, n: int, ids: bool) -> None:
+def generate(path: Path, n: int, ids: bool, bad: int = 0) -> None:
     con = duckdb.connect()
     request_id = "'req-' || i AS RequestId, " if ids else ""
+    context = "50 + (i * 7919) % 8000"
+    if bad:
+        context = f"CASE WHEN i % {int(bad)} = {int(bad) - 1} THEN -1 ELSE {context} END"
     con.execute(f"""
         COPY (
             SELECT {request_id}
@@ -47,7 +52,7 @@ def generate(path: Path, n: int, ids: bool) -> None:
                             '%Y-%m-%d %H:%M:%S.%f') || '0' AS TIMESTAMP,
                    CASE i % 5 WHEN 0 THEN 'search, beta' ELSE 'project-' || (i % 7) END
                        AS Project,
-                   50 + (i * 7919) % 8000 AS ContextTokens,
+                   {context} AS ContextTokens,
                    ((50 + (i * 7919) % 8000) * (i % 4)) // 8 AS CachedTokens,
                    1 + (i * 104729) % 900 AS GeneratedTokens,
                    CASE WHEN i % 3 = 0 THEN NULL ELSE ((1 + (i * 104729) % 900) * (i % 3)) // 4
@@ -59,12 +64,13 @@ def generate(path: Path, n: int, ids: bool) -> None:
 
 
 def baseline(path: Path, db: Path) -> tuple[float, tuple]:
+    """The query's time, and (rows, input, output) of its good rows (as costkit counts them)."""
     con = duckdb.connect(str(db))
     start = time.perf_counter()
     con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{path}')")
     seconds = time.perf_counter() - start
     sums = con.execute("SELECT count(*), sum(ContextTokens), sum(GeneratedTokens) "
-                       "FROM t").fetchall()[0]
+                       "FROM t WHERE ContextTokens >= 0").fetchall()[0]
     con.close()
     return seconds, tuple(int(x) for x in sums)
 
@@ -100,13 +106,15 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None, help="scratch directory")
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
     parser.add_argument("--no-again", action="store_true", help="skip the re-ingest")
+    parser.add_argument("--bad", type=int, default=0, metavar="K",
+                        help="make every K-th row a reject (times the staging path)")
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="costkit-bench-csv-", dir=args.dir))
     try:
         csv_path = scratch / "trace.csv"
         start = time.perf_counter()
-        generate(csv_path, args.n, args.ids)
+        generate(csv_path, args.n, args.ids, args.bad)
         size = csv_path.stat().st_size
         print(f"generated {args.n:,} rows ({size / 1e6:,.0f} MB) in "
               f"{time.perf_counter() - start:.1f} s: {csv_path}")
@@ -120,13 +128,16 @@ def main() -> None:
         print(f"costkit   ingest (validated, ids, dedupe): {ingest_s:7.2f} s  "
               f"{args.n / ingest_s:>12,.0f} rows/s  = {base_s / ingest_s:.2f} x baseline rate; "
               f"peak RSS {peak_mb:,.0f} MB")
-        print(figure(f"mapped CSV ingest {args.n:,} rows, whole process", args.n / ingest_s,
+        path = f", every {args.bad}th row bad (staging path)" if args.bad else ""
+        print(figure(f"mapped CSV ingest {args.n:,} rows{path}, whole process", args.n / ingest_s,
                      args.n / base_s, "DuckDB read_csv into a table (the query alone)", "rows/s",
                      "x baseline rate, target >= 0.4"))
         print(f"          summary: read {summary['read']:,}, inserted {summary['inserted']:,}, "
               f"duplicates {summary['duplicates']:,}, rejected {summary['rejected']:,}")
         sums = store_sums(db)
-        if sums != base_sums or summary["inserted"] != args.n:
+        rejects = args.n // args.bad if args.bad else 0
+        if sums != base_sums or (summary["inserted"], summary["rejected"]) != (args.n - rejects,
+                                                                                rejects):
             sys.exit(f"MISMATCH: store (rows, input, output) {sums} vs read_csv {base_sums}")
         print(f"          store sums equal read_csv's: rows {sums[0]:,}, input {sums[1]:,}, "
               f"output {sums[2]:,}")
