@@ -55,6 +55,25 @@ def staged(path: Path, mapping: CsvMapping) -> list[tuple]:
         con.close()
 
 
+def staged_rejects(path: Path, mapping: CsvMapping) -> list[tuple]:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    try:
+        sql = csv_mapped.select_sql(con, Source(0, path, str(path)), csv_mapping=mapping)
+        return con.execute(f"SELECT line, reason, raw FROM ({sql}) WHERE reason IS NOT NULL "
+                           "ORDER BY line").fetchall()
+    finally:
+        con.close()
+
+
+def stored_rejects(db: Path) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT line, reason, raw FROM rejects ORDER BY line").fetchall()
+    finally:
+        con.close()
+
+
 def stored(db: Path) -> list[tuple]:
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -66,9 +85,10 @@ def stored(db: Path) -> list[tuple]:
         con.close()
 
 
-def direct(tmp_path: Path, path: Path, mapping: CsvMapping = MAP) -> tuple[int | None, int]:
-    """What `insert_direct` does with `path` in a real store: (its answer, rows of the file
-    left in `usage`)."""
+def direct(tmp_path: Path, path: Path, mapping: CsvMapping = MAP) -> tuple:
+    """What `insert_direct` does with `path` in a real store: (rows it inserted, whether it
+    left rows to stage; or None when it leaves the whole file to the staging path), and the
+    rows of the file then in `usage`."""
     con = open_store(tmp_path / "direct.duckdb")
     try:
         con.execute("SET TimeZone = 'UTC'")
@@ -82,7 +102,7 @@ def direct(tmp_path: Path, path: Path, mapping: CsvMapping = MAP) -> tuple[int |
         left = con.execute("SELECT count(*) FROM usage WHERE source_file = ?",
                            [str(path)]).fetchall()[0][0]
         con.execute("ROLLBACK")
-        return answer, left
+        return (None if answer is None else (answer[0], answer[1] is not None)), left
     finally:
         con.close()
 
@@ -119,7 +139,7 @@ def test_line_count_sees_a_crlf_split_between_two_reads(tmp_path):
 
 def test_a_clean_file_goes_direct_with_the_staging_paths_rows(tmp_path):
     path = write(tmp_path, CLEAN)
-    assert direct(tmp_path, path) == (4, 4)
+    assert direct(tmp_path, path) == ((4, False), 4)
     db = tmp_path / "store.duckdb"
     summary = ingest([path], db=db, csv_mapping=MAP)
     assert (summary.read, summary.inserted, summary.rejected) == (4, 4, 0)
@@ -132,16 +152,33 @@ def test_a_clean_file_goes_direct_with_the_staging_paths_rows(tmp_path):
 def test_a_clean_gzip_file_goes_direct(tmp_path):
     path = tmp_path / "usage.csv.gz"
     path.write_bytes(gzip.compress(CLEAN.encode()))
-    assert direct(tmp_path, path) == (4, 4)
+    assert direct(tmp_path, path) == ((4, False), 4)
 
 
 def test_a_header_only_file_goes_direct_with_no_rows(tmp_path):
-    assert direct(tmp_path, write(tmp_path, HEADER)) == (0, 0)
-    assert direct(tmp_path, write(tmp_path, HEADER.rstrip("\n"), "b.csv")) == (0, 0)
+    assert direct(tmp_path, write(tmp_path, HEADER)) == ((0, False), 0)
+    assert direct(tmp_path, write(tmp_path, HEADER.rstrip("\n"), "b.csv")) == ((0, False), 0)
+
+
+def test_rows_a_check_rejects_are_staged_and_the_good_rows_go_direct(tmp_path):
+    """Rows DuckDB split one per line, some of which a check rejects: the good rows keep
+    their lines (each row's number + 1), and only the rejects are staged, with the reasons
+    and lines the staging path gives them."""
+    bad = (",2026-10-01 10:00:09,m,-1,1,,\n"    # line 6: a negative count
+           + ",1e12,m,1,1,,\n"                  # line 7: milliseconds taken for seconds
+           + ",2026-10-01 10:00:10,m,1,1,,\n")  # line 8: good
+    path = write(tmp_path, CLEAN + bad)
+    assert direct(tmp_path, path) == ((5, True), 5)
+    db = tmp_path / "store.duckdb"
+    summary = ingest([path], db=db, csv_mapping=MAP)
+    assert (summary.read, summary.inserted, summary.rejected) == (7, 5, 2)
+    assert stored(db) == staged(path, MAP)
+    assert [line for line, *_ in stored(db)] == [2, 3, 4, 5, 8]
+    assert [line for line, _, _ in stored_rejects(db)] == [6, 7]
+    assert stored_rejects(db) == staged_rejects(path, MAP)
 
 
 @pytest.mark.parametrize("tail", [
-    ",2026-10-01 10:00:09,m,-1,1,,\n",                 # a check rejects it
     ",2026-10-01 10:00:09,m,1,1,,,extra\n",            # DuckDB cannot split it
     "\n",                                              # a blank line shifts no row number
     ',2026-10-01 10:00:09,m,1,1,"two\nlines",\n',      # a row spans two lines
@@ -150,17 +187,18 @@ def test_a_header_only_file_goes_direct_with_no_rows(tmp_path):
 def test_any_other_file_is_left_to_the_staging_path(tmp_path, tail):
     path = write(tmp_path, CLEAN + tail)
     assert direct(tmp_path, path) == (None, 0)
-    # and the ingest then is the staging path's: every good row, at its line
+    # and the ingest then is the staging path's: every good row at its line, every reject
     db = tmp_path / "store.duckdb"
     ingest([path], db=db, csv_mapping=MAP)
     assert stored(db) == staged(path, MAP)
+    assert stored_rejects(db) == staged_rejects(path, MAP)
 
 
 def test_given_ids_that_repeat_go_direct_and_are_deduped_after(tmp_path):
     """A repeated provider id is a duplicate (or a conflict) as on every path; only repeated
     hashed ids need the staging path's copy numbers."""
     path = write(tmp_path, CLEAN + "r-4,2026-10-02T08:00:00Z,m,5,5,ops,\n")
-    assert direct(tmp_path, path) == (5, 5)
+    assert direct(tmp_path, path) == ((5, False), 5)
     summary = ingest([path], db=tmp_path / "store.duckdb", csv_mapping=MAP)
     assert (summary.read, summary.inserted, summary.duplicates) == (5, 4, 1)
 

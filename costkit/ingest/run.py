@@ -36,7 +36,8 @@ from costkit.readers import (
     document_reader,
     resolve_format,
 )
-from costkit.readers import csv_direct, csv_mapped
+from costkit.readers.csv_direct import insert_direct
+from costkit.readers.csv_mapped import NAME as CSV
 from costkit.readers.documents import BILLED_COLUMNS, REQUEST_COUNT
 from costkit.readers.lines import (
     Expanded,
@@ -64,8 +65,9 @@ USAGE_COLUMNS = (
 STAGE = {**STAGE_COLUMNS, **BILLED_COLUMNS, **REQUEST_COUNT}
 
 # Whole-file readers with a direct path: (con, source, ingest_id, into_usage, project, tags,
-# **options) -> rows inserted straight into `usage`, or None to stage the file as usual.
-DIRECT = {csv_mapped.NAME: csv_direct.insert_direct}
+# **options) -> (rows inserted straight into `usage`, a SELECT of staging rows still to stage
+# or None), or None to stage the whole file as usual.
+DIRECT = {CSV: insert_direct}
 
 NO_USAGE = {
     "chat-stream": "stream ended without a usage chunk (the request did not set "
@@ -220,7 +222,9 @@ class _Run:
                     done = DIRECT[name](con, part, ingest_id, self._into_usage, self.project,
                                         self.tags, **self.reader_options)
                     if done is not None:
-                        direct_read += done
+                        direct_read, rest = direct_read + done[0], done[1]
+                        if rest is not None:
+                            con.execute(f"INSERT INTO stage BY NAME {rest}")
                         continue
                 sql = select(con, part, self.project, self.tags, **self.reader_options)
                 con.execute(f"INSERT INTO stage BY NAME {sql}")

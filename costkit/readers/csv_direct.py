@@ -50,18 +50,20 @@ def insert_direct(
     tags: dict[str, str] | None = None,
     csv_mapping: CsvMapping | None = None,
     **_: object,
-) -> int | None:
-    """Put every row of the CSV `source` straight into `usage` (no staging) when the file
-    is all good; returns how many rows, or None (nothing inserted) when the staging path
-    (`select_sql`) must read it.
+) -> tuple[int, str | None] | None:
+    """Put the good rows of the CSV `source` straight into `usage` (no staging) when that
+    gives each its right line and id. Returns (rows inserted, a SELECT of the staging rows
+    still to stage: the file's rejects, or None), or None (nothing of the file inserted)
+    when the staging path (`select_sql`) must read the whole file.
 
-    One statement reads, checks and inserts (`into_usage(select)` is the ingest's INSERT of
-    a SELECT of staging rows). The file was all good when the good rows it inserted are one
-    per line after the header: then no row was rejected (by DuckDB or by a check), none
-    spans lines, no line is blank, so each row's line is its number + 1. And every row is
-    the first copy of its cells when no hashed id came out twice. Otherwise its rows are
-    deleted again, and the staging path reads the file: rejects, line numbers when rows
-    and lines differ, copies."""
+    One statement reads, checks and inserts the good rows (`into_usage(select)` is the
+    ingest's INSERT of a SELECT of staging rows). They are right when the good rows and the
+    rows a check rejected (read again, only when some rows were left out) are one per line
+    after the header: then DuckDB split every line into one row (none spans lines, none is
+    blank, none has the wrong number of fields), so each row's line is its number + 1.
+    And each is the first copy of its cells when no hashed id came out twice. Otherwise its
+    rows are deleted again, and the staging path reads the file (copies, the lines of rows
+    after one DuckDB could not split, rows that span lines)."""
     mapping = csv_mapping or CsvMapping()
     plan = read_plan(source, mapping)
     lines = line_count(source) if plan is not None else None
@@ -69,15 +71,42 @@ def insert_direct(
         return None
     numbered = (f"SELECT row_number() OVER () + 1 AS k_line, {plan.renamed} "
                 f"FROM read_csv({quote(str(source.path))}, {plan.options}, ignore_errors = true)")
-    select = rows_sql(source.file_id, "", "", False, plan.header, plan.columns, mapping,
-                  plan.delimiter, project, tags, direct=numbered)
+
+    def rows(bad_only: bool) -> str:
+        assert plan is not None
+        return rows_sql(source.file_id, "", "", False, plan.header, plan.columns, mapping,
+                        plan.delimiter, project, tags, direct=numbered, bad_only=bad_only)
+
+    inserted = _numbered(con, source, into_usage(rows(False)))
+    rejects = None
+    if inserted != lines - 1:
+        rejects = f"costkit_csv_direct_rejects_{int(source.file_id)}"
+        _numbered(con, source, f"CREATE OR REPLACE TEMP TABLE {rejects} AS {rows(True)}")
+        bad = con.execute(f"SELECT count(*) FROM {rejects}").fetchall()[0][0]
+    mine = "ingest_id = ? AND source_file = ?"
+    if rejects is None or inserted + bad == lines - 1:
+        # Hashed ids that came out twice are identical rows (or a 64-bit hash collision,
+        # or a given id that looks like a hash): the staging path numbers copies.
+        repeated = con.execute(
+            f"SELECT count(*) FROM (SELECT hash(request_id) FROM usage WHERE {mine} "
+            "AND starts_with(request_id, 'sha256:') GROUP BY 1 HAVING count(*) > 1)",
+            [ingest_id, source.name]).fetchall()[0][0]
+        if not repeated:
+            return int(inserted), (f"SELECT * FROM {rejects}" if rejects else None)
+    con.execute(f"DELETE FROM usage WHERE {mine}", [ingest_id, source.name])
+    return None
+
+
+def _numbered(con: duckdb.DuckDBPyConnection, source: Source, statement: str) -> int:
+    """Run a statement over the file's numbered rows; the first value it returns (an
+    INSERT's count), 0 when none."""
     kept = {name: con.execute(f"SELECT current_setting('{name}')").fetchall()[0][0]
             for name in ("preserve_insertion_order", "disabled_optimizers")}
     con.execute("SET preserve_insertion_order = true")  # row_number() in file order
-    # Pushing `NOT k_bad` down would inline (so compute twice) the parsing it tests.
+    # Pushing the `k_bad` test down would inline (so compute twice) the parsing it tests.
     con.execute("SET disabled_optimizers = 'filter_pushdown'")
     try:
-        inserted = con.execute(into_usage(select)).fetchall()[0][0]
+        result = con.execute(statement).fetchall()
     except duckdb.Error as exc:
         raise InputError(f"{source.name}: cannot read as CSV: "
                          f"{str(exc).splitlines()[0]}") from None
@@ -87,15 +116,4 @@ def insert_direct(
                 con.execute(f"SET {name} = {quote(str(value))}")
         except duckdb.TransactionException:
             pass  # the read failed and aborted the transaction: the InputError is the news
-    mine = "ingest_id = ? AND source_file = ?"
-    if inserted == lines - 1:
-        # Hashed ids that came out twice are identical rows (or a 64-bit hash collision,
-        # or a given id that looks like a hash): the staging path numbers copies.
-        repeated = con.execute(
-            f"SELECT count(*) FROM (SELECT hash(request_id) FROM usage WHERE {mine} "
-            "AND starts_with(request_id, 'sha256:') GROUP BY 1 HAVING count(*) > 1)",
-            [ingest_id, source.name]).fetchall()[0][0]
-        if not repeated:
-            return int(inserted)
-    con.execute(f"DELETE FROM usage WHERE {mine}", [ingest_id, source.name])
-    return None
+    return int(result[0][0]) if result else 0

@@ -247,7 +247,8 @@ TEXT_FIELDS = ("request_id", "ts", "model", "project", "user", "api_key_id", "bi
 
 def rows_sql(file_id: int, rows: str, bad: str, has_bad: bool, header: list[str],
          columns: dict[str, str], mapping: CsvMapping, delimiter: str, project: str | None,
-         tags: dict[str, str] | None, lines: str | None = None, direct: str | None = None) -> str:
+         tags: dict[str, str] | None, lines: str | None = None, direct: str | None = None,
+         bad_only: bool = False) -> str:
     """The SELECT, in layers so each cell is trimmed, parsed and tested once per row: the
     header's columns renamed c1..cN (no clash with ours), mapped cells (f_*), numbers (n_*)
     and the time, then one flat validity test; reasons are built only for bad rows."""
@@ -398,13 +399,14 @@ parsed AS (
         {time_unchecked('f_ts', mapping.tz)} AS k_ts, {model} AS k_model
     FROM cells
 ),
-judged AS (SELECT *, ({any_problem}) AS k_bad, {digest} AS k_digest FROM parsed)"""
+judged AS (SELECT *, ({any_problem}) AS k_bad FROM parsed)"""
     if direct is not None:
-        # The direct path: every row is taken as the first copy of its cells, and only good
-        # rows are kept (see `insert_direct`, which checks both afterwards).
+        # The direct path (`csv_direct`): the good rows (or only the bad ones), each taken as
+        # the first copy of its cells (`insert_direct` checks that afterwards).
         return f"""{judged}
 SELECT {stage_select(values)}
-FROM (SELECT *, 1 AS k_copy FROM judged WHERE NOT k_bad)
+FROM (SELECT *, {digest} AS k_digest, 1 AS k_copy FROM judged
+      WHERE {'k_bad' if bad_only else 'NOT k_bad'})
 """
     return f"""{judged},
 -- Copies are numbered only among rows whose cells hash alike (64 bits, found by grouping:
@@ -419,7 +421,8 @@ copied AS (
     FROM {rows} WHERE hash({cells_text}) IN (SELECT k_hash FROM repeated)
 ),
 copies AS (
-    SELECT j.*, coalesce(c.k_copy, 1) AS k_copy FROM judged j LEFT JOIN copied c USING (k_n)
+    SELECT j.*, {digest} AS k_digest, coalesce(c.k_copy, 1) AS k_copy
+    FROM judged j LEFT JOIN copied c USING (k_n)
 )
 SELECT {stage_select(values)}
 FROM copies
