@@ -5,8 +5,8 @@ the Azure LLM trace (naive times with 7 fractional digits) plus model, project (
 with the delimiter inside), cached and reasoning counts (some empty); no request id unless
 --ids, so every row's id is the stable hash of its cells (the costlier case). Every row is
 good, so the file takes the direct path (one INSERT from read_csv into `usage`); --bad K
-makes every K-th row's ContextTokens -1 (a reject), which sends the file through the
-staging path instead. Then, in the same run:
+makes every K-th row's ContextTokens -1 (a reject): the good rows still go direct, and the
+file is read a second time for its rejects, which are staged. Then, in the same run:
   baseline  CREATE TABLE t AS SELECT * FROM read_csv(file)   (auto-detected, typed; no
             validation, no ids, no dedupe) into a fresh DuckDB file
   costkit   costkit ingest FILE --map ... --model ... --format json   (a subprocess: the
@@ -128,7 +128,7 @@ def main() -> None:
         print(f"costkit   ingest (validated, ids, dedupe): {ingest_s:7.2f} s  "
               f"{args.n / ingest_s:>12,.0f} rows/s  = {base_s / ingest_s:.2f} x baseline rate; "
               f"peak RSS {peak_mb:,.0f} MB")
-        path = f", every {args.bad}th row bad (staging path)" if args.bad else ""
+        path = f", every {args.bad}th row a reject" if args.bad else ""
         print(figure(f"mapped CSV ingest {args.n:,} rows{path}, whole process", args.n / ingest_s,
                      args.n / base_s, "DuckDB read_csv into a table (the query alone)", "rows/s",
                      "x baseline rate, target >= 0.4"))
