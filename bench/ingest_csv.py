@@ -63,32 +63,42 @@ def generate(path: Path, n: int, ids: bool, bad: int = 0) -> None:
     con.close()
 
 
-def baseline(path: Path, db: Path) -> tuple[float, tuple]:
-    """The query's time, and (rows, input, output) of its good rows (as costkit counts them)."""
+def cpu_seconds(who: int) -> float:
+    """User + system CPU time of this process (RUSAGE_SELF) or its finished children."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def baseline(path: Path, db: Path) -> tuple[float, tuple, float]:
+    """The query's time, (rows, input, output) of its good rows (as costkit counts them),
+    and the CPU time it took."""
     con = duckdb.connect(str(db))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds(resource.RUSAGE_SELF)
     con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{path}')")
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, cpu_seconds(resource.RUSAGE_SELF) - cpu
     sums = con.execute("SELECT count(*), sum(ContextTokens), sum(GeneratedTokens) "
                        "FROM t WHERE ContextTokens >= 0").fetchall()[0]
     con.close()
-    return seconds, tuple(int(x) for x in sums)
+    return seconds, tuple(int(x) for x in sums), cpu
 
 
-def costkit_ingest(path: Path, db: Path) -> tuple[float, dict, float]:
+def costkit_ingest(path: Path, db: Path) -> tuple[float, dict, float, float]:
+    """Wall time, the summary, peak RSS (MB) and CPU time of `costkit ingest` (a process)."""
     args = [sys.executable, "-m", "costkit", "ingest", str(path), "--db", str(db),
             "--model", "deepseek-v3-2", "--format", "json"]
     for item in MAP:
         args += ["--map", item]
     env = {**os.environ, "COSTKIT_MAPS": str(db.parent / "maps.json")}
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    cpu = cpu_seconds(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         sys.exit(f"costkit ingest failed ({done.returncode}): {done.stderr.strip()}")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, json.loads(done.stdout), max(peak, before) / 1024
+    cpu = cpu_seconds(resource.RUSAGE_CHILDREN) - cpu
+    return seconds, json.loads(done.stdout), max(peak, before) / 1024, cpu
 
 
 def store_sums(db: Path) -> tuple:
@@ -119,12 +129,12 @@ def main() -> None:
         print(f"generated {args.n:,} rows ({size / 1e6:,.0f} MB) in "
               f"{time.perf_counter() - start:.1f} s: {csv_path}")
 
-        base_s, base_sums = baseline(csv_path, scratch / "baseline.duckdb")
+        base_s, base_sums, base_cpu = baseline(csv_path, scratch / "baseline.duckdb")
         print(f"baseline  DuckDB read_csv into a table: {base_s:7.2f} s  "
               f"{args.n / base_s:>12,.0f} rows/s")
 
         db = scratch / "store.duckdb"
-        ingest_s, summary, peak_mb = costkit_ingest(csv_path, db)
+        ingest_s, summary, peak_mb, ingest_cpu = costkit_ingest(csv_path, db)
         print(f"costkit   ingest (validated, ids, dedupe): {ingest_s:7.2f} s  "
               f"{args.n / ingest_s:>12,.0f} rows/s  = {base_s / ingest_s:.2f} x baseline rate; "
               f"peak RSS {peak_mb:,.0f} MB")
@@ -132,6 +142,10 @@ def main() -> None:
         print(figure(f"mapped CSV ingest {args.n:,} rows{path}, whole process", args.n / ingest_s,
                      args.n / base_s, "DuckDB read_csv into a table (the query alone)", "rows/s",
                      "x baseline rate, target >= 0.4"))
+        # CPU time moves less with the machine's load than wall time does (but counts a
+        # second core's work as more, not less: the baseline runs on every core).
+        print(f"          CPU time: costkit {ingest_cpu:.2f} s, baseline {base_cpu:.2f} s "
+              f"(costkit uses {ingest_cpu / base_cpu:.1f}x the baseline's CPU)")
         print(f"          summary: read {summary['read']:,}, inserted {summary['inserted']:,}, "
               f"duplicates {summary['duplicates']:,}, rejected {summary['rejected']:,}")
         sums = store_sums(db)
@@ -142,7 +156,7 @@ def main() -> None:
         print(f"          store sums equal read_csv's: rows {sums[0]:,}, input {sums[1]:,}, "
               f"output {sums[2]:,}")
         if not args.no_again:
-            again_s, again, _ = costkit_ingest(csv_path, db)
+            again_s, again, _, _ = costkit_ingest(csv_path, db)
             print(f"again     re-ingest, all duplicates: {again_s:7.2f} s  "
                   f"(inserted {again['inserted']:,}, duplicates {again['duplicates']:,})")
     finally:
