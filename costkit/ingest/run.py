@@ -36,6 +36,8 @@ from costkit.readers import (
     document_reader,
     resolve_format,
 )
+from costkit.readers.csv_direct import insert_direct
+from costkit.readers.csv_mapped import NAME as CSV
 from costkit.readers.documents import BILLED_COLUMNS, REQUEST_COUNT
 from costkit.readers.lines import (
     Expanded,
@@ -61,6 +63,11 @@ USAGE_COLUMNS = (
 # The staging row: the line readers' columns, what whole-file readers say was billed, and
 # how many requests an aggregate row stands for.
 STAGE = {**STAGE_COLUMNS, **BILLED_COLUMNS, **REQUEST_COUNT}
+
+# Whole-file readers with a direct path: (con, source, ingest_id, into_usage, project, tags,
+# **options) -> (rows inserted straight into `usage`, a SELECT of staging rows still to stage
+# or None), or None to stage the whole file as usual.
+DIRECT = {CSV: insert_direct}
 
 NO_USAGE = {
     "chat-stream": "stream ended without a usage chunk (the request did not set "
@@ -206,15 +213,24 @@ class _Run:
         for source in sources:
             if source.file_id in documents:
                 by_reader.setdefault(documents[source.file_id], []).append(source)
+        direct_read = 0
         for name, group in by_reader.items():
             _, select = DOCUMENT_READERS[name]
             parts = [group] if name in MANY_FILE_READERS else group
             for part in parts:
+                if name in DIRECT:
+                    done = DIRECT[name](con, part, ingest_id, self._into_usage, self.project,
+                                        self.tags, **self.reader_options)
+                    if done is not None:
+                        direct_read, rest = direct_read + done[0], done[1]
+                        if rest is not None:
+                            con.execute(f"INSERT INTO stage BY NAME {rest}")
+                        continue
                 sql = select(con, part, self.project, self.tags, **self.reader_options)
                 con.execute(f"INSERT INTO stage BY NAME {sql}")
 
         fast = self._fast_path(con, ingest_id, line_sources)
-        summary.read = sum(fast.values())
+        summary.read = direct_read + sum(fast.values())
         # A file is done when every non-blank line became a record on the fast path.
         leftovers = [s for s in line_sources
                      if fast.get(s.file_id, 0) != self.counts.nonblank(s.file_id)]
@@ -306,6 +322,19 @@ class _Run:
             "SELECT source_file, count(*) FROM usage WHERE ingest_id = ? GROUP BY source_file",
             [ingest_id]).fetchall())
         return {s.file_id: counted.get(s.name, 0) for s in sources}
+
+    def _into_usage(self, rows: str) -> str:
+        """INSERT into `usage` of the good records of `rows` (a SELECT of staging rows)."""
+        names = ", ".join(f'"{c}"' for c in USAGE_COLUMNS)
+        values = ", ".join(self._provider_sql("r.") if c == "provider" else
+                           f'coalesce(r."{c}", 1)' if c in REQUEST_COUNT else f'r."{c}"'
+                           for c in USAGE_COLUMNS)
+        return f"""
+            INSERT INTO usage ({names}, source_format, source_file, source_line, ingest_id)
+            SELECT {values}, r.format, f.name, r.line, {int(self.ingest_id or 0)}
+            FROM ({rows}) r JOIN files f USING (file_id)
+            WHERE r.kind = 'record' AND r.reason IS NULL
+        """
 
     def _stage_lines(self, con, sources: list[Source]) -> None:
         """Everything the fast path did not take from these files, into `stage`."""

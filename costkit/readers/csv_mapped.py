@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 
 import duckdb
 
@@ -131,6 +132,36 @@ def resolve_columns(mapping: CsvMapping, header: list[str], where: str) -> dict[
     return found
 
 
+@dataclass(frozen=True)
+class CsvPlan:
+    """What both paths read a CSV with: its header, the mapped columns and read_csv's
+    options (every cell as text)."""
+
+    header: list[str]
+    columns: dict[str, str]
+    delimiter: str
+    options: str
+    renamed: str
+
+
+def read_plan(source: Source, mapping: CsvMapping) -> CsvPlan | None:
+    """The CSV's plan; None for an empty file (no rows, no header)."""
+    if source.path is None:
+        raise InputError(f"{source.name}: a CSV must be a file")
+    head = peek(source)
+    if not head.strip():
+        return None
+    delimiter = mapping.delimiter or detect_delimiter(head)
+    header = read_header(head, delimiter, source.name)
+    columns = resolve_columns(mapping, header, source.name)
+    spec = "{" + ", ".join(f"{quote(h)}: 'VARCHAR'" for h in header) + "}"
+    options = f"delim = {quote(delimiter)}, {CSV_OPTIONS}, columns = {spec}"
+    if is_gzip(source):
+        options += ", compression = 'gzip'"
+    renamed = ", ".join(f"{_ident(h)} AS c{i}" for i, h in enumerate(header, start=1))
+    return CsvPlan(header, columns, delimiter, options, renamed)
+
+
 def select_sql(
     con: duckdb.DuckDBPyConnection,
     source: Source,
@@ -147,19 +178,11 @@ def select_sql(
     parallel. (Not rowid: inside the ingest's transaction a new table's rowids are not
     positions.)"""
     mapping = csv_mapping or CsvMapping()
-    if source.path is None:
-        raise InputError(f"{source.name}: a CSV must be a file")
-    head = peek(source)
-    if not head.strip():
+    plan = read_plan(source, mapping)
+    if plan is None:
         return f"SELECT {stage_select({})} WHERE FALSE"  # an empty file: no rows, no header
-    delimiter = mapping.delimiter or detect_delimiter(head)
-    header = read_header(head, delimiter, source.name)
-    columns = resolve_columns(mapping, header, source.name)
-    spec = "{" + ", ".join(f"{quote(h)}: 'VARCHAR'" for h in header) + "}"
-    options = f"delim = {quote(delimiter)}, {CSV_OPTIONS}, columns = {spec}"
-    if is_gzip(source):
-        options += ", compression = 'gzip'"
-    renamed = ", ".join(f"{_ident(h)} AS c{i}" for i, h in enumerate(header, start=1))
+    header, columns, delimiter, options, renamed = (
+        plan.header, plan.columns, plan.delimiter, plan.options, plan.renamed)
 
     n = source.file_id
     rows, rejects, scans = (f"costkit_csv_rows_{n}", f"costkit_csv_rejects_{n}",
@@ -179,7 +202,10 @@ def select_sql(
         raise InputError(f"{source.name}: cannot read as CSV: "
                          f"{str(exc).splitlines()[0]}") from None
     finally:
-        con.execute(f"SET preserve_insertion_order = {str(bool(kept)).lower()}")
+        try:
+            con.execute(f"SET preserve_insertion_order = {str(bool(kept)).lower()}")
+        except duckdb.TransactionException:
+            pass  # the read failed and aborted the transaction: the InputError is the news
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE costkit_csv_bad_{n} AS
         SELECT line, row_number() OVER (ORDER BY line) AS i, any_value(error_type) AS error_type,
@@ -188,7 +214,7 @@ def select_sql(
     """)
     bad_rows = con.execute(f"SELECT count(*) FROM costkit_csv_bad_{n}").fetchall()[0][0]
     lines = _row_lines(con, source, rows, f"costkit_csv_bad_{n}")
-    return _sql(n, rows, f"costkit_csv_bad_{n}", bad_rows > 0,
+    return rows_sql(n, rows, f"costkit_csv_bad_{n}", bad_rows > 0,
                 header, columns, mapping, delimiter, project, tags, lines)
 
 
@@ -219,9 +245,10 @@ TEXT_FIELDS = ("request_id", "ts", "model", "project", "user", "api_key_id", "bi
                "billed_currency", "endpoint", "provider", "status")
 
 
-def _sql(file_id: int, rows: str, bad: str, has_bad: bool, header: list[str],
+def rows_sql(file_id: int, rows: str, bad: str, has_bad: bool, header: list[str],
          columns: dict[str, str], mapping: CsvMapping, delimiter: str, project: str | None,
-         tags: dict[str, str] | None, lines: str | None = None) -> str:
+         tags: dict[str, str] | None, lines: str | None = None, direct: str | None = None,
+         bad_only: bool = False) -> str:
     """The SELECT, in layers so each cell is trimmed, parsed and tested once per row: the
     header's columns renamed c1..cN (no clash with ours), mapped cells (f_*), numbers (n_*)
     and the time, then one flat validity test; reasons are built only for bad rows."""
@@ -342,7 +369,9 @@ def _sql(file_id: int, rows: str, bad: str, has_bad: bool, header: list[str],
         "reason": f"CASE WHEN k_bad THEN (CASE {first_problem} END) END",
         "raw": f"CASE WHEN k_bad THEN {raw} END",
     }
-    if lines is not None:
+    if direct is not None:
+        numbered = direct
+    elif lines is not None:
         numbered = f"SELECT l.k_line, r.* FROM {rows} r JOIN {lines} l USING (k_n)"
     elif has_bad:
         # Each row DuckDB could not split moved the rows after it down by one line.
@@ -362,7 +391,7 @@ def _sql(file_id: int, rows: str, bad: str, has_bad: bool, header: list[str],
                    "ELSE lower(error_type::VARCHAR) || ': ' || error_message END"),
         "raw": f"left(rtrim(csv_line, chr(13) || chr(10)), {RAW_LIMIT})",
     }
-    return f"""
+    judged = f"""
 WITH numbered AS ({numbered}),
 cells AS (SELECT *, {', '.join(cells)} FROM numbered),
 parsed AS (
@@ -370,7 +399,16 @@ parsed AS (
         {time_unchecked('f_ts', mapping.tz)} AS k_ts, {model} AS k_model
     FROM cells
 ),
-judged AS (SELECT *, ({any_problem}) AS k_bad, {digest} AS k_digest FROM parsed),
+judged AS (SELECT *, ({any_problem}) AS k_bad FROM parsed)"""
+    if direct is not None:
+        # The direct path (`csv_direct`): the good rows (or only the bad ones), each taken as
+        # the first copy of its cells (`insert_direct` checks that afterwards).
+        return f"""{judged}
+SELECT {stage_select(values)}
+FROM (SELECT *, {digest} AS k_digest, 1 AS k_copy FROM judged
+      WHERE {'k_bad' if bad_only else 'NOT k_bad'})
+"""
+    return f"""{judged},
 -- Copies are numbered only among rows whose cells hash alike (64 bits, found by grouping:
 -- nearly always none), by their digest, in file order (k_n's order is the lines' order);
 -- every other row is the first copy of its cells. A window over every row would hold all
@@ -383,7 +421,8 @@ copied AS (
     FROM {rows} WHERE hash({cells_text}) IN (SELECT k_hash FROM repeated)
 ),
 copies AS (
-    SELECT j.*, coalesce(c.k_copy, 1) AS k_copy FROM judged j LEFT JOIN copied c USING (k_n)
+    SELECT j.*, {digest} AS k_digest, coalesce(c.k_copy, 1) AS k_copy
+    FROM judged j LEFT JOIN copied c USING (k_n)
 )
 SELECT {stage_select(values)}
 FROM copies
@@ -391,3 +430,4 @@ UNION ALL
 SELECT {stage_select(bad_row)}
 FROM {bad}
 """
+
