@@ -37,7 +37,7 @@ def coverage(make) -> tuple[float, float]:
     for s in range(SERIES):
         y = make(np.random.default_rng(1000 + s))
         f = fm.forecast(y[:N], 0, H, n_sims=1000, seed=s)
-        factor = calibration.interval_scale(y[:N], 0, H)
+        factor, _ = calibration.interval_scale(y[:N], 0, H)
         sums = calibration.widen(f.point, f.paths, factor).sum(axis=1)
         low80, high80, low95, high95 = np.quantile(sums, [0.10, 0.90, 0.025, 0.975])
         actual = y[N:].sum()
@@ -64,9 +64,9 @@ def test_heavy_tailed_bursty_days_are_calibrated_too():
 
 
 def test_a_wandering_level_widens_the_intervals_and_steady_noise_barely():
-    wandering = [calibration.interval_scale(walk(np.random.default_rng(s))[:N], 0, H).f80
+    wandering = [calibration.interval_scale(walk(np.random.default_rng(s))[:N], 0, H)[0].f80
                  for s in range(10)]
-    steady = [calibration.interval_scale(iid(np.random.default_rng(s))[:N], 0, H).f80
+    steady = [calibration.interval_scale(iid(np.random.default_rng(s))[:N], 0, H)[0].f80
               for s in range(10)]
     # Never narrower; on series the model describes exactly, mostly left alone. (Below 1.05
     # under the median-based scale used before; with 8 origins the conformal rank is their
@@ -75,10 +75,19 @@ def test_a_wandering_level_widens_the_intervals_and_steady_noise_barely():
     assert np.median(wandering) > 1.1
 
 
-def test_a_short_history_is_not_calibrated():
-    # 30 days and a 14-day horizon leave no origin with 21 days before it: factor 1.
-    y = iid(np.random.default_rng(0))[:30]
-    assert calibration.interval_scale(y, 0, 14) == calibration.Widening(1.0, 1.0)
+def test_a_short_history_is_calibrated_on_shorter_windows():
+    # 27 days leave no origin with 21 days before it and a week after it: factor 1.
+    w, own = calibration.interval_scale(iid(np.random.default_rng(0))[:27], 0, 14)
+    assert w.none and own.shape == (0, 2)
+    # 30 days and a 14-day horizon: no room for a 14-day window after 21 days, so the window
+    # is a week (the shortest): one origin, at day 30 - 7 = 23 (the next, 16, is too early).
+    assert calibration.calibration_window(30, 14) == 7
+    _, own = calibration.interval_scale(iid(np.random.default_rng(0))[:30], 0, 14)
+    assert own.shape == (1, 2)
+    # Enough history for three origins 7 days apart with the whole horizon: the horizon.
+    # 21 + 2 x 7 + 14 = 49 days.
+    assert calibration.calibration_window(49, 14) == 14
+    assert calibration.calibration_window(48, 14) == 13
 
 
 def test_the_conformal_rank_of_the_misses():

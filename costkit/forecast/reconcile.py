@@ -38,6 +38,7 @@ from decimal import Decimal
 import numpy as np
 
 from costkit.core.errors import InputError
+from costkit.forecast import calibration
 from costkit.forecast.horizon import Horizon
 from costkit.forecast.model import N_SIMS
 from costkit.forecast.projection import (
@@ -60,9 +61,11 @@ METHOD = ("MinT (diagonal): each day's gap between the total's forecast and the 
 
 
 def short_history_simulation(history: DailyHistory, horizon_days: int, n_sims: int,
-                             seed: int) -> SpendSimulation:
+                             seed: int, account: np.ndarray | None = None) -> SpendSimulation:
     """The forecast of a group with too little history for the model: its mean day since its
-    first spend, simulated by resampling those days (wide, as it should be)."""
+    first spend, simulated by resampling those days, then widened by the account's
+    calibration (`account`: the total's past misses over its half-widths), since a few
+    days of one group say nothing of how wrong a forecast of it can be."""
     total = np.array([float(v) for v in history.total])
     spent = np.flatnonzero(total > 0)
     days = total[spent[0]:] if len(spent) else np.zeros(1)
@@ -70,13 +73,17 @@ def short_history_simulation(history: DailyHistory, horizon_days: int, n_sims: i
     point = np.full(horizon_days, mean)
     rng = np.random.default_rng(seed)
     paths = rng.choice(days, size=(max(n_sims, 0), horizon_days), replace=True)
+    scale = calibration.factors(np.zeros((0, 2)), account)
+    paths = calibration.widen(point, paths, scale)
     sums = {c: float(sum(history.components[c], ZERO)) for c in COMPONENTS}
     whole = sum(sums.values())
     components = {c: point * (sums[c] / whole if whole else 0.0) for c in COMPONENTS}
     n = len(spent)
-    return SpendSimulation(None, point, paths, components, "mean day",
-                           f"too little history for the model ({n} day(s) with spend): its "
-                           f"mean day over the {len(days)} day(s) since its first spend")
+    text = (f"too little history for the model ({n} day(s) with spend): its mean day over "
+            f"the {len(days)} day(s) since its first spend")
+    if not scale.none:
+        text += f"; {scale.describe()}"
+    return SpendSimulation(None, point, paths, components, "mean day", text, widen=scale)
 
 
 def reconcile(total: SpendSimulation, groups: Sequence[SpendSimulation],
@@ -201,11 +208,12 @@ def forecast_groups(
     for key, series in histories.items():
         seed = zlib.crc32("/".join(key).encode())
         try:
-            sim = simulate_spend(series, span, what_if, None, n_sims=n_sims, seed=seed)
+            sim = simulate_spend(series, span, what_if, None, n_sims=n_sims, seed=seed,
+                                 fallback=base.ratios)
             problem = None
         except InputError as exc:
-            sim = apply_what_if(short_history_simulation(series, span.days, n_sims, seed),
-                                what_if)
+            sim = apply_what_if(short_history_simulation(series, span.days, n_sims, seed,
+                                                         base.ratios), what_if)
             problem = str(exc)
         keys.append(key)
         sims.append(apply_steps(sim, (steps or {}).get(key, [])))
