@@ -187,3 +187,19 @@ def test_a_first_spike_does_not_widen_every_later_interval():
     high80 = np.quantile(calibration.widen(f.point, f.paths, factor).sum(axis=1), 0.90)
     # At most the ten quiet days and a spike (0.036 x 10 + 0.036 x 60 = 2.52), give or take.
     assert high80 < 2 * 2.52
+
+
+def test_a_group_with_few_origins_pools_them_with_the_accounts():
+    # One origin of its own (it missed by half its 80% half-width: no widening on its own);
+    # the account's three. Pooled, n = 4: 80% ratios 0.5, 2.0, 1.0, 3.0, the ceil(5 x 0.8) =
+    # 4th smallest is 3.0; 95% ratios 0.3, 1.5, 0.8, 2.0, ceil(5 x 0.95) = 5 > 4: the
+    # largest, 2.0, then raised to the 80% factor: 3.0.
+    own = np.array([[0.5, 0.3]])
+    account = np.array([[2.0, 1.5], [1.0, 0.8], [3.0, 2.0]])
+    assert calibration.factors(own).none
+    w = calibration.factors(own, account)
+    assert (w.f80, w.f95, w.origins, w.pooled) == (3.0, 3.0, 1, 3)
+    assert "with 3 past origin(s) of the account's" in w.describe()
+    # Three origins of its own are enough: the account's are not used.
+    three = np.array([[0.5, 0.3], [0.9, 0.6], [0.7, 0.4]])
+    assert calibration.factors(three, account).none
