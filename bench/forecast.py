@@ -207,6 +207,8 @@ def main() -> None:
                         help="with --groups: how groups and total are reconciled")
     parser.add_argument("--every", type=int, default=3,
                         help="with --groups: days between 14-day origins")
+    parser.add_argument("--misses", action="store_true",
+                        help="with --groups: list each origin and group costkit missed")
     args = parser.parse_args()
     t0 = time.perf_counter()
     if args.groups:
@@ -217,7 +219,8 @@ def main() -> None:
             src = fg.demo_source(args.by) if name == "demo" else fg.azure_source()
             for target in ("month", "14d"):
                 fg.report(src, target, fg.backtest(src, target, args.every, args.sims,
-                                                   method=args.reconcile))
+                                                   method=args.reconcile),
+                          misses=args.misses)
         print(f"{time.perf_counter() - t0:.0f} s for --groups --sims {args.sims} "
               f"--every {args.every} --reconcile {args.reconcile}")
         return

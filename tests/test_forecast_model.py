@@ -327,3 +327,23 @@ def test_the_level_half_life_follows_the_drift_to_noise_ratio():
     # days barely vary at all (q = 1e17 once lost the gain to cancellation: 0, not 1).
     assert _half_life(1.0, 1.0) == 7.0
     assert _half_life(1.0, 1e-17) == 7.0
+
+
+def test_a_bursty_series_that_went_quiet_may_start_again_at_its_own_restart_rate():
+    # Twelve bursts of 6 days at 100 and 4 quiet days, then 6 quiet days: the model reads a
+    # level shift to nothing at day 116 (the last quiet stretch). Before it, 11 quiet runs of
+    # 4 days each ended: 11 restarts in 44 quiet days, p = 0.25 a day. The last four weeks
+    # before the stop (days 88..115) hold 18 days of 100 (2 + 4 + 4 quiet days): mean
+    # 1800 / 28 = 64.2857. The expected day d is (1 - 0.75^d) x 64.2857: day 1 16.0714,
+    # day 2 28.125; the 14 days sum to 64.2857 x (14 - 3 x (1 - 0.75^14)) = 710.579.
+    # (Before: every simulated day 0, an interval of no width.)
+    y = np.concatenate([np.concatenate([np.full(6, 100.0), np.zeros(4)])] * 12 + [np.zeros(6)])
+    f = fm.forecast(y, 0, horizon=14, n_sims=2000, seed=1)
+    assert f.fit.shift_index == 116 and f.fit.level == 0.0
+    assert f.point[:2] == pytest.approx([16.0714, 28.125], abs=1e-4)
+    assert f.point.sum() == pytest.approx(710.579, abs=1e-3)
+    sums = f.paths.sum(axis=1)
+    # The simulated sums average the expected one (2000 paths: within a few percent).
+    assert sums.mean() == pytest.approx(710.579, rel=0.05)
+    low, high = np.quantile(sums, [0.10, 0.90])
+    assert low < 400 < 900 < high

@@ -103,3 +103,40 @@ def test_a_group_with_too_little_history_forecasts_its_mean_day():
     assert np.allclose(s.point, 2.0)
     assert set(np.unique(s.paths)) <= {0.0, 2.0, 4.0}
     assert "too little history" in s.description
+
+
+def history(first: date, values) -> DailyHistory:
+    days = tuple(first + timedelta(days=i) for i in range(len(values)))
+    total = tuple(D(repr(round(float(v), 6))) for v in values)
+    zeros = (D(0),) * len(values)
+    return DailyHistory(days, {c: (total if c == "input" else zeros) for c in COMPONENTS})
+
+
+def test_a_young_group_borrows_the_accounts_weekly_profile():
+    # The account: an old project, 8 weeks of weekdays at 100 and weekends at 30. A project
+    # that started on Monday 2026-10-12 spends 10 on each weekday, and will go on like the
+    # account: 2 x (5 x 10 + 2 x 3) = 112 over the next 14 days (Saturday the 17th to Friday
+    # the 30th). Five weekdays old, it has no weekly cycle of its own: before, its mean day
+    # (10) was projected onto every day, 14 x 10 = 140 (25% over; measured: 140.0000). It
+    # now borrows the account's profile (the total's fitted factors: about 112, not exactly).
+    from costkit.forecast.horizon import Horizon, Period
+    from costkit.forecast.projection import simulate_spend
+    from costkit.forecast.reconcile import forecast_groups
+
+    as_of = date(2026, 10, 17)                               # a Saturday
+    first = as_of - timedelta(days=56)
+    weekday = [(first + timedelta(days=i)).weekday() < 5 for i in range(56)]
+    rng = np.random.default_rng(3)
+    account = np.where(weekday, 100.0, 30.0) * np.exp(rng.normal(0, 0.02, 56))
+    young = [0.0] * 51 + [10.0] * 5
+    end = as_of + timedelta(days=13)
+    span = Horizon("14d", as_of, end, (Period("14d", as_of, end),))
+    base = simulate_spend(history(first, account + np.array(young)), span, n_sims=2000)
+    assert base.fit is not None and base.fit.seasonal
+    groups = {("old",): history(first, account),
+              ("young",): history(as_of - timedelta(days=5), [10.0] * 5)}
+    _, _, found = forecast_groups(base, groups, span, n_sims=2000)
+    [fc] = [fc for key, fc, _, _ in found if key == ("young",)]
+    rest = fc.total.projected_total - fc.total.actual
+    assert abs(rest - D(112)) < D("5.6"), rest             # within 5% of 112 (before: 140)
+    assert "the account's weekly profile" in fc.description

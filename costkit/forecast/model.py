@@ -97,6 +97,7 @@ class ModelFit:
     shift_ratio: float | None        # level after / level before
     first_weekday: int               # weekday (Mon=0) of trimmed day 0
     trimmed: int = 0                 # leading zero days dropped from the series given
+    spike_index: tuple[int, ...] = ()  # the spike days (into the trimmed history), all of them
 
     @property
     def window_days(self) -> int:
@@ -258,6 +259,7 @@ def fit(y: np.ndarray, first_weekday: int) -> ModelFit:
         uplift=uplift,
         spike_days=int(np.sum(spikes[window_start:])), shift_index=shift_index,
         shift_ratio=shift_ratio, first_weekday=first_weekday, trimmed=trimmed,
+        spike_index=tuple(int(i) for i in np.flatnonzero(spikes)),
     )
 
 
@@ -265,7 +267,46 @@ def forecast(
     y: np.ndarray, first_weekday: int, horizon: int, n_sims: int = N_SIMS, seed: int = 0
 ) -> SeriesForecast:
     """Fit on `y` and forecast the next `horizon` days (n_sims=0: the expected path only)."""
-    return simulate(fit(y, first_weekday), horizon, n_sims, seed)
+    model = fit(y, first_weekday)
+    out = simulate(model, horizon, n_sims, seed)
+    if model.shift_index is None or model.level > TINY or horizon == 0:
+        return out
+    return _resuming(out, np.asarray(y, dtype=np.float64), seed)
+
+
+def _resuming(out: SeriesForecast, y: np.ndarray, seed: int) -> SeriesForecast:
+    """The futures of a series whose last level shift was to nothing (a service that went
+    quiet), when its history shows quiet days that ended before: it starts again at the rate
+    its own quiet days ended (restarts / quiet days, over the 26 weeks before the stop), and
+    then spends like its last four weeks before the stop (resampled, quiet days included).
+    A series that never paused before stays stopped.
+
+    Without this the model was sure a bursty series stays at zero: every simulated day 0, an
+    interval of no width, which no calibration can widen (on the Azure trace's bursty code
+    service a month's 80% range was $0.49-$0.49 for an actual $1.32, at six of 30 origins)."""
+    model = out.fit
+    assert model.shift_index is not None
+    stop = model.trimmed + model.shift_index
+    past = y[max(model.trimmed, stop - SHIFT_SEARCH_DAYS):stop]
+    quiet = past <= TINY
+    restarts = int(np.sum(quiet[:-1] & ~quiet[1:]))
+    before = past[-28:]
+    if not restarts or before.mean() <= TINY:
+        return out
+    h = len(out.point)
+    p = min(restarts / int(quiet.sum()), 1.0)
+    # The chance it has started again by each future day; in the expected path too, so the
+    # expected sum stays the mean of the simulated ones.
+    started = 1.0 - (1.0 - p) ** np.arange(1, h + 1)
+    point = out.point + started * float(before.mean())
+    n_sims = len(out.paths)
+    if not n_sims:
+        return SeriesForecast(model, point, out.paths)
+    rng = np.random.default_rng([seed, 1])
+    again = rng.geometric(p, size=(n_sims, 1))
+    days = rng.choice(before, size=(n_sims, h), replace=True)
+    paths = np.where(np.arange(1, h + 1)[None, :] >= again, out.paths + days, out.paths)
+    return SeriesForecast(model, point, paths)
 
 
 def simulate(model: ModelFit, horizon: int, n_sims: int = N_SIMS, seed: int = 0) -> SeriesForecast:

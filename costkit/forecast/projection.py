@@ -15,7 +15,7 @@ intervals are quantiles of the same sums over simulated futures.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -173,6 +173,9 @@ class SpendSimulation:
     description: str = ""
     notes: tuple[str, ...] = ()
     widen: calibration.Widening = calibration.Widening()  # interval calibration applied to paths
+    # The past origins' misses over their half-widths the widening came from (calibration):
+    # a group with few origins of its own pools them with the total's.
+    ratios: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)), repr=False)
 
 
 def forecast_spend(
@@ -202,8 +205,12 @@ def simulate_spend(
     extra_per_day: Mapping[str, Decimal] | None = None,
     n_sims: int = forecast_model.N_SIMS,
     seed: int = 0,
+    fallback: np.ndarray | None = None,
 ) -> SpendSimulation:
-    """The model's futures of `history` over `horizon`, scenario changes applied."""
+    """The model's futures of `history` over `horizon`, scenario changes applied.
+
+    `fallback`: the account's calibration ratios, pooled with a group's own when it has too
+    few (costkit.forecast.calibration)."""
     as_of = horizon.as_of
     if history.days and history.days[-1] != as_of - timedelta(days=1):
         raise ValueError("the history must end the day before as_of")
@@ -220,14 +227,15 @@ def simulate_spend(
     # The spread the series' own recent past says the model needs (costkit.forecast.calibration).
     fit = result.fit
     since = fit.trimmed + fit.shift_index if fit.shift_index is not None else 0
-    factor = calibration.interval_scale(y, first_weekday, h, since) if n_sims > 0 \
-        else calibration.Widening()
+    spikes = [fit.trimmed + i for i in fit.spike_index]
+    factor, ratios = calibration.interval_scale(y, first_weekday, h, since, spikes, fallback) \
+        if n_sims > 0 else (calibration.Widening(), np.zeros((0, 2)))
     paths = calibration.widen(result.point, result.paths, factor)
     description = result.fit.describe()
     if not factor.none:
         description += f"; {factor.describe()}, as its own recent past needed"
     sim = SpendSimulation(result.fit, result.point.copy(), paths, comp_paths,
-                          result.fit.name(), description, widen=factor)
+                          result.fit.name(), description, widen=factor, ratios=ratios)
     return apply_what_if(sim, what_if, extra_per_day)
 
 
