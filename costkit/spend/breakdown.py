@@ -38,13 +38,13 @@ from costkit.spend.costed import (
     UNPRICED,
     Scope,
     check_tz,
-    cost_columns_sql,
     costed_sql,
     frame,
     money,
     prepare,
     quote,
     rates_sql,
+    requests_sql,
     with_units,
 )
 from costkit.spend.days import local_day_sql as _local_day_sql
@@ -217,16 +217,7 @@ def requests(
                (with_units(top) if order_by_cost else top("SELECT * FROM usage"))]
         chosen = f"AND request_id IN ({', '.join('?' for _ in ids)})" if ids else "AND FALSE"
         params = [*params, *ids]
-    sql = f"""
-        SELECT request_id, timezone('UTC', ts) AS ts, model, priced_model, endpoint, project,
-               api_key_id AS api_key, "user", CAST(tags AS VARCHAR) AS tags,
-               {', '.join(TOKEN_COLUMNS)}, {cost_columns_sql()}, currency, card_id,
-               source_file, source_line
-        FROM {costed_sql()}
-        WHERE {where} {chosen}
-        ORDER BY {order}
-        {'' if limit is None else f'LIMIT {int(limit)}'}
-    """
+    sql = requests_sql(where, chosen, order, limit)
     result = frame(con, sql, params)
     return result.with_columns(pl.col("ts").dt.replace_time_zone("UTC"))
 
