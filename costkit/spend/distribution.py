@@ -76,16 +76,17 @@ def request_costs(
     span["book"] = book
     where, params = scope.where()
     try:
+        # Through Arrow: two plain int64 columns, no nulls (fetchnumpy converts slower).
         found = con.sql(
             f"SELECT _units, epoch_us(ts) AS _at FROM ({units_sql('BIGINT')}) "
-            f"WHERE ({where}) AND _units IS NOT NULL", params=params).fetchnumpy()
+            f"WHERE ({where}) AND _units IS NOT NULL", params=params).to_arrow_table()
     except duckdb.OutOfRangeException:  # a request costs more than 64 bits of units hold
         return RequestCosts(
             breakdown.cost_quantiles(con, levels, **span),
             {f: breakdown.concentration(con, f, **span) for f in shares},
             breakdown.requests(con, limit=limit, **span))
-    units = np.asarray(found["_units"], dtype=np.int64)
-    at = np.asarray(found["_at"], dtype=np.int64)
+    units = found.column("_units").to_numpy().astype(np.int64, copy=False)
+    at = found.column("_at").to_numpy().astype(np.int64, copy=False)
     ordered = np.sort(units)
     exact = all(_digits(q) <= EXACT_LEVEL_DIGITS for q in levels)
     return RequestCosts(
