@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import duckdb
@@ -41,6 +41,7 @@ EXACT_LEVEL_DIGITS = 15
 # so `breakdown.requests` ranks them instead.
 MAX_CANDIDATES = 1000
 _INT64_MAX = 2**63 - 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,19 @@ def _top(con: duckdb.DuckDBPyConnection, units: np.ndarray, at: np.ndarray,
     times = np.unique(at[units >= cut])
     if len(times) > MAX_CANDIDATES:
         return breakdown.requests(con, limit=limit, **span)
-    chosen = f"AND epoch_us(ts) IN ({', '.join(str(int(t)) for t in times)})"
-    sql = requests_sql(where, chosen, "total_cost DESC NULLS LAST, ts, request_id", limit)
-    result = con.sql(sql, params=params).pl()
+    instants = [_EPOCH + timedelta(microseconds=int(t)) for t in times]
+    at_times = f"AND ts IN ({', '.join('?' for _ in instants)})"
+    usage, chosen, more = "usage", at_times, instants
+    try:
+        # The rows at those times by a scan of `ts` alone, then only those rows read whole:
+        # filtering the costed rows by time would read every column of every row first.
+        rows = con.execute(f"SELECT rowid FROM usage WHERE ({where}) {at_times}",
+                           [*params, *instants]).fetchall()
+        usage = f"(SELECT * FROM usage WHERE rowid IN ({', '.join(str(int(r)) for (r,) in rows)}))"
+        chosen, more = "", []
+    except duckdb.BinderException:  # `usage` is a view (single requests only): no rowid
+        pass
+    sql = requests_sql(where, chosen, "total_cost DESC NULLS LAST, ts, request_id", limit,
+                       usage)
+    result = con.sql(sql, params=[*params, *more]).pl()
     return result.with_columns(pl.col("ts").dt.replace_time_zone("UTC"))

@@ -73,10 +73,11 @@ def _still_there(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(found[0][0] == 2)  # fetchall: a result left unread would block con.sql
 
 
-def costed_select(rates: str, join: str) -> str:
-    """Usage rows `u` joined to their row `r` of `rates` (a relation shaped as price_rates)."""
+def costed_select(rates: str, join: str, usage: str = "usage") -> str:
+    """Usage rows `u` (of `usage`, or a relation shaped like it) joined to their row `r` of
+    `rates` (a relation shaped as price_rates)."""
     columns = ", ".join(f"r.{c}" for c in JOINED_COLUMNS)
-    return f"SELECT u.*, {columns} FROM usage u LEFT JOIN {rates} r ON {join}"
+    return f"SELECT u.*, {columns} FROM {usage} u LEFT JOIN {rates} r ON {join}"
 
 
 def _bindable(value: object) -> object:
