@@ -12,6 +12,7 @@ import pytest
 from costkit.core.errors import InputError
 from costkit.pricing.book import load_price_book
 from costkit.report.monthly import QUANTILES
+from costkit.report.single import single_requests
 from costkit.spend.distribution import MAX_CANDIDATES, _position, request_costs
 from costkit.store.migrations import migrate
 
@@ -157,3 +158,20 @@ def test_bad_arguments(con):
                           book=BUILTIN)
 
 
+
+
+def test_over_the_single_requests_view(con):
+    # With a bucket of 40 requests in the month, the page reads a view of single requests
+    # (report.single), which has no rowid: the top requests are re-read by time instead.
+    add(con, [{"id": f"r{i:02d}", "ts": START + timedelta(hours=i), "output": 100 * (i + 1)}
+              for i in range(30)])
+    con.execute("INSERT INTO usage (request_id, ts, model, endpoint, input_tokens, "
+                "cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, "
+                "search_calls, request_count, source_format) VALUES ('bucket', ?, "
+                "'deepseek-v3-2', 'chat.completions', 0, 0, 0, 10000000, 0, 0, 40, 'test')",
+                [START])
+    with single_requests(con, True) as one:
+        got = request_costs(one, [1.0], [D("0.1")], 3, book=BUILTIN)
+    assert got.top["request_id"].to_list() == ["r29", "r28", "r27"]   # not the bucket
+    assert got.quantiles["cost"].to_list() == [3000 * OUT]
+    assert got.concentration[D("0.1")]["top_cost"] == (3000 + 2900 + 2800) * OUT
