@@ -54,6 +54,7 @@ from costkit.report.single import aggregate_rows, single_requests
 from costkit.report.variance import month_variance
 from costkit.spend import breakdown
 from costkit.spend.coverage import describe_age, month_coverage, usage_span
+from costkit.spend.distribution import request_costs
 
 TOP_REQUESTS = 20
 # The month's second scan: every (project, key, endpoint, model) once.
@@ -61,7 +62,6 @@ WHO = ["project", "api_key", "endpoint", "model"]
 # The cost-per-request curve: every percentile, plus the far tail where the money hides.
 QUANTILES = tuple(i / 100 for i in range(101)) + (0.995, 0.999, 0.9999)
 # Bands of the concentration chart: the most expensive 1% of requests against the rest.
-# (More bands cost one pass over the month's requests each.)
 TOP_FRACTIONS = (Decimal("0.01"),)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -165,9 +165,8 @@ def build_monthly_report(
     aggregates, aggregate_requests = aggregate_rows(con, start, end)
     with single_requests(con, aggregates > 0) as one, warnings.catch_warnings():
         warnings.simplefilter("ignore", breakdown.UnpricedUsageWarning)
-        quantiles = breakdown.cost_quantiles(one, QUANTILES, **span)
-        concentration = {f: breakdown.concentration(one, f, **span) for f in TOP_FRACTIONS}
-        top_requests = breakdown.requests(one, limit=TOP_REQUESTS, **span)
+        # One scan of the month's requests feeds the three per-request sections.
+        per_request = request_costs(one, QUANTILES, TOP_FRACTIONS, TOP_REQUESTS, **span)
     cards = cards_in_effect(book, days["model"].unique().to_list(), start, end)
     return MonthlyReport(
         month=month,
@@ -181,9 +180,9 @@ def build_monthly_report(
         headline=headline,
         daily=daily,
         groups=groups,
-        quantiles=quantiles,
-        concentration=concentration,
-        top_requests=top_requests,
+        quantiles=per_request.quantiles,
+        concentration=per_request.concentration,
+        top_requests=per_request.top,
         unpriced=breakdown.unpriced(con, **span),
         rejects=month_rejects(con, start, end),
         cards=cards,

@@ -20,7 +20,6 @@ quarter hour (as some zones did before 1980), every row's time is converted inst
 from __future__ import annotations
 
 import math
-import warnings
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -38,17 +37,23 @@ from costkit.spend.costed import (
     UNPRICED,
     Scope,
     check_tz,
-    cost_columns_sql,
     costed_sql,
     frame,
     money,
     prepare,
     quote,
     rates_sql,
+    requests_sql,
     with_units,
 )
 from costkit.spend.days import local_day_sql as _local_day_sql
 from costkit.spend.engine import Engine, as_engine
+from costkit.spend.warn import (
+    UnpricedUsageWarning,
+    maybe_unpriced,
+    unpriced_counts,
+    warn_unpriced,
+)
 
 TIME_DIMENSIONS = ("day", "week", "month")
 DIMENSIONS = (*TIME_DIMENSIONS, "model", "project", "api_key", "user", "endpoint")
@@ -67,15 +72,12 @@ SPEND_COLUMNS = (*REQUEST_COLUMNS, *COST_COLUMNS, "currency")
 # is below 9e15 (the readers' bound), so 2^63 requests sum to under 10^35, inside 38 digits;
 # a BIGINT sum overflowed past about a thousand such requests.
 TOKEN_SUM = "HUGEINT"
+_UNPRICED_BY_MODEL = "_unpriced_by_model"  # folded into the query, read by the warning
 __all__ = ["UnpricedUsageWarning", "check_tz", "concentration", "cost_quantiles", "parse_by",
            "requests", "spend", "totals", "unpriced"]
 # Usage columns behind the plain dimensions ("user" is a reserved word in SQL).
 _COLUMN_OF = {"project": "project", "api_key": "api_key_id", "user": '"user"',
               "endpoint": "endpoint"}
-
-
-class UnpricedUsageWarning(UserWarning):
-    """Some usage in a breakdown has no price: its groups' costs are null, its tokens kept."""
 
 
 def spend(
@@ -103,10 +105,14 @@ def spend(
     keys = parse_by(by)
     engine = as_engine(con)
     book, scope = prepare(engine, book, since, until, tz, models, projects)
-    sql, params = _spend_sql(engine, keys, scope, book)
+    fold = engine.name == "duckdb"
+    sql, params = _spend_sql(engine, keys, scope, book, fold)
     result = engine.frame(sql, params)
+    folded = result.get_column(_UNPRICED_BY_MODEL) if fold else None
+    result = result.drop(_UNPRICED_BY_MODEL, strict=False)
     if result.height and result["total_cost"].null_count():
-        _warn_unpriced(engine, scope, result)
+        warn_unpriced(engine, scope, result, None if folded is None else
+                      unpriced_counts(folded))
     return result
 
 
@@ -159,7 +165,7 @@ def unpriced(
     last_ts (UTC). Empty when everything is priced.
     """
     _, scope = prepare(con, book, since, until, tz, models, projects)
-    where, params = scope.where()
+    where, params = maybe_unpriced(as_engine(con), scope)
     sums = ", ".join(f"CAST(coalesce(sum({c}), 0) AS {TOKEN_SUM}) AS {c}" for c in TOKEN_COLUMNS)
     sql = f"""
         SELECT model, reason, sum(request_count)::BIGINT AS requests, {sums},
@@ -217,16 +223,7 @@ def requests(
                (with_units(top) if order_by_cost else top("SELECT * FROM usage"))]
         chosen = f"AND request_id IN ({', '.join('?' for _ in ids)})" if ids else "AND FALSE"
         params = [*params, *ids]
-    sql = f"""
-        SELECT request_id, timezone('UTC', ts) AS ts, model, priced_model, endpoint, project,
-               api_key_id AS api_key, "user", CAST(tags AS VARCHAR) AS tags,
-               {', '.join(TOKEN_COLUMNS)}, {cost_columns_sql()}, currency, card_id,
-               source_file, source_line
-        FROM {costed_sql()}
-        WHERE {where} {chosen}
-        ORDER BY {order}
-        {'' if limit is None else f'LIMIT {int(limit)}'}
-    """
+    sql = requests_sql(where, chosen, order, limit)
     result = frame(con, sql, params)
     return result.with_columns(pl.col("ts").dt.replace_time_zone("UTC"))
 
@@ -309,10 +306,12 @@ def concentration(
 # --- the breakdown's SQL ---------------------------------------------------------------------
 
 def _spend_sql(
-    engine: Engine, keys: list[str], scope: Scope, book: PriceBook
+    engine: Engine, keys: list[str], scope: Scope, book: PriceBook, fold: bool = False
 ) -> tuple[str, list]:
     """Stage 1 sums tokens per (fine keys, price keys); stage 2 prices and labels each
-    aggregate; stage 3 sums the labelled rows per group."""
+    aggregate; stage 3 sums the labelled rows per group. `fold`: also a column of the
+    group's unpriced requests per logged model (DuckDB's list aggregate), which the
+    warning reads instead of a query of its own."""
     where, params = scope.where()
     fine: dict[str, str] = {}
     for key in keys:
@@ -359,6 +358,10 @@ def _spend_sql(
     outer_keys = "".join(f"{label} AS {quote(key)}, "
                          for key, label in zip(keys, labels, strict=True))
     group = f"GROUP BY {', '.join(labels)}" if labels else "HAVING count(*) > 0"
+    # An aggregate's null total is unpriced usage (one rate row prices all its requests).
+    unpriced_by_model = (
+        f", list(struct_pack(model := _logged, requests := CAST(requests AS BIGINT))) "
+        f"FILTER (WHERE {TOTAL_COLUMN} IS NULL) AS {_UNPRICED_BY_MODEL}") if fold else ""
     order = f"ORDER BY {', '.join(f'{label} NULLS LAST' for label in labels)}" if labels else ""
     sql = f"""
         WITH fine AS (
@@ -374,7 +377,7 @@ def _spend_sql(
         ),
         costed AS (
             SELECT {label_cols}requests, {', '.join(TOKEN_COLUMNS)}, {SEARCH_UNREPORTED},
-                   currency, {costs}
+                   currency, model AS _logged, {costs}
             FROM priced
         )
         SELECT {outer_keys}{request_sums}, {cost_sums},
@@ -383,7 +386,7 @@ def _spend_sql(
                CASE WHEN NOT {mixed} THEN coalesce(sum({TOTAL_COLUMN}), 0) END
                    AS {PRICED_TOTAL},
                CAST(coalesce(sum(requests) FILTER (WHERE {TOTAL_COLUMN} IS NULL), 0) AS BIGINT)
-                   AS {UNPRICED_REQUESTS}
+                   AS {UNPRICED_REQUESTS}{unpriced_by_model}
         FROM costed
         {group}
         {order}
@@ -452,33 +455,6 @@ def _index_sql(bounds: dict[str, list], test: str, render) -> str:
                          for i, p in reversed(list(enumerate(points, start=1))))
         whens.append(f"WHEN {literal(name)} THEN CASE {steps} ELSE 0 END")
     return f"(CASE model {' '.join(whens)} ELSE 0 END)"
-
-
-def _warn_unpriced(engine: Engine, scope: Scope, result: pl.DataFrame) -> None:
-    where, params = scope.where()
-    # A name with a card for all time, every input size and every component can never be
-    # unpriced: its rows are left out before the join, which then sees only the rest.
-    always = [row[0] for row in engine.rows(
-        "SELECT DISTINCT name FROM price_rates WHERE effective_from IS NULL AND "
-        "effective_to IS NULL AND above_input_tokens < 0 AND upto_input_tokens IS NULL"
-        + "".join(f" AND {c.rate_column} IS NOT NULL" for c in COMPONENTS), [])]
-    if always:
-        where += f" AND model NOT IN ({', '.join('?' for _ in always)})"
-        params = [*params, *always]
-    rows = engine.rows(
-        f"SELECT model, sum(request_count) FROM {costed_sql()} WHERE ({where}) AND {UNPRICED} "
-        "GROUP BY model ORDER BY model",
-        params,
-    )
-    groups = result["total_cost"].null_count()
-    held = f"{groups} group{'s' if groups != 1 else ''}"
-    if rows:
-        parts = ", ".join(f"{model} ({n:,} request{'s' if n != 1 else ''})" for model, n in rows)
-        message = (f"unpriced usage: {parts}; costs are null in the {held} holding it "
-                   "(add a price card with --prices)")
-    else:
-        message = f"costs are null in the {held} that mix currencies, which cannot be summed"
-    warnings.warn(UnpricedUsageWarning(message), stacklevel=3)
 
 
 def _timestamp_literal(at: datetime) -> str:

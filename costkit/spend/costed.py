@@ -24,6 +24,7 @@ import polars as pl
 from costkit.core.components import COMPONENTS, RATE_COLUMNS
 from costkit.core.errors import InputError
 from costkit.core.timezones import local_instant
+from costkit.core.usage import COUNT_COLUMNS as TOKEN_COLUMNS
 from costkit.pricing.book import PriceBook, load_price_book
 from costkit.pricing.cards import RATE_PLACES
 from costkit.pricing.sql import cost_expressions, cost_sql, rate_join
@@ -127,15 +128,32 @@ def rates_sql(rate_type: str = EXACT_RATE, scale: int = 1) -> str:
     return f"(SELECT {keys}, {casts} FROM price_rates)"
 
 
-def costed_sql(rates: str | None = None) -> str:
-    """`costed_usage` with exact DECIMAL(38,12) rates (or `rates`, a `rates_sql`)."""
+def costed_sql(rates: str | None = None, usage: str = "usage") -> str:
+    """`costed_usage` with exact DECIMAL(38,12) rates (or `rates`, a `rates_sql`), over
+    `usage` or a relation shaped like it."""
     join = rate_join("u.ts", "u.input_tokens", "u.model")
-    return f"({costed_select(rates or rates_sql(), join)})"
+    return f"({costed_select(rates or rates_sql(), join, usage)})"
 
 
 def cost_columns_sql() -> str:
     """Each cost column of a `costed_sql` row, as pricing.sql defines it."""
     return ", ".join(f"{sql} AS {name}" for name, sql in cost_expressions().items())
+
+
+def requests_sql(where: str, chosen: str, order: str, limit: int | None,
+                 usage: str = "usage") -> str:
+    """Costed requests of `usage` over `where` (and `chosen`, more SQL to AND), one row
+    each, in `order`: the columns `breakdown.requests` documents."""
+    return f"""
+        SELECT request_id, timezone('UTC', ts) AS ts, model, priced_model, endpoint, project,
+               api_key_id AS api_key, "user", CAST(tags AS VARCHAR) AS tags,
+               {', '.join(TOKEN_COLUMNS)}, {cost_columns_sql()}, currency, card_id,
+               source_file, source_line
+        FROM {costed_sql(usage=usage)}
+        WHERE {where} {chosen}
+        ORDER BY {order}
+        {'' if limit is None else f'LIMIT {int(limit)}'}
+    """
 
 
 def units_sql(int_type: str) -> str:

@@ -13,6 +13,7 @@ Both objects are TEMP (this connection only), made again for each run's price bo
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
@@ -38,6 +39,11 @@ PRICE_RATE_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 # What a costed row adds to its usage row.
 JOINED_COLUMNS: tuple[str, ...] = ("priced_model", "card_id", "currency", *RATE_COLUMNS)
+# What each connection was last given (the join and the rows): every spend query installs
+# its book's rates first, a monthly report runs a dozen with one book, and making the same
+# table and view again cost 10-25 ms each time. Weak: a closed connection drops out.
+_INSTALLED: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, tuple[object, ...]] = (
+    weakref.WeakKeyDictionary())
 
 
 def install_rates(
@@ -45,19 +51,33 @@ def install_rates(
 ) -> None:
     """(Re)create `price_rates` holding `rows` and `costed_usage` joining usage `u` to rate
     row `r` where `join` holds."""
+    values = [[_bindable(row[name]) for name, _ in PRICE_RATE_COLUMNS] for row in rows]
+    given = (join, *(tuple(v) for v in values))
+    if _INSTALLED.get(con) == given and _still_there(con):
+        return
     columns = ", ".join(f"{name} {kind}" for name, kind in PRICE_RATE_COLUMNS)
     con.execute(f"CREATE OR REPLACE TEMP TABLE price_rates ({columns})")
-    values = [[_bindable(row[name]) for name, _ in PRICE_RATE_COLUMNS] for row in rows]
     if values:
         placeholders = ", ".join("?" for _ in PRICE_RATE_COLUMNS)
         con.executemany(f"INSERT INTO price_rates VALUES ({placeholders})", values)
     con.execute(f"CREATE OR REPLACE TEMP VIEW costed_usage AS {costed_select('price_rates', join)}")
+    _INSTALLED[con] = given
 
 
-def costed_select(rates: str, join: str) -> str:
-    """Usage rows `u` joined to their row `r` of `rates` (a relation shaped as price_rates)."""
+def _still_there(con: duckdb.DuckDBPyConnection) -> bool:
+    """Both temp objects exist (a rolled-back transaction would have taken them along)."""
+    found = con.execute(
+        "SELECT (SELECT count(*) FROM duckdb_tables() WHERE temporary "
+        "AND table_name = 'price_rates') + (SELECT count(*) FROM duckdb_views() "
+        "WHERE temporary AND view_name = 'costed_usage')").fetchall()
+    return bool(found[0][0] == 2)  # fetchall: a result left unread would block con.sql
+
+
+def costed_select(rates: str, join: str, usage: str = "usage") -> str:
+    """Usage rows `u` (of `usage`, or a relation shaped like it) joined to their row `r` of
+    `rates` (a relation shaped as price_rates)."""
     columns = ", ".join(f"r.{c}" for c in JOINED_COLUMNS)
-    return f"SELECT u.*, {columns} FROM usage u LEFT JOIN {rates} r ON {join}"
+    return f"SELECT u.*, {columns} FROM {usage} u LEFT JOIN {rates} r ON {join}"
 
 
 def _bindable(value: object) -> object:
