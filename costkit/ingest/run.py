@@ -32,6 +32,7 @@ from costkit.pricing.book import PriceBook, load_price_book
 from costkit.readers import (
     DOCUMENT_READERS,
     FORMATS,
+    LINE_SQL_READERS,
     MANY_FILE_READERS,
     document_reader,
     resolve_format,
@@ -211,7 +212,7 @@ class _Run:
             parts = [group] if name in MANY_FILE_READERS else group
             for part in parts:
                 sql = select(con, part, self.project, self.tags, **self.reader_options)
-                con.execute(f"INSERT INTO stage BY NAME {sql}")
+                _stage_documents(con, name, sql)
 
         fast = self._fast_path(con, ingest_id, line_sources)
         summary.read = sum(fast.values())
@@ -330,6 +331,23 @@ class _Run:
         return f"coalesce({prefix}provider, CASE {prefix}model {whens} END)"
 
 
+def _stage_documents(con, name: str, sql: str) -> None:
+    """A whole-file reader's rows into `stage`. A reader whose SELECT is the composed line
+    SQL (`LINE_SQL_READERS`) gets the line path's setting: pushing its final filter down
+    would compute the detection and extraction expressions twice."""
+    if name not in LINE_SQL_READERS:
+        con.execute(f"INSERT INTO stage BY NAME {sql}")
+        return
+    con.execute("SET disabled_optimizers = 'filter_pushdown'")
+    try:
+        con.execute(f"INSERT INTO stage BY NAME {sql}")
+    finally:
+        try:
+            con.execute("RESET disabled_optimizers")
+        except duckdb.TransactionException:
+            pass  # the statement failed and aborted the transaction: the caller rolls back
+
+
 def _stitch_streams(con) -> None:
     """All parts of one stream (same file, format and key) become one record: the part that
     carries usage (the last one if several), at the line where the stream began. A stream
@@ -343,21 +361,21 @@ def _stitch_streams(con) -> None:
                    f"{no_usage} ELSE {quote(NO_USAGE_DEFAULT)} END) END"),
         "raw": "CASE WHEN has_usage AND reason IS NULL THEN NULL ELSE first_raw END",
     }
-    select = ", ".join(replaced.get(c, f'"{c}"') for c in STAGE)
+    select = ", ".join(replaced.get(c, f's."{c}"') for c in STAGE)
+    # One pass of grouping finds each stream's first line, first raw text and picked part
+    # (the highest line among the parts with usage, else the highest line); the picked
+    # rows are then fetched by rowid. A window over the parts would sort them all, with
+    # their raw text.
     con.execute(f"""
         INSERT INTO stage
         SELECT {select}
         FROM (
-            SELECT *,
-                min(line) OVER stream AS first_line,
-                arg_min(raw, line) OVER stream AS first_raw,
-                row_number() OVER (PARTITION BY file_id, format, stream_key
-                                   ORDER BY coalesce(has_usage, FALSE) DESC, line DESC) AS pick
+            SELECT min(line) AS first_line, arg_min(raw, line) AS first_raw,
+                   arg_max(rowid, (coalesce(has_usage, FALSE), line)) AS picked
             FROM stage
             WHERE kind = 'part'
-            WINDOW stream AS (PARTITION BY file_id, format, stream_key)
-        )
-        WHERE pick = 1
+            GROUP BY file_id, format, stream_key
+        ) g JOIN stage s ON s.rowid = g.picked
     """)
     con.execute("DELETE FROM stage WHERE kind = 'part'")
 
