@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -211,8 +211,8 @@ class _Run:
             _, select = DOCUMENT_READERS[name]
             parts = [group] if name in MANY_FILE_READERS else group
             for part in parts:
-                sql = select(con, part, self.project, self.tags, **self.reader_options)
-                _stage_documents(con, name, sql)
+                _stage_documents(con, name, lambda part=part, select=select: select(
+                    con, part, self.project, self.tags, **self.reader_options))
 
         fast = self._fast_path(con, ingest_id, line_sources)
         summary.read = sum(fast.values())
@@ -331,13 +331,17 @@ class _Run:
         return f"coalesce({prefix}provider, CASE {prefix}model {whens} END)"
 
 
-def _stage_documents(con, name: str, sql: str) -> None:
+def _stage_documents(con, name: str, select: Callable[[], str]) -> None:
     """A whole-file reader's rows into `stage`. A reader whose SELECT is the composed line
-    SQL (`LINE_SQL_READERS`) gets the line path's setting: pushing its final filter down
-    would compute the detection and extraction expressions twice."""
+    SQL (`LINE_SQL_READERS`) gets the line path's setting (pushing its final filter down
+    would compute the detection and extraction expressions twice), and the lines it loaded
+    for it are dropped once staged: they are the size of the files, and the stitching that
+    follows needs the memory."""
     if name not in LINE_SQL_READERS:
-        con.execute(f"INSERT INTO stage BY NAME {sql}")
+        con.execute(f"INSERT INTO stage BY NAME {select()}")
         return
+    before = _temp_relations(con)
+    sql = select()
     con.execute("SET disabled_optimizers = 'filter_pushdown'")
     try:
         con.execute(f"INSERT INTO stage BY NAME {sql}")
@@ -346,6 +350,16 @@ def _stage_documents(con, name: str, sql: str) -> None:
             con.execute("RESET disabled_optimizers")
         except duckdb.TransactionException:
             pass  # the statement failed and aborted the transaction: the caller rolls back
+    for kind, relation in sorted(_temp_relations(con) - before, reverse=True):  # views first
+        name = relation.replace('"', '""')
+        con.execute(f'DROP {kind} IF EXISTS "{name}"')
+
+
+def _temp_relations(con) -> set[tuple[str, str]]:
+    return set(con.execute(
+        "SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary "
+        "UNION ALL SELECT 'VIEW', view_name FROM duckdb_views() "
+        "WHERE temporary AND NOT internal").fetchall())
 
 
 def _stitch_streams(con) -> None:
