@@ -52,6 +52,9 @@ from costkit.readers.records import MALFORMED, STAGE_COLUMNS, records_sql
 from costkit.store.connection import memory_limit, open_store
 
 SMALL_INPUT = 4 << 20  # bytes
+# Session files (MANY_FILE_READERS) per statement: few statements for a folder of thousands,
+# while the lines and parts in flight stay well inside DuckDB's memory limit.
+BATCH_BYTES = 64 << 20
 
 USAGE_COLUMNS = (
     "request_id", "ts", "provider", "endpoint", "model", "input_tokens",
@@ -209,7 +212,7 @@ class _Run:
                 by_reader.setdefault(documents[source.file_id], []).append(source)
         for name, group in by_reader.items():
             _, select = DOCUMENT_READERS[name]
-            parts = [group] if name in MANY_FILE_READERS else group
+            parts = _by_size(group, BATCH_BYTES) if name in MANY_FILE_READERS else group
             for part in parts:
                 _stage_documents(con, name, lambda part=part, select=select: select(
                     con, part, self.project, self.tags, **self.reader_options))
@@ -332,27 +335,48 @@ class _Run:
 
 
 def _stage_documents(con, name: str, select: Callable[[], str]) -> None:
-    """A whole-file reader's rows into `stage`. A reader whose SELECT is the composed line
-    SQL (`LINE_SQL_READERS`) gets the line path's setting (pushing its final filter down
-    would compute the detection and extraction expressions twice), and the lines it loaded
-    for it are dropped once staged: they are the size of the files, and the stitching that
-    follows needs the memory."""
+    """A whole-file reader's rows into `stage`.
+
+    A reader whose SELECT is the composed line SQL (`LINE_SQL_READERS`) is run as the line
+    path runs it (filter pushdown off: pushing its final filter down would compute the
+    detection and extraction expressions twice), into a table of its own where its streams
+    are stitched at once (a stream never spans files), so `stage` receives records, not
+    every part with its raw text; and the lines it loaded are dropped. Memory then follows
+    one batch of files (`BATCH_BYTES`), not the whole run."""
     if name not in LINE_SQL_READERS:
         con.execute(f"INSERT INTO stage BY NAME {select()}")
         return
     before = _temp_relations(con)
     sql = select()
+    con.execute("CREATE OR REPLACE TEMP TABLE stage_batch AS FROM stage LIMIT 0")
     con.execute("SET disabled_optimizers = 'filter_pushdown'")
     try:
-        con.execute(f"INSERT INTO stage BY NAME {sql}")
+        con.execute(f"INSERT INTO stage_batch BY NAME {sql}")
     finally:
         try:
             con.execute("RESET disabled_optimizers")
         except duckdb.TransactionException:
             pass  # the statement failed and aborted the transaction: the caller rolls back
     for kind, relation in sorted(_temp_relations(con) - before, reverse=True):  # views first
-        name = relation.replace('"', '""')
-        con.execute(f'DROP {kind} IF EXISTS "{name}"')
+        if relation != "stage_batch":
+            escaped = relation.replace('"', '""')
+            con.execute(f'DROP {kind} IF EXISTS "{escaped}"')
+    _stitch_streams(con, "stage_batch")
+    con.execute("INSERT INTO stage FROM stage_batch")
+    con.execute("DROP TABLE stage_batch")
+
+
+def _by_size(sources: list[Source], size: int) -> list[list[Source]]:
+    """`sources` in order, in runs of about `size` bytes (at least one file each)."""
+    runs: list[list[Source]] = [[]]
+    held = 0
+    for source in sources:
+        if runs[-1] and held + source.size > size:
+            runs.append([])
+            held = 0
+        runs[-1].append(source)
+        held += source.size
+    return runs
 
 
 def _temp_relations(con) -> set[tuple[str, str]]:
@@ -362,7 +386,7 @@ def _temp_relations(con) -> set[tuple[str, str]]:
         "WHERE temporary AND NOT internal").fetchall())
 
 
-def _stitch_streams(con) -> None:
+def _stitch_streams(con, table: str = "stage") -> None:
     """All parts of one stream (same file, format and key) become one record: the part that
     carries usage (the last one if several), at the line where the stream began. A stream
     no part of which carries usage is rejected, with its first line's raw text."""
@@ -381,17 +405,17 @@ def _stitch_streams(con) -> None:
     # rows are then fetched by rowid. A window over the parts would sort them all, with
     # their raw text.
     con.execute(f"""
-        INSERT INTO stage
+        INSERT INTO {table}
         SELECT {select}
         FROM (
             SELECT min(line) AS first_line, arg_min(raw, line) AS first_raw,
                    arg_max(rowid, (coalesce(has_usage, FALSE), line)) AS picked
-            FROM stage
+            FROM {table}
             WHERE kind = 'part'
             GROUP BY file_id, format, stream_key
-        ) g JOIN stage s ON s.rowid = g.picked
+        ) g JOIN {table} s ON s.rowid = g.picked
     """)
-    con.execute("DELETE FROM stage WHERE kind = 'part'")
+    con.execute(f"DELETE FROM {table} WHERE kind = 'part'")
 
 
 def _insert_staged(con, ingest_id: int, provider_sql: str) -> int:
