@@ -11,6 +11,7 @@ import json
 from readers_support import BOOK, invariant, query, write_lines
 
 from costkit.ingest.rejects import list_rejects
+from costkit.ingest import run
 from costkit.ingest.run import ingest
 
 
@@ -47,3 +48,24 @@ def test_interleaved_messages_stitch_to_their_first_line_and_last_usage(tmp_path
     assert reject["reason"] == ("message.usage.output_tokens is -1; token counts must be "
                                 "whole numbers >= 0")
     assert reject["raw"] == json.dumps(lines[1])
+
+
+def test_session_files_staged_one_batch_each_count_as_one_run(tmp_path, monkeypatch):
+    # a batch of at most one byte: every session file is staged and stitched on its own
+    monkeypatch.setattr(run, "BATCH_BYTES", 1)
+    (tmp_path / "a").mkdir()
+    first = write_lines(tmp_path / "a" / "first.jsonl",
+                        [line("m1", 5, 1), line("m1", 9, 2), line("m2", 3, 3)])
+    # a resumed session repeats m1 as it ended (output 9): a duplicate, not a request
+    write_lines(tmp_path / "a" / "second.jsonl", [line("m1", 9, 2), line("m3", 4, 4)])
+    db = tmp_path / "store.duckdb"
+    s = ingest([tmp_path / "a"], db=db, prices=BOOK)
+    invariant(s)
+    # read: m1, m2 (first file) + m1, m3 (second) = 4; m1 once: 3 stored, 1 duplicate
+    assert (s.read, s.inserted, s.duplicates, s.rejected) == (4, 3, 1, 0)
+    rows = query(db, "SELECT request_id, source_file, source_line, output_tokens FROM usage "
+                     "ORDER BY request_id")
+    # the first file's m1 stays, at its first line with its last output
+    assert rows == [("m1", str(first.resolve()), 1, 9),
+                    ("m2", str(first.resolve()), 3, 3),
+                    ("m3", str((tmp_path / "a" / "second.jsonl").resolve()), 2, 4)]
