@@ -361,8 +361,8 @@ def _stage_documents(con, name: str, select: Callable[[], str]) -> None:
         if relation != "stage_batch":
             escaped = relation.replace('"', '""')
             con.execute(f'DROP {kind} IF EXISTS "{escaped}"')
-    _stitch_streams(con, "stage_batch")
-    con.execute("INSERT INTO stage FROM stage_batch")
+    con.execute("INSERT INTO stage FROM stage_batch WHERE kind <> 'part'")
+    _stitch_streams(con, "stage_batch", into="stage")
     con.execute("DROP TABLE stage_batch")
 
 
@@ -386,10 +386,13 @@ def _temp_relations(con) -> set[tuple[str, str]]:
         "WHERE temporary AND NOT internal").fetchall())
 
 
-def _stitch_streams(con, table: str = "stage") -> None:
+def _stitch_streams(con, table: str = "stage", into: str | None = None) -> None:
     """All parts of one stream (same file, format and key) become one record: the part that
     carries usage (the last one if several), at the line where the stream began. A stream
-    no part of which carries usage is rejected, with its first line's raw text."""
+    no part of which carries usage is rejected, with its first line's raw text.
+
+    The records go into `table` in place of its parts, or into `into` when given (`table`
+    is then left as it was)."""
     no_usage = " ".join(
         f"WHEN {quote(name)} THEN {quote(why)}" for name, why in NO_USAGE.items())
     replaced = {
@@ -405,7 +408,7 @@ def _stitch_streams(con, table: str = "stage") -> None:
     # rows are then fetched by rowid. A window over the parts would sort them all, with
     # their raw text.
     con.execute(f"""
-        INSERT INTO {table}
+        INSERT INTO {into or table}
         SELECT {select}
         FROM (
             SELECT min(line) AS first_line, arg_min(raw, line) AS first_raw,
@@ -415,7 +418,8 @@ def _stitch_streams(con, table: str = "stage") -> None:
             GROUP BY file_id, format, stream_key
         ) g JOIN {table} s ON s.rowid = g.picked
     """)
-    con.execute(f"DELETE FROM {table} WHERE kind = 'part'")
+    if into is None:
+        con.execute(f"DELETE FROM {table} WHERE kind = 'part'")
 
 
 def _insert_staged(con, ingest_id: int, provider_sql: str) -> int:
