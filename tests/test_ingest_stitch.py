@@ -10,8 +10,8 @@ import json
 
 from readers_support import BOOK, invariant, query, write_lines
 
-from costkit.ingest.rejects import list_rejects
 from costkit.ingest import run
+from costkit.ingest.rejects import list_rejects
 from costkit.ingest.run import ingest
 
 
