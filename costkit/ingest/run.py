@@ -8,8 +8,9 @@ anything else are read again into a TEMP staging table, where streams are stitch
 rejects kept (whole-file readers stage their rows there too; session logs a batch of files
 at a time, each batch's streams stitched before it joins the stage); then duplicates are
 removed (on `request_id`, within the run and against the store), rejects go to `rejects`,
-the run's counts to `ingests`, and the transaction commits. A process killed before the commit leaves the store exactly as it was, so
-re-running gives the same totals as one clean run. Nothing runs per record in Python.
+the run's counts to `ingests`, and the transaction commits. A process killed before the
+commit leaves the store exactly as it was, so re-running gives the same totals as one clean
+run. Nothing runs per record in Python.
 """
 
 from __future__ import annotations
