@@ -56,7 +56,7 @@ from costkit.store.connection import memory_limit, open_store
 SMALL_INPUT = 4 << 20  # bytes
 # Session files (MANY_FILE_READERS) per statement: few statements for a folder of thousands,
 # while the lines and parts in flight stay well inside DuckDB's memory limit.
-BATCH_BYTES = 64 << 20
+BATCH_BYTES = 128 << 20
 
 USAGE_COLUMNS = (
     "request_id", "ts", "provider", "endpoint", "model", "input_tokens",
