@@ -5,10 +5,12 @@ rejects (`rejects`).
 One ingest run is one transaction (see `_Run` for its two paths). Every line goes through
 the readers' single SQL statement; good records go straight into `usage`; files with
 anything else are read again into a TEMP staging table, where streams are stitched and
-rejects kept; then duplicates are removed (on `request_id`, within the run and against the
-store), rejects go to `rejects`, the run's counts to `ingests`, and the transaction
-commits. A process killed before the commit leaves the store exactly as it was, so
-re-running gives the same totals as one clean run. Nothing runs per record in Python.
+rejects kept (whole-file readers stage their rows there too; session logs a batch of files
+at a time, each batch's streams stitched before it joins the stage); then duplicates are
+removed (on `request_id`, within the run and against the store), rejects go to `rejects`,
+the run's counts to `ingests`, and the transaction commits. A process killed before the
+commit leaves the store exactly as it was, so re-running gives the same totals as one clean
+run. Nothing runs per record in Python.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +34,7 @@ from costkit.pricing.book import PriceBook, load_price_book
 from costkit.readers import (
     DOCUMENT_READERS,
     FORMATS,
+    LINE_SQL_READERS,
     MANY_FILE_READERS,
     document_reader,
     resolve_format,
@@ -53,6 +56,9 @@ from costkit.readers.records import MALFORMED, STAGE_COLUMNS, records_sql
 from costkit.store.connection import memory_limit, open_store
 
 SMALL_INPUT = 4 << 20  # bytes
+# Session files (MANY_FILE_READERS) per statement: few statements for a folder of thousands,
+# while the lines and parts in flight stay well inside DuckDB's memory limit.
+BATCH_BYTES = 128 << 20
 
 USAGE_COLUMNS = (
     "request_id", "ts", "provider", "endpoint", "model", "input_tokens",
@@ -216,7 +222,7 @@ class _Run:
         direct_read = 0
         for name, group in by_reader.items():
             _, select = DOCUMENT_READERS[name]
-            parts = [group] if name in MANY_FILE_READERS else group
+            parts = _by_size(group, BATCH_BYTES) if name in MANY_FILE_READERS else group
             for part in parts:
                 if name in DIRECT:
                     done = DIRECT[name](con, part, ingest_id, self._into_usage, self.project,
@@ -226,8 +232,8 @@ class _Run:
                         if rest is not None:
                             con.execute(f"INSERT INTO stage BY NAME {rest}")
                         continue
-                sql = select(con, part, self.project, self.tags, **self.reader_options)
-                con.execute(f"INSERT INTO stage BY NAME {sql}")
+                _stage_documents(con, name, lambda part=part, select=select: select(
+                    con, part, self.project, self.tags, **self.reader_options))
 
         fast = self._fast_path(con, ingest_id, line_sources)
         summary.read = direct_read + sum(fast.values())
@@ -359,10 +365,65 @@ class _Run:
         return f"coalesce({prefix}provider, CASE {prefix}model {whens} END)"
 
 
-def _stitch_streams(con) -> None:
+def _stage_documents(con, name: str, select: Callable[[], str]) -> None:
+    """A whole-file reader's rows into `stage`.
+
+    A reader whose SELECT is the composed line SQL (`LINE_SQL_READERS`) is run as the line
+    path runs it (filter pushdown off: pushing its final filter down would compute the
+    detection and extraction expressions twice), into a table of its own where its streams
+    are stitched at once (a stream never spans files), so `stage` receives records, not
+    every part with its raw text; and the lines it loaded are dropped. Memory then follows
+    one batch of files (`BATCH_BYTES`), not the whole run."""
+    if name not in LINE_SQL_READERS:
+        con.execute(f"INSERT INTO stage BY NAME {select()}")
+        return
+    before = _temp_relations(con)
+    sql = select()
+    con.execute("CREATE OR REPLACE TEMP TABLE stage_batch AS FROM stage LIMIT 0")
+    con.execute("SET disabled_optimizers = 'filter_pushdown'")
+    try:
+        con.execute(f"INSERT INTO stage_batch BY NAME {sql}")
+    finally:
+        try:
+            con.execute("RESET disabled_optimizers")
+        except duckdb.TransactionException:
+            pass  # the statement failed and aborted the transaction: the caller rolls back
+    for kind, relation in sorted(_temp_relations(con) - before, reverse=True):  # views first
+        if relation != "stage_batch":
+            escaped = relation.replace('"', '""')
+            con.execute(f'DROP {kind} IF EXISTS "{escaped}"')
+    con.execute("INSERT INTO stage FROM stage_batch WHERE kind <> 'part'")
+    _stitch_streams(con, "stage_batch", into="stage")
+    con.execute("DROP TABLE stage_batch")
+
+
+def _by_size(sources: list[Source], size: int) -> list[list[Source]]:
+    """`sources` in order, in runs of about `size` bytes (at least one file each)."""
+    runs: list[list[Source]] = [[]]
+    held = 0
+    for source in sources:
+        if runs[-1] and held + source.size > size:
+            runs.append([])
+            held = 0
+        runs[-1].append(source)
+        held += source.size
+    return runs
+
+
+def _temp_relations(con) -> set[tuple[str, str]]:
+    return set(con.execute(
+        "SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary "
+        "UNION ALL SELECT 'VIEW', view_name FROM duckdb_views() "
+        "WHERE temporary AND NOT internal").fetchall())
+
+
+def _stitch_streams(con, table: str = "stage", into: str | None = None) -> None:
     """All parts of one stream (same file, format and key) become one record: the part that
     carries usage (the last one if several), at the line where the stream began. A stream
-    no part of which carries usage is rejected, with its first line's raw text."""
+    no part of which carries usage is rejected, with its first line's raw text.
+
+    The records go into `table` in place of its parts, or into `into` when given (`table`
+    is then left as it was)."""
     no_usage = " ".join(
         f"WHEN {quote(name)} THEN {quote(why)}" for name, why in NO_USAGE.items())
     replaced = {
@@ -372,23 +433,24 @@ def _stitch_streams(con) -> None:
                    f"{no_usage} ELSE {quote(NO_USAGE_DEFAULT)} END) END"),
         "raw": "CASE WHEN has_usage AND reason IS NULL THEN NULL ELSE first_raw END",
     }
-    select = ", ".join(replaced.get(c, f'"{c}"') for c in STAGE)
+    select = ", ".join(replaced.get(c, f's."{c}"') for c in STAGE)
+    # One pass of grouping finds each stream's first line, first raw text and picked part
+    # (the highest line among the parts with usage, else the highest line); the picked
+    # rows are then fetched by rowid. A window over the parts would sort them all, with
+    # their raw text.
     con.execute(f"""
-        INSERT INTO stage
+        INSERT INTO {into or table}
         SELECT {select}
         FROM (
-            SELECT *,
-                min(line) OVER stream AS first_line,
-                arg_min(raw, line) OVER stream AS first_raw,
-                row_number() OVER (PARTITION BY file_id, format, stream_key
-                                   ORDER BY coalesce(has_usage, FALSE) DESC, line DESC) AS pick
-            FROM stage
+            SELECT min(line) AS first_line, arg_min(raw, line) AS first_raw,
+                   arg_max(rowid, (coalesce(has_usage, FALSE), line)) AS picked
+            FROM {table}
             WHERE kind = 'part'
-            WINDOW stream AS (PARTITION BY file_id, format, stream_key)
-        )
-        WHERE pick = 1
+            GROUP BY file_id, format, stream_key
+        ) g JOIN {table} s ON s.rowid = g.picked
     """)
-    con.execute("DELETE FROM stage WHERE kind = 'part'")
+    if into is None:
+        con.execute(f"DELETE FROM {table} WHERE kind = 'part'")
 
 
 def _insert_staged(con, ingest_id: int, provider_sql: str) -> int:

@@ -130,6 +130,9 @@ DOCUMENT_READERS: dict[str, tuple[Callable, Callable]] = {
 # Whole-file readers whose select takes every file of a run it reads at once, as a list
 # (one statement for a folder of a thousand session logs, instead of one per file).
 MANY_FILE_READERS = frozenset({claude_code.NAME})
+# Whole-file readers whose SELECT is the composed line SQL (records.records_sql) over lines
+# they load: the ingest runs it as it runs the line path's (see run._stage_documents).
+LINE_SQL_READERS = frozenset({claude_code.NAME, json_document.NAME})
 
 # Options of a run that whole-file readers read (passed only when given):
 # ledger_reasoning  "in-output" | "from-total" (ledger.REASONING_MODES)

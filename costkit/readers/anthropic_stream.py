@@ -33,6 +33,7 @@ from costkit.readers.documents import (
     count_of,
     judge,
     load_lines,
+    mentions,
     peek,
     raw_text,
     stage_select,
@@ -53,7 +54,7 @@ RECOGNISE = re.compile(rb'(?<!\\)"type"\s*:\s*"message_start"')
 
 def recognises(source: Source) -> bool:
     """A file whose first 64 KB hold a `message_start` event."""
-    return RECOGNISE.search(peek(source)) is not None
+    return mentions(peek(source), RECOGNISE, b'"message_start"')
 
 
 def select_sql(

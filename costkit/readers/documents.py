@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,14 @@ def peek(source: Source, size: int = PEEK) -> bytes:
             return head
     except (OSError, EOFError):
         return b""
+
+
+def mentions(head: bytes, pattern: re.Pattern[bytes], *needles: bytes) -> bool:
+    """`pattern.search(head)`, tried only when one of `needles` (literals that every match
+    contains) is in `head`: recognisers' patterns begin with a look-behind, which Python's
+    regular expressions try at every byte (about half a millisecond per 64 KB head, per
+    recogniser, per file), while a literal is found at memchr speed."""
+    return any(needle in head for needle in needles) and pattern.search(head) is not None
 
 
 def is_gzip(source: Source) -> bool:

@@ -32,6 +32,7 @@ from costkit.readers.documents import (
     items_sql,
     judge,
     load_documents,
+    mentions,
     money_bad_places,
     money_of,
     peek,
@@ -64,7 +65,7 @@ BUCKETS = (
 def recognises(source: Source) -> bool:
     """A file whose first 64 KB hold a Langfuse observation (`usageDetails` or
     `parentObservationId`)."""
-    return RECOGNISE.search(peek(source)) is not None
+    return mentions(peek(source), RECOGNISE, b'"usageDetails"', b'"parentObservationId"')
 
 
 def select_sql(

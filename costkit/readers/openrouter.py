@@ -34,6 +34,7 @@ from costkit.readers.documents import (
     items_sql,
     judge,
     load_documents,
+    mentions,
     money_bad_places,
     money_of,
     peek,
@@ -55,7 +56,7 @@ RECOGNISE = re.compile(rb'(?<!\\)"native_tokens_prompt"\s*:')
 
 def recognises(source: Source) -> bool:
     """A file whose first 64 KB hold a generation's `native_tokens_prompt`."""
-    return RECOGNISE.search(peek(source)) is not None
+    return mentions(peek(source), RECOGNISE, b'"native_tokens_prompt"')
 
 
 def select_sql(
