@@ -169,7 +169,9 @@ def disagreement(python_zone: ZoneInfo, name: str) -> str | None:
         if second in edges:
             mine, other = edges[second], at_edges.get(second)
         else:
-            mine, other = _step_at(ours, second), _step_at(theirs, second)
+            python_side = _step_at(ours, second)
+            assert python_side is not None  # Python's steps begin at `start`
+            mine, other = python_side, _step_at(theirs, second)
         if other != mine:
             when = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%d %H:%M:%S")
             theirs_text = "missing" if other is None else _utc(other)
