@@ -294,6 +294,13 @@ def concentration(
             params,
         ).fetchall())
         spent, top_cost = money(total), money(top)
+    return concentration_result(count, top_n, top_cost, spent)
+
+
+def concentration_result(count: int, top_n: int, top_cost: Decimal, spent: Decimal
+                         ) -> dict[str, int | Decimal | None]:
+    """`concentration`'s answer, however its sums were found (`spend.distribution` finds
+    them from one sorted scan)."""
     return {
         "requests": count,
         "top_requests": top_n,

@@ -123,13 +123,7 @@ def _concentration(ordered: np.ndarray, fraction: Decimal) -> dict:
     spent = top_cost = Decimal(0)
     if count:
         spent, top_cost = money(_exact_sum(ordered)), money(_exact_sum(ordered[count - top_n:]))
-    return {
-        "requests": count,
-        "top_requests": top_n,
-        "top_cost": top_cost,
-        "total_cost": spent,
-        "share": (top_cost / spent) if spent else None,
-    }
+    return breakdown.concentration_result(count, top_n, top_cost, spent)
 
 
 def _exact_sum(values: np.ndarray) -> int:
