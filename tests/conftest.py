@@ -56,3 +56,16 @@ def cli(runner):
         return runner.invoke(app, list(args), input=input, catch_exceptions=False)
 
     return invoke
+
+
+@pytest.fixture
+def con():
+    """An empty store in memory, at the current schema (the tests' own connection)."""
+    import duckdb
+
+    from costkit.store.migrations import migrate
+
+    connection = duckdb.connect()
+    migrate(connection)
+    yield connection
+    connection.close()

@@ -34,14 +34,6 @@ COLUMNS = ("request_id", "ts", "model", "input_tokens", "cached_input_tokens",
            "project", "api_key_id", "user", "endpoint", "tags")
 
 
-@pytest.fixture
-def con():
-    con = duckdb.connect()
-    migrate(con)
-    yield con
-    con.close()
-
-
 def add(con, *rows: dict) -> None:
     """Insert usage rows; unspecified columns take plain defaults."""
     for i, row in enumerate(rows):

@@ -14,20 +14,11 @@ from costkit.pricing.book import load_price_book
 from costkit.report.monthly import QUANTILES
 from costkit.report.single import single_requests
 from costkit.spend.distribution import MAX_CANDIDATES, _position, request_costs
-from costkit.store.migrations import migrate
 
 BUILTIN = load_price_book([])
 OUT = D("1.71") / 1_000_000   # deepseek-v3-2: $1.71 per 1M output tokens
 IN = D("0.57") / 1_000_000    # ... $0.57 per 1M input tokens
 START = datetime(2026, 10, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def con():
-    con = duckdb.connect()
-    migrate(con)
-    yield con
-    con.close()
 
 
 def add(con, rows: list[dict]) -> None:

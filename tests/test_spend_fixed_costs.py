@@ -8,12 +8,8 @@ import textwrap
 import warnings
 from datetime import UTC, datetime
 
-import duckdb
-import pytest
-
 from costkit.pricing.book import load_price_book
 from costkit.spend.breakdown import UnpricedUsageWarning, spend
-from costkit.store.migrations import migrate
 
 CARDS = """
     [[card]]
@@ -29,14 +25,6 @@ CARDS = """
     input = 1
     output = 2
 """
-
-
-@pytest.fixture
-def con():
-    con = duckdb.connect()
-    migrate(con)
-    yield con
-    con.close()
 
 
 def add(con, rows):

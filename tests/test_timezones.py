@@ -20,7 +20,7 @@ from costkit.core.format import when
 from costkit.pricing.book import load_price_book
 from costkit.readers import mappings
 from costkit.spend.breakdown import spend
-from costkit.store.connection import migrate, open_store
+from costkit.store.connection import open_store
 
 BUILTIN = load_price_book([])
 AUDIT = FIXTURES / "audit"
@@ -39,14 +39,6 @@ def add(con, *rows: tuple[str, datetime, int]) -> None:
         con.execute(
             "INSERT INTO usage (request_id, ts, model, input_tokens, output_tokens, "
             "source_format) VALUES (?, ?, 'deepseek-v3-2', 0, ?, 'test')", [rid, ts, output])
-
-
-@pytest.fixture
-def con():
-    con = duckdb.connect()
-    migrate(con)
-    yield con
-    con.close()
 
 
 # --- the names ------------------------------------------------------------------------------
