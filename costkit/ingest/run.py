@@ -258,7 +258,9 @@ class _Run:
         summary.skipped_records = skipped_records
         write_rejects(con, ingest_id)
         if valid:
-            _insert_staged(con, ingest_id, self._provider_sql())
+            # good staged records (stitched streams, whole-file readers); repeats are
+            # settled after, with the fast path's rows (`settle_repeats`)
+            con.execute(self._usage_insert("SELECT * FROM stage", ingest_id))
         summary.duplicates, summary.conflicts = settle_repeats(con, ingest_id)
         summary.inserted, summary.search_unknown = con.execute(
             "SELECT count(*), count(*) FILTER (search_calls IS NULL) FROM usage "
@@ -312,18 +314,9 @@ class _Run:
         self.counts = LineCounts()
         if not sources:
             return {}
-        names = ", ".join(f'"{c}"' for c in USAGE_COLUMNS)
-        values = ", ".join(self._provider_sql("r.") if c == "provider" else
-                           "NULL" if c in BILLED_COLUMNS else
-                           "1" if c in REQUEST_COUNT else f'r."{c}"'
-                           for c in USAGE_COLUMNS)
-        self._scan(con, sources, lambda rel: f"""
-            INSERT INTO usage ({names}, source_format, source_file, source_line, ingest_id)
-            SELECT {values}, r.format, f.name, r.line, {int(ingest_id)}
-            FROM ({self._records(rel, self.optimistic, detailed=False)}) r
-            JOIN files f USING (file_id)
-            WHERE r.kind = 'record' AND r.reason IS NULL
-        """, self.progress)
+        self._scan(con, sources, lambda rel: self._usage_insert(
+            self._records(rel, self.optimistic, detailed=False), ingest_id, line_records=True),
+            self.progress)
         counted = dict(con.execute(
             "SELECT source_file, count(*) FROM usage WHERE ingest_id = ? GROUP BY source_file",
             [ingest_id]).fetchall())
@@ -331,13 +324,27 @@ class _Run:
 
     def _into_usage(self, rows: str) -> str:
         """INSERT into `usage` of the good records of `rows` (a SELECT of staging rows)."""
+        return self._usage_insert(rows, int(self.ingest_id or 0))
+
+    def _usage_insert(self, rows: str, ingest_id: int, line_records: bool = False) -> str:
+        """The one INSERT into `usage`: the good records of `rows` (a SELECT of staging rows,
+        or with `line_records` of the line readers' records, which carry no billed amount
+        and are one request each), with their file and line and the run's id."""
         names = ", ".join(f'"{c}"' for c in USAGE_COLUMNS)
-        values = ", ".join(self._provider_sql("r.") if c == "provider" else
-                           f'coalesce(r."{c}", 1)' if c in REQUEST_COUNT else f'r."{c}"'
-                           for c in USAGE_COLUMNS)
+
+        def value(column: str) -> str:
+            if column == "provider":
+                return self._provider_sql()
+            if line_records and column in BILLED_COLUMNS:
+                return "NULL"
+            if column in REQUEST_COUNT:
+                return "1" if line_records else f'coalesce(r."{column}", 1)'
+            return f'r."{column}"'
+
         return f"""
             INSERT INTO usage ({names}, source_format, source_file, source_line, ingest_id)
-            SELECT {values}, r.format, f.name, r.line, {int(self.ingest_id or 0)}
+            SELECT {", ".join(map(value, USAGE_COLUMNS))}, r.format, f.name, r.line,
+                   {int(ingest_id)}
             FROM ({rows}) r JOIN files f USING (file_id)
             WHERE r.kind = 'record' AND r.reason IS NULL
         """
@@ -355,8 +362,10 @@ class _Run:
         finally:
             self.counts = counts
 
-    def _provider_sql(self, prefix: str = "s.") -> str:
-        """The provider column: the log's own, else the provider of the model's card."""
+    def _provider_sql(self) -> str:
+        """The provider column of a record `r`: the log's own, else the provider of the
+        model's card."""
+        prefix = "r."
         pairs = sorted({(name, card.provider) for card in self.book.cards if card.provider
                         for name in (card.model, *card.aliases)})
         if not pairs:
@@ -451,18 +460,3 @@ def _stitch_streams(con, table: str = "stage", into: str | None = None) -> None:
     """)
     if into is None:
         con.execute(f"DELETE FROM {table} WHERE kind = 'part'")
-
-
-def _insert_staged(con, ingest_id: int, provider_sql: str) -> int:
-    """Good staged records (stitched streams, whole-file readers) into `usage`; repeats are
-    settled after, with the fast path's rows (`settle_repeats`). Returns how many."""
-    names = ", ".join(f'"{c}"' for c in USAGE_COLUMNS)
-    values = ", ".join(provider_sql if c == "provider" else
-                       f'coalesce(s."{c}", 1)' if c in REQUEST_COUNT else f's."{c}"'
-                       for c in USAGE_COLUMNS)
-    return con.execute(f"""
-        INSERT INTO usage ({names}, source_format, source_file, source_line, ingest_id)
-        SELECT {values}, s.format, f.name, s.line, ?
-        FROM stage s JOIN files f USING (file_id)
-        WHERE s.kind = 'record' AND s.reason IS NULL
-    """, [ingest_id]).fetchall()[0][0]
