@@ -18,6 +18,7 @@ from bisect import bisect_right
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from importlib import resources
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -201,7 +202,7 @@ def _daily_steps(python_zone: ZoneInfo, start: int, end: int) -> list[tuple[int,
 
 def _step_at(steps: list[tuple[int, int]], second: int) -> int | None:
     """The value of a step function (its steps sorted by day) at `second`."""
-    at = bisect_right(steps, (second, float("inf"))) - 1
+    at = bisect_right(steps, second, key=itemgetter(0)) - 1
     return steps[at][1] if at >= 0 else None
 
 
